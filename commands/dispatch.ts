@@ -1,0 +1,83 @@
+import { PermissionError, UserError, errorRef } from '../src/errors.js';
+import { rolesOf, type Role } from '../src/config/principals.js';
+import { parseButtonId } from '../src/transports/button-id.js';
+import type { CommandContext, Invocation } from './context.js';
+import { argsSchema, usage, type ButtonDef, type ButtonResult, type CommandDef } from './define.js';
+import { userErrorReply, type Reply } from './reply.js';
+
+const ROLE_WORDS: Record<Role, string> = {
+  viewer: 'viewer',
+  trader: 'trader (PERPDESK_TRADERS)',
+  approver: 'approver (PERPDESK_APPROVERS)',
+  admin: 'admin (PERPDESK_ADMINS)',
+};
+
+export function hasRole(ctx: CommandContext, inv: Invocation, role: Role): boolean {
+  return rolesOf(inv.actor, ctx.config).has(role);
+}
+
+export function requireRole(ctx: CommandContext, inv: Invocation, role: Role, what: string): void {
+  if (!hasRole(ctx, inv, role)) throw new PermissionError(`You need the ${ROLE_WORDS[role]} role to ${what}.`);
+}
+
+/** Turns any thrown error into a reply: UserErrors as written, the rest as a reference id with the stack logged. */
+export function errorToReply(ctx: CommandContext, e: unknown, where: Record<string, unknown>): Reply {
+  if (e instanceof UserError) return userErrorReply(e.message);
+  const ref = errorRef();
+  ctx.log.error({ err: e, ref, ...where }, 'command failed');
+  return { text: `Internal error (ref ${ref}). The team can find the details in the logs.`, severity: 'critical', ephemeral: true };
+}
+
+/**
+ * Runs one command: validate the options, check the role, run. Never throws and never rejects: every outcome is a
+ * reply, so no transport can crash on bad input.
+ */
+export async function dispatch(
+  ctx: CommandContext,
+  commands: readonly CommandDef[],
+  name: string,
+  rawArgs: Record<string, unknown>,
+  inv: Invocation,
+): Promise<Reply> {
+  const cmdName = typeof name === 'string' ? name.toLowerCase() : '';
+  const def = commands.find((c) => c.name === cmdName);
+  try {
+    if (!def) throw new UserError('unknown_command', `Unknown command /${String(name).slice(0, 32)}. Type /help for the list.`);
+    const parsed = argsSchema(def.options).safeParse(rawArgs ?? {});
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      const field = issue?.path[0];
+      const msg =
+        issue?.code === 'unrecognized_keys'
+          ? `Too many or unknown options.`
+          : issue?.code === 'invalid_type' && issue.input === undefined && field !== undefined
+            ? `Missing ${String(field)}.`
+            : (issue?.message ?? 'Invalid options.');
+      throw new UserError('bad_args', `${msg} Usage: ${usage(def)}`);
+    }
+    requireRole(ctx, inv, def.role, `use /${def.name}`);
+    // The generic args type is checked by argsSchema at run time.
+    return await def.run(ctx, parsed.data as never, inv);
+  } catch (e) {
+    return errorToReply(ctx, e, { command: cmdName, platform: inv.platform, user: inv.actor.userId });
+  }
+}
+
+/** Routes a button click by the action of its versioned id. Unknown, foreign or outdated ids get a clear note. */
+export async function dispatchButton(
+  ctx: CommandContext,
+  buttons: readonly ButtonDef[],
+  customId: string,
+  inv: Invocation,
+): Promise<ButtonResult> {
+  try {
+    const id = parseButtonId(customId);
+    const def = id && buttons.find((b) => b.action === id.action);
+    if (!id || !def) return { notice: 'This button is outdated or not from PerpDesk; run the command again.' };
+    requireRole(ctx, inv, def.role, 'use this button');
+    return await def.run(ctx, id, inv);
+  } catch (e) {
+    const r = errorToReply(ctx, e, { button: String(customId).slice(0, 100), platform: inv.platform, user: inv.actor.userId });
+    return { notice: r.text ?? 'Error' };
+  }
+}

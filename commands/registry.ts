@@ -1,0 +1,19 @@
+/**
+ * The one list of commands and buttons. Help, Discord registration, Telegram setMyCommands and console parsing all
+ * read it; adding a command means importing it here and nowhere else.
+ */
+import type { ButtonDef, CommandDef } from './define.js';
+import funding from './funding.js';
+import positions from './positions.js';
+import oi from './oi.js';
+import basis from './basis.js';
+import risk from './risk.js';
+import status from './status.js';
+import help from './help.js';
+
+export const commands: readonly CommandDef[] = [funding, positions, oi, basis, risk, status, help] as unknown as readonly CommandDef[];
+
+export const buttons: readonly ButtonDef[] = [];
+
+export { dispatch, dispatchButton } from './dispatch.js';
+export { parseCommandText } from './text.js';

@@ -1,0 +1,91 @@
+import type { Readable, Writable } from 'node:stream';
+import type { Redis } from 'ioredis';
+import { commands, buttons } from '../commands/registry.js';
+import { dispatch, dispatchButton } from '../commands/dispatch.js';
+import type { CommandContext } from '../commands/context.js';
+import type { Config } from './config/env.js';
+import type { Exchange } from './exchange/port.js';
+import type { Logger } from './log.js';
+import { Lifecycle } from './lifecycle.js';
+import { createRedis, closeRedis } from './queues/redis.js';
+import { buildServices } from './services/build.js';
+import type { StatusInfo } from './services/services.js';
+import type { Desk } from './transports/desk.js';
+import { ConsoleTransport } from './transports/console.js';
+import { createMetricsRegistry, startHttpServer, type HttpServerHandle } from './http/server.js';
+
+export interface AppOptions {
+  config: Config;
+  log: Logger;
+  redisUrl: string;
+  exchange: Exchange;
+  /** Key prefix of every Redis key (tests pass a unique one). */
+  prefix?: string;
+  now?: () => number;
+  /** Console transport streams; omitted = no console (e.g. when a chat token is set). */
+  console?: { input: Readable; output: Writable; interactive: boolean };
+  /** HTTP port override (0 = any free port); defaults to config.HTTP_PORT. */
+  httpPort?: number;
+}
+
+export interface App {
+  desk: Desk;
+  ctx: CommandContext;
+  redis: Redis;
+  http: HttpServerHandle;
+  console?: ConsoleTransport;
+  lifecycle: Lifecycle;
+  close(): Promise<void>;
+}
+
+/**
+ * Composition root shared by `npm start` and the end-to-end tests: Redis connection → services → desk →
+ * transports → HTTP. Everything built is registered with the lifecycle and closed in reverse.
+ */
+export async function startApp(o: AppOptions): Promise<App> {
+  const lifecycle = new Lifecycle(o.log);
+  const now = o.now ?? Date.now;
+  const startedAt = now();
+  const transports: string[] = [];
+  try {
+    const redis = createRedis(o.redisUrl, 'client');
+    redis.on('error', (err) => o.log.warn({ err: { message: err.message } }, 'redis connection error'));
+    lifecycle.add('redis', () => closeRedis(redis));
+    lifecycle.add('exchange', () => o.exchange.close());
+
+    const redisOk = async () => (await redis.ping().catch(() => '')) === 'PONG';
+    const status = async (): Promise<StatusInfo> => ({
+      exchange: o.exchange.name,
+      exchangeOk: await o.exchange.instruments().then(() => true, () => false),
+      redisOk: await redisOk(),
+      queues: [],
+      schedulers: [],
+      transports,
+      startedAt,
+    });
+    const services = buildServices({ redis, prefix: o.prefix ?? 'pd', exchange: o.exchange, now, status });
+    const ctx: CommandContext = { ...services, exchange: o.exchange, config: o.config, log: o.log, now, commands };
+    const desk: Desk = {
+      commands,
+      command: (name, args, inv) => dispatch(ctx, commands, name, args, inv),
+      button: (id, inv) => dispatchButton(ctx, buttons, id, inv),
+      suggestSymbols: (partial) => services.market.suggest(partial).catch(() => []),
+    };
+
+    const metrics = createMetricsRegistry();
+    const http = await startHttpServer({ port: o.httpPort ?? o.config.HTTP_PORT, ready: redisOk, metrics });
+    lifecycle.add('http', () => http.close());
+
+    let consoleT: ConsoleTransport | undefined;
+    if (o.console) {
+      consoleT = new ConsoleTransport({ desk, ...o.console });
+      consoleT.start();
+      transports.push('console');
+      lifecycle.add('console', () => consoleT!.close());
+    }
+    return { desk, ctx, redis, http, console: consoleT, lifecycle, close: () => lifecycle.close() };
+  } catch (e) {
+    await lifecycle.close();
+    throw e;
+  }
+}

@@ -1,0 +1,169 @@
+import { z } from 'zod';
+import { ConfigError } from '../errors.js';
+import { Secret } from './secret.js';
+import { parsePrincipals, type Principal } from './principals.js';
+
+/**
+ * Every environment variable of interfaces.md §1, one schema. Money-touching values never get a silent default
+ * that the contract does not state; a bad value stops start-up with one line naming the variable.
+ */
+
+const optionalString = z
+  .string()
+  .transform((s) => s.trim())
+  .optional()
+  .transform((s) => (s === '' || s === undefined ? undefined : s));
+
+const secret = optionalString.transform((s) => (s === undefined ? undefined : new Secret(s)));
+
+const int = (def: number, min: number, max: number) =>
+  optionalString.pipe(
+    z
+      .string()
+      .regex(/^\d+$/, `a whole number between ${min} and ${max}`)
+      .transform(Number)
+      .pipe(z.number().int().min(min, `a whole number between ${min} and ${max}`).max(max, `a whole number between ${min} and ${max}`))
+      .optional()
+      .transform((n) => n ?? def),
+  );
+
+const positiveNumber = (def: number, what: string) =>
+  optionalString.pipe(
+    z
+      .string()
+      .regex(/^\d+(\.\d+)?$/, what)
+      .transform(Number)
+      .pipe(z.number().positive(what).finite(what))
+      .optional()
+      .transform((n) => n ?? def),
+  );
+
+const bool = optionalString.pipe(
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'true or false' })
+    .transform((v) => v === 'true' || v === '1' || v === 'yes')
+    .optional(),
+);
+
+const url = (def: string) =>
+  optionalString.pipe(
+    z
+      .url({ protocol: /^https?$/, error: 'an http(s) URL' })
+      .optional()
+      .transform((u) => (u ?? def).replace(/\/+$/, '')),
+  );
+
+const principals = optionalString.transform((s, ctx) => {
+  try {
+    return parsePrincipals(s ?? '');
+  } catch (e) {
+    ctx.addIssue({ code: 'custom', message: (e as Error).message });
+    return z.NEVER;
+  }
+});
+
+const snowflake = optionalString.pipe(z.string().regex(/^\d{5,25}$/, 'a Discord id (digits)').optional());
+
+export const EnvSchema = z.object({
+  EXCHANGE: optionalString.pipe(z.enum(['paper', 'purpleflea'], { error: '"paper" or "purpleflea"' }).optional().transform((v) => v ?? 'paper')),
+  PURPLEFLEA_BASE_URL: url('https://purpleflea.com/api/v1'),
+  PURPLEFLEA_API_KEY: secret,
+  REDIS_URL: optionalString.pipe(z.string().regex(/^rediss?:\/\/.+/, 'a redis:// or rediss:// URL').optional()),
+  DISCORD_TOKEN: secret,
+  DISCORD_APPLICATION_ID: snowflake,
+  DISCORD_GUILD_ID: snowflake,
+  DISCORD_ALERT_CHANNEL_ID: snowflake,
+  DISCORD_API_URL: url('https://discord.com/api'),
+  TELEGRAM_BOT_TOKEN: secret,
+  TELEGRAM_API_ROOT: url('https://api.telegram.org'),
+  TELEGRAM_ALERT_CHAT_ID: optionalString.pipe(z.string().regex(/^-?\d+$/, 'a Telegram chat id (integer)').optional()),
+  PERPDESK_TRADERS: principals,
+  PERPDESK_APPROVERS: principals,
+  PERPDESK_ADMINS: principals,
+  ALLOW_SELF_APPROVAL: bool,
+  APPROVAL_TTL_SECONDS: int(120, 10, 86_400),
+  APPROVALS_REQUIRED: int(1, 1, 10),
+  MAX_LEVERAGE: positiveNumber(5, 'a positive number (e.g. 5)'),
+  MAX_NOTIONAL_USD: positiveNumber(10_000, 'a positive number of USD (e.g. 10000)'),
+  CASCADE_INTERVAL_SECONDS: int(30, 1, 3600),
+  HARVESTER_INTERVAL_SECONDS: int(300, 5, 86_400),
+  RISK_INTERVAL_SECONDS: int(30, 1, 3600),
+  HARVESTER_MODE: optionalString.pipe(z.enum(['off', 'propose', 'auto'], { error: '"off", "propose" or "auto"' }).optional().transform((v) => v ?? 'propose')),
+  PAPER_EXCHANGE_PORT: int(8090, 1, 65_535),
+  HTTP_PORT: int(8080, 0, 65_535),
+  LOG_LEVEL: optionalString.pipe(
+    z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { error: 'one of fatal, error, warn, info, debug, trace, silent' }).optional().transform((v) => v ?? 'info'),
+  ),
+});
+
+export type RawEnv = z.infer<typeof EnvSchema>;
+
+export interface Config extends Omit<RawEnv, 'ALLOW_SELF_APPROVAL'> {
+  ALLOW_SELF_APPROVAL: boolean;
+  traders: Principal[];
+  approvers: Principal[];
+  admins: Principal[];
+}
+
+/** Defaults and meanings for the README table; `scripts/config-table.ts` checks they match the schema's keys. */
+export const ENV_DOCS: Record<keyof RawEnv, { default: string; meaning: string }> = {
+  EXCHANGE: { default: '`paper`', meaning: '`paper` (built-in simulated exchange, in process) or `purpleflea` (HTTP client)' },
+  PURPLEFLEA_BASE_URL: { default: '`https://purpleflea.com/api/v1`', meaning: 'base of the exchange REST API' },
+  PURPLEFLEA_API_KEY: { default: '—', meaning: 'required when `EXCHANGE=purpleflea`; sent as `X-API-Key`; never logged' },
+  REDIS_URL: { default: '—', meaning: 'when unset, PerpDesk starts its own `redis-server` (data in `.data/redis`, AOF on) on a free port and stops it on exit' },
+  DISCORD_TOKEN: { default: '—', meaning: 'enables the Discord transport' },
+  DISCORD_APPLICATION_ID: { default: '—', meaning: 'required with `DISCORD_TOKEN`' },
+  DISCORD_GUILD_ID: { default: '—', meaning: 'register slash commands on this guild at start-up (instant); else globally' },
+  DISCORD_ALERT_CHANNEL_ID: { default: '—', meaning: 'team monitoring channel that receives alerts' },
+  DISCORD_API_URL: { default: '`https://discord.com/api`', meaning: 'REST base handed to discord.js (`rest.api`)' },
+  TELEGRAM_BOT_TOKEN: { default: '—', meaning: 'enables the Telegram transport (long polling)' },
+  TELEGRAM_API_ROOT: { default: '`https://api.telegram.org`', meaning: 'handed to telegraf (`telegram.apiRoot`)' },
+  TELEGRAM_ALERT_CHAT_ID: { default: '—', meaning: 'team chat that receives every alert; other chats opt in with `/subscribe`' },
+  PERPDESK_TRADERS: { default: '—', meaning: 'who may request orders: comma list of `discord:<user id>`, `discord-role:<role id>`, `telegram:<user id>`' },
+  PERPDESK_APPROVERS: { default: '—', meaning: 'who may approve orders (same syntax)' },
+  PERPDESK_ADMINS: { default: '—', meaning: 'who may pause/resume trading and change jobs (same syntax)' },
+  ALLOW_SELF_APPROVAL: { default: '`true` with `paper`, else `false`', meaning: "whether a requester's own click can approve" },
+  APPROVAL_TTL_SECONDS: { default: '`120`', meaning: 'an unapproved order preview expires after this' },
+  APPROVALS_REQUIRED: { default: '`1`', meaning: 'distinct approvers an order needs' },
+  MAX_LEVERAGE: { default: '`5`', meaning: 'leverage cap enforced at preview, approval and submission' },
+  MAX_NOTIONAL_USD: { default: '`10000`', meaning: 'notional cap per order' },
+  CASCADE_INTERVAL_SECONDS: { default: '`30`', meaning: 'cascade detector sampling period' },
+  HARVESTER_INTERVAL_SECONDS: { default: '`300`', meaning: 'funding harvester period' },
+  RISK_INTERVAL_SECONDS: { default: '`30`', meaning: 'risk monitor period' },
+  HARVESTER_MODE: { default: '`propose`', meaning: '`off`, `propose` (proposal needs approval) or `auto`' },
+  PAPER_EXCHANGE_PORT: { default: '`8090`', meaning: 'port of `npm run paper-exchange` (REST API at `/api/v1`)' },
+  HTTP_PORT: { default: '`8080`', meaning: '`/healthz`, `/readyz`, `/metrics` (Prometheus)' },
+  LOG_LEVEL: { default: '`info`', meaning: 'pino level' },
+};
+
+/**
+ * Parses the environment. Throws ConfigError with one line naming the first bad variable and what is expected.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | undefined>): Config {
+  const known = Object.keys(EnvSchema.shape);
+  const input: Record<string, string | undefined> = {};
+  for (const k of known) input[k] = env[k];
+  const parsed = EnvSchema.safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const name = String(issue.path[0] ?? 'environment');
+    throw new ConfigError(`${name}: invalid value — expected ${issue.message}`);
+  }
+  const c = parsed.data;
+  if (c.EXCHANGE === 'purpleflea' && !c.PURPLEFLEA_API_KEY) {
+    throw new ConfigError('PURPLEFLEA_API_KEY: required when EXCHANGE=purpleflea');
+  }
+  if (c.EXCHANGE === 'purpleflea' && c.PERPDESK_APPROVERS.length === 0) {
+    throw new ConfigError('PERPDESK_APPROVERS: required when EXCHANGE=purpleflea (nobody could approve an order)');
+  }
+  if (c.DISCORD_TOKEN && !c.DISCORD_APPLICATION_ID) {
+    throw new ConfigError('DISCORD_APPLICATION_ID: required with DISCORD_TOKEN');
+  }
+  return {
+    ...c,
+    ALLOW_SELF_APPROVAL: c.ALLOW_SELF_APPROVAL ?? c.EXCHANGE === 'paper',
+    traders: c.PERPDESK_TRADERS,
+    approvers: c.PERPDESK_APPROVERS,
+    admins: c.PERPDESK_ADMINS,
+  };
+}

@@ -1,0 +1,48 @@
+/** Display rounding for people — the only place numbers are rounded for show (domain math never rounds). */
+
+const usdFmt = new Intl.NumberFormat('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+
+export function usd(x: number): string {
+  const s = usdFmt.format(Math.abs(x));
+  return `${x < 0 ? '-' : ''}$${s}`;
+}
+
+export function signedUsd(x: number): string {
+  if (Object.is(x, -0) || x === 0) return '$0.00';
+  return `${x > 0 ? '+' : '-'}$${usdFmt.format(Math.abs(x))}`;
+}
+
+/** Price with as many decimals as the tick needs (at least 2). */
+export function price(x: number, tick?: number): string {
+  const decimals = tick ? Math.max(2, Math.min(8, Math.ceil(-Math.log10(tick) - 1e-9))) : x >= 1000 ? 2 : x >= 1 ? 4 : 6;
+  return x.toLocaleString('en-US', { minimumFractionDigits: decimals, maximumFractionDigits: decimals });
+}
+
+export function qty(x: number, lot?: number): string {
+  const decimals = lot ? Math.max(0, Math.min(8, Math.ceil(-Math.log10(lot) - 1e-9))) : 6;
+  return x.toFixed(decimals);
+}
+
+/** Fraction as percent: 0.0001 -> "0.0100%". */
+export function pct(x: number, digits = 2): string {
+  const v = (x * 100).toFixed(digits);
+  return `${v === `-${(0).toFixed(digits)}` ? (0).toFixed(digits) : v}%`;
+}
+
+export function signedPct(x: number, digits = 2): string {
+  const s = pct(x, digits);
+  return x > 0 ? `+${s}` : s;
+}
+
+export function utc(ts: number): string {
+  return new Date(ts).toISOString().replace('T', ' ').replace(/\.\d{3}Z$/, ' UTC');
+}
+
+export function compactUsd(x: number): string {
+  const a = Math.abs(x);
+  const sign = x < 0 ? '-' : '';
+  if (a >= 1e9) return `${sign}$${(a / 1e9).toFixed(2)}B`;
+  if (a >= 1e6) return `${sign}$${(a / 1e6).toFixed(2)}M`;
+  if (a >= 1e3) return `${sign}$${(a / 1e3).toFixed(1)}k`;
+  return `${sign}$${a.toFixed(2)}`;
+}

@@ -1,0 +1,67 @@
+import { createServer, type Server } from 'node:http';
+import { Registry, collectDefaultMetrics } from 'prom-client';
+
+export interface HttpServerOptions {
+  port: number;
+  host?: string;
+  /** Resolves true when Redis answers (and anything else readiness needs). */
+  ready: () => Promise<boolean>;
+  metrics: Registry;
+}
+
+export interface HttpServerHandle {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+export function createMetricsRegistry(): Registry {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'perpdesk_' });
+  return registry;
+}
+
+/** /healthz (process up), /readyz (dependencies answer), /metrics (Prometheus). */
+export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServerHandle> {
+  const server: Server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    const send = (code: number, body: string, type = 'text/plain; charset=utf-8') => {
+      res.writeHead(code, { 'content-type': type });
+      res.end(body);
+    };
+    if (req.method !== 'GET') return send(405, 'method not allowed\n');
+    if (path === '/healthz') return send(200, 'ok\n');
+    if (path === '/readyz') {
+      const timeout = new Promise<boolean>((r) => setTimeout(() => r(false), 2000).unref());
+      void Promise.race([opts.ready().catch(() => false), timeout]).then((ok) => send(ok ? 200 : 503, ok ? 'ready\n' : 'not ready\n'));
+      return;
+    }
+    if (path === '/metrics') {
+      void opts.metrics.metrics().then(
+        (m) => send(200, m, opts.metrics.contentType),
+        () => send(500, 'metrics failed\n'),
+      );
+      return;
+    }
+    send(404, 'not found\n');
+  });
+  server.keepAliveTimeout = 5000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.host ?? '0.0.0.0', () => resolve());
+  });
+  const addr = server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : opts.port;
+  let closed: Promise<void> | undefined;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    close: () => {
+      closed ??= new Promise<void>((r) => {
+        server.close(() => r());
+        server.closeAllConnections();
+      });
+      return closed;
+    },
+  };
+}

@@ -1,0 +1,83 @@
+/**
+ * `npm start`: config → Redis (REDIS_URL or a private redis-server) → exchange → services, workers, transports →
+ * HTTP. The sole reader of process.env and the owner of shutdown order.
+ */
+import { loadConfig, type Config } from './config/env.js';
+import { ConfigError } from './errors.js';
+import { createLogger, type Logger } from './log.js';
+import { startRedisServer, type RedisServerHandle } from './queues/redis-server.js';
+import { createExchange } from './exchange/factory.js';
+import { startApp, type App } from './app.js';
+
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig(process.env);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`perpdesk: configuration error: ${e.message}\n`);
+      process.exit(2);
+    }
+    throw e;
+  }
+  const log = createLogger(config.LOG_LEVEL);
+  let redisServer: RedisServerHandle | undefined;
+  let app: App | undefined;
+  let stopping = false;
+
+  const shutdown = async (signal: string, code = 0) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    const hard = setTimeout(() => {
+      log.error({}, 'shutdown took longer than 10 s; exiting');
+      process.exit(1);
+    }, 10_000);
+    hard.unref();
+    try {
+      await app?.close();
+    } finally {
+      await redisServer?.stop();
+      log.info({}, 'stopped');
+      log.flush?.();
+      process.exit(code);
+    }
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection'));
+
+  try {
+    let redisUrl = config.REDIS_URL;
+    if (!redisUrl) {
+      redisServer = await startRedisServer({ dataDir: '.data/redis' });
+      redisUrl = redisServer.url;
+      log.info({ port: redisServer.port, dataDir: '.data/redis' }, 'started private redis-server');
+    }
+    const exchange = await createExchange(config, { redisUrl, log });
+    const hasChat = Boolean(config.DISCORD_TOKEN || config.TELEGRAM_BOT_TOKEN);
+    app = await startApp({
+      config,
+      log,
+      redisUrl,
+      exchange,
+      console: hasChat ? undefined : { input: process.stdin, output: process.stdout, interactive: Boolean(process.stdin.isTTY) },
+    });
+    log.info({ url: app.http.url, exchange: exchange.name }, 'perpdesk ready');
+    process.stderr.write(`PerpDesk listening on ${app.http.url} (/healthz, /readyz, /metrics); exchange: ${exchange.name}\n`);
+    if (app.console) process.stdin.on('end', () => void app?.console?.idle().then(() => shutdown('stdin closed')));
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`perpdesk: ${e.message}\n`);
+      await app?.close();
+      await redisServer?.stop();
+      process.exit(2);
+    }
+    log.fatal({ err: e }, 'start-up failed');
+    await app?.close().catch(() => {});
+    await redisServer?.stop();
+    process.exit(1);
+  }
+}
+
+void main();

@@ -1,0 +1,25 @@
+import type { MarketService } from './market.js';
+import type { SampleStore } from './samples.js';
+import type { KillSwitch } from './kill-switch.js';
+import type { CascadeState } from './cascade-state.js';
+import type { AuditLog } from './audit.js';
+
+export interface StatusInfo {
+  exchange: string;
+  exchangeOk: boolean;
+  redisOk: boolean;
+  queues: { name: string; waiting: number; active: number; delayed: number; failed: number }[];
+  schedulers: { id: string; everyMs: number | null; next: number | null }[];
+  transports: string[];
+  startedAt: number;
+}
+
+/** Redis-backed services the commands and jobs use; main.ts builds them, tests build them on a test prefix. */
+export interface Services {
+  market: MarketService;
+  samples: SampleStore;
+  killSwitch: KillSwitch;
+  cascade: CascadeState;
+  audit: AuditLog;
+  status(): Promise<StatusInfo>;
+}

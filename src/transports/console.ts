@@ -1,0 +1,121 @@
+import { createInterface, type Interface } from 'node:readline';
+import type { Readable, Writable } from 'node:stream';
+import { parseCommandText } from '../../commands/text.js';
+import type { Invocation } from '../../commands/context.js';
+import type { Reply, ReplyButton } from '../../commands/reply.js';
+import { renderText } from './render.js';
+import type { Desk, MessageRef, Notifier } from './desk.js';
+
+export interface ConsoleOptions {
+  desk: Desk;
+  input: Readable;
+  output: Writable;
+  /** Show a prompt and keep history (a real terminal); off when fed from a pipe or a test. */
+  interactive?: boolean;
+  userName?: string;
+}
+
+const CONSOLE_INVOCATION = (userName: string): Invocation => ({
+  platform: 'console',
+  actor: { platform: 'console', userId: 'console', displayName: userName, roleIds: [] },
+  chatId: 'console',
+});
+
+/**
+ * The default transport on the embedded defaults: type `/funding BTC-PERP`, answer buttons by typing their label
+ * (e.g. `Approve`), alerts print as they arrive. Lines are handled one at a time, in order.
+ */
+export class ConsoleTransport implements Notifier {
+  readonly platform = 'console' as const;
+  #rl: Interface | undefined;
+  #buttons: { button: ReplyButton; messageId: string }[] = [];
+  #seq = 0;
+  #queue: Promise<void> = Promise.resolve();
+  #closed = false;
+  readonly #inv: Invocation;
+
+  constructor(private readonly opts: ConsoleOptions) {
+    this.#inv = CONSOLE_INVOCATION(opts.userName ?? 'console');
+  }
+
+  start(): void {
+    const rl = createInterface({
+      input: this.opts.input,
+      output: this.opts.interactive ? this.opts.output : undefined,
+      terminal: this.opts.interactive ?? false,
+      historySize: 200,
+    });
+    this.#rl = rl;
+    if (this.opts.interactive) rl.setPrompt('perpdesk> ');
+    this.#write('PerpDesk console. Type /help for the commands, /funding BTC-PERP to start; Ctrl-C to quit.');
+    this.#prompt();
+    rl.on('line', (line) => {
+      this.#queue = this.#queue.then(() => this.#handle(line)).catch(() => {}).then(() => this.#prompt());
+    });
+  }
+
+  /** Resolves after every line read so far has been answered. */
+  idle(): Promise<void> {
+    return this.#queue;
+  }
+
+  async #handle(line: string): Promise<void> {
+    const text = line.trim();
+    if (!text) return;
+    const parsed = parseCommandText(text, this.opts.desk.commands);
+    if (parsed === null) {
+      const hit = [...this.#buttons].reverse().find((b) => b.button.label.toLowerCase() === text.toLowerCase());
+      if (!hit) {
+        this.#write(`Not a command. Type /help, or the label of a button shown above.`);
+        return;
+      }
+      const r = await this.opts.desk.button(hit.button.id, this.#inv);
+      if (r.update) {
+        this.#buttons = this.#buttons.filter((b) => b.messageId !== hit.messageId);
+        this.#print(r.update, hit.messageId);
+      }
+      if (r.notice) this.#write(r.notice);
+      return;
+    }
+    if ('error' in parsed) {
+      this.#write(parsed.error);
+      return;
+    }
+    const reply = await this.opts.desk.command(parsed.name, parsed.args, this.#inv);
+    this.#print(reply);
+  }
+
+  #print(reply: Reply, messageId = `c${++this.#seq}`): string {
+    for (const b of reply.buttons ?? []) this.#buttons.push({ button: b, messageId });
+    this.#buttons = this.#buttons.slice(-50);
+    this.#write(renderText(reply));
+    return messageId;
+  }
+
+  #write(s: string): void {
+    if (this.#closed) return;
+    this.opts.output.write(`${s}\n`);
+  }
+
+  #prompt(): void {
+    if (this.opts.interactive && !this.#closed) this.#rl?.prompt(true);
+  }
+
+  async send(_chatId: string, reply: Reply): Promise<MessageRef> {
+    const messageId = this.#print(reply);
+    this.#prompt();
+    return { platform: 'console', chatId: 'console', messageId };
+  }
+
+  async edit(ref: MessageRef, reply: Reply): Promise<void> {
+    this.#buttons = this.#buttons.filter((b) => b.messageId !== ref.messageId);
+    this.#print({ ...reply, title: reply.title ? `${reply.title} (updated)` : undefined }, ref.messageId);
+    this.#prompt();
+  }
+
+  async close(): Promise<void> {
+    await this.#queue;
+    this.#closed = true;
+    this.#rl?.close();
+  }
+}

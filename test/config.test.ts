@@ -1,0 +1,87 @@
+import { describe, it, expect } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { loadConfig } from '../src/config/env.js';
+import { configTableMarkdown } from '../src/config/table.js';
+import { ConfigError } from '../src/errors.js';
+import { Secret } from '../src/config/secret.js';
+import { inspect } from 'node:util';
+
+function errorOf(env: Record<string, string>): string {
+  try {
+    loadConfig(env);
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    return (e as Error).message;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('config', () => {
+  it('applies the contract defaults on an empty environment', () => {
+    const c = loadConfig({});
+    expect(c.EXCHANGE).toBe('paper');
+    expect(c.PURPLEFLEA_BASE_URL).toBe('https://purpleflea.com/api/v1');
+    expect(c.DISCORD_API_URL).toBe('https://discord.com/api');
+    expect(c.TELEGRAM_API_ROOT).toBe('https://api.telegram.org');
+    expect(c.ALLOW_SELF_APPROVAL).toBe(true);
+    expect(c.APPROVAL_TTL_SECONDS).toBe(120);
+    expect(c.APPROVALS_REQUIRED).toBe(1);
+    expect(c.MAX_LEVERAGE).toBe(5);
+    expect(c.MAX_NOTIONAL_USD).toBe(10_000);
+    expect(c.CASCADE_INTERVAL_SECONDS).toBe(30);
+    expect(c.HARVESTER_INTERVAL_SECONDS).toBe(300);
+    expect(c.RISK_INTERVAL_SECONDS).toBe(30);
+    expect(c.HARVESTER_MODE).toBe('propose');
+    expect(c.PAPER_EXCHANGE_PORT).toBe(8090);
+    expect(c.HTTP_PORT).toBe(8080);
+    expect(c.LOG_LEVEL).toBe('info');
+  });
+
+  it.each([
+    [{ EXCHANGE: 'binance' }, 'EXCHANGE'],
+    [{ MAX_LEVERAGE: 'ten' }, 'MAX_LEVERAGE'],
+    [{ MAX_LEVERAGE: '-3' }, 'MAX_LEVERAGE'],
+    [{ MAX_NOTIONAL_USD: '0' }, 'MAX_NOTIONAL_USD'],
+    [{ HTTP_PORT: '70000' }, 'HTTP_PORT'],
+    [{ APPROVALS_REQUIRED: '1.5' }, 'APPROVALS_REQUIRED'],
+    [{ REDIS_URL: 'localhost:6379' }, 'REDIS_URL'],
+    [{ PERPDESK_TRADERS: 'discord:1,slack:2' }, 'PERPDESK_TRADERS'],
+    [{ ALLOW_SELF_APPROVAL: 'maybe' }, 'ALLOW_SELF_APPROVAL'],
+    [{ HARVESTER_MODE: 'yolo' }, 'HARVESTER_MODE'],
+    [{ DISCORD_API_URL: 'ftp://x' }, 'DISCORD_API_URL'],
+    [{ EXCHANGE: 'purpleflea' }, 'PURPLEFLEA_API_KEY'],
+    [{ EXCHANGE: 'purpleflea', PURPLEFLEA_API_KEY: 'k' }, 'PERPDESK_APPROVERS'],
+    [{ DISCORD_TOKEN: 'tok' }, 'DISCORD_APPLICATION_ID'],
+  ])('refuses %j naming %s in one line', (env, name) => {
+    const msg = errorOf(env as Record<string, string>);
+    expect(msg.startsWith(`${name}:`)).toBe(true);
+    expect(msg).not.toContain('\n');
+  });
+
+  it('turns off self-approval by default on the real exchange', () => {
+    const c = loadConfig({ EXCHANGE: 'purpleflea', PURPLEFLEA_API_KEY: 'k', PERPDESK_APPROVERS: 'discord:123456' });
+    expect(c.ALLOW_SELF_APPROVAL).toBe(false);
+    expect(c.approvers).toEqual([{ kind: 'discord', id: '123456' }]);
+  });
+
+  it('keeps secrets out of string, JSON and inspect output', () => {
+    const c = loadConfig({ DISCORD_TOKEN: 'super-secret-token', DISCORD_APPLICATION_ID: '123456789' });
+    expect(c.DISCORD_TOKEN).toBeInstanceOf(Secret);
+    expect(c.DISCORD_TOKEN!.reveal()).toBe('super-secret-token');
+    expect(JSON.stringify(c)).not.toContain('super-secret-token');
+    expect(String(c.DISCORD_TOKEN)).not.toContain('super-secret-token');
+    expect(inspect(c, { depth: 5 })).not.toContain('super-secret-token');
+  });
+
+  it('the README configuration table matches the schema', () => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    const m = /<!-- config-table:start -->\n([\s\S]*?)\n<!-- config-table:end -->/.exec(readme);
+    expect(m?.[1]).toBe(configTableMarkdown());
+  });
+
+  it('.env.example lists every variable', () => {
+    const example = readFileSync(new URL('../.env.example', import.meta.url), 'utf8');
+    const names = configTableMarkdown().split('\n').slice(2).map((l) => /`([A-Z_]+)`/.exec(l)![1]!);
+    for (const n of names) expect(example).toMatch(new RegExp(`^${n}=`, 'm'));
+  });
+});

@@ -1,0 +1,100 @@
+import { inlineKeyboardOf, isInlineKeyboard } from './reply-markup.js';
+import type { ChatType, SentMessage, TgChat, TgMessage, TgUser } from './types.js';
+
+interface ChatState {
+  chat: TgChat;
+  nextMessageId: number;
+  botMessages: Map<number, SentMessage>;
+  userMessages: Map<number, TgMessage>;
+  blocked: boolean;
+}
+
+/** Supergroup and channel ids carry Telegram's -100 prefix. */
+const SUPERGROUP_ID_BELOW = -1_000_000_000_000;
+
+/** Chats the stand-in has seen, their messages (message ids count per chat, as in Telegram) and block state. */
+export class ChatStore {
+  private readonly chats = new Map<number, ChatState>();
+
+  chat(chatId: number): TgChat {
+    return this.state(chatId).chat;
+  }
+
+  /** Records what a user-side update says about the chat (type, title, names). */
+  remember(chat: TgChat): void {
+    this.state(chat.id).chat = chat;
+  }
+
+  allocateMessageId(chatId: number): number {
+    const s = this.state(chatId);
+    return s.nextMessageId++;
+  }
+
+  addUserMessage(message: TgMessage): void {
+    this.state(message.chat.id).userMessages.set(message.message_id, message);
+  }
+
+  userMessage(chatId: number, messageId: number): TgMessage | undefined {
+    return this.chats.get(chatId)?.userMessages.get(messageId);
+  }
+
+  removeUserMessage(chatId: number, messageId: number): boolean {
+    return this.chats.get(chatId)?.userMessages.delete(messageId) ?? false;
+  }
+
+  addBotMessage(message: SentMessage): void {
+    this.state(message.chatId).botMessages.set(message.messageId, message);
+  }
+
+  /** The live record (mutable; callers outside the stand-in get copies). */
+  botMessage(chatId: number, messageId: number): SentMessage | undefined {
+    return this.chats.get(chatId)?.botMessages.get(messageId);
+  }
+
+  botMessages(chatId: number): SentMessage[] {
+    return [...(this.chats.get(chatId)?.botMessages.values() ?? [])];
+  }
+
+  setBlocked(chatId: number, blocked: boolean): void {
+    this.state(chatId).blocked = blocked;
+  }
+
+  isBlocked(chatId: number): boolean {
+    return this.chats.get(chatId)?.blocked ?? false;
+  }
+
+  private state(chatId: number): ChatState {
+    let s = this.chats.get(chatId);
+    if (s === undefined) {
+      s = { chat: inferChat(chatId), nextMessageId: 1, botMessages: new Map(), userMessages: new Map(), blocked: false };
+      this.chats.set(chatId, s);
+    }
+    return s;
+  }
+}
+
+function inferChat(chatId: number): TgChat {
+  const type: ChatType = chatId > 0 ? 'private' : chatId <= SUPERGROUP_ID_BELOW ? 'supergroup' : 'group';
+  return type === 'private' ? { id: chatId, type, first_name: `User ${chatId}` } : { id: chatId, type, title: `Chat ${chatId}` };
+}
+
+/** The Message object Telegram returns for a bot message (inline keyboards only, as Telegram does). */
+export function toWireMessage(m: SentMessage, chat: TgChat, bot: TgUser, replyTo?: TgMessage): TgMessage {
+  const wire: TgMessage = { message_id: m.messageId, from: bot, chat, date: Math.floor(m.sentAt / 1000) };
+  if (m.editedAt !== undefined) wire.edit_date = Math.floor(m.editedAt / 1000);
+  if (m.text !== undefined) wire.text = m.text;
+  if (m.caption !== undefined) wire.caption = m.caption;
+  const fileId = `file-${m.chatId}-${m.messageId}`;
+  const size = m.file?.size ?? 0;
+  if (m.kind === 'photo') {
+    wire.photo = [{ file_id: fileId, file_unique_id: `u${fileId}`, width: 320, height: 320, file_size: size }];
+  }
+  if (m.kind === 'document') {
+    wire.document = { file_id: fileId, file_unique_id: `u${fileId}`, file_name: m.file?.filename, file_size: size };
+  }
+  if (m.replyMarkup !== undefined && isInlineKeyboard(m.replyMarkup) && inlineKeyboardOf(m.replyMarkup).length > 0) {
+    wire.reply_markup = m.replyMarkup;
+  }
+  if (replyTo !== undefined) wire.reply_to_message = replyTo;
+  return wire;
+}
