@@ -42,6 +42,11 @@ export interface Reply {
   footer?: string;
   /** Shown only to the person who asked, where the platform can. */
   ephemeral?: boolean;
+  /**
+   * Set on messages PerpDesk edits later (an order preview, a critical alert): after sending, the transport
+   * reports where the message landed with `Desk.messageSent(track, ref)` so the final state edits it in place.
+   */
+  track?: string;
 }
 
 export function userErrorReply(message: string): Reply {

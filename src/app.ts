@@ -70,6 +70,7 @@ export async function startApp(o: AppOptions): Promise<App> {
       command: (name, args, inv) => dispatch(ctx, commands, name, args, inv),
       button: (id, inv) => dispatchButton(ctx, buttons, id, inv),
       suggestSymbols: (partial) => services.market.suggest(partial).catch(() => []),
+      messageSent: (track, ref) => services.messageRefs.add(track, ref),
     };
 
     const metrics = createMetricsRegistry();
@@ -80,6 +81,7 @@ export async function startApp(o: AppOptions): Promise<App> {
     if (o.console) {
       consoleT = new ConsoleTransport({ desk, ...o.console });
       consoleT.start();
+      services.notifiers.register(consoleT);
       transports.push('console');
       lifecycle.add('console', () => consoleT!.close());
     }

@@ -45,6 +45,7 @@ export function zScore(input: ZScoreInput): Result<number> {
     if (xs.every((x) => x === newest)) fail('zero_variance');
     const mean = xs.reduce((a, x) => a + x, 0) / w;
     const variance = xs.reduce((a, x) => a + (x - mean) ** 2, 0) / w;
+    if (!Number.isFinite(variance)) fail('out_of_range');
     if (!(variance > 0)) fail('zero_variance');
     return out((newest - mean) / Math.sqrt(variance));
   });

@@ -4,6 +4,8 @@ import { AuditLog } from './audit.js';
 import { CascadeState } from './cascade-state.js';
 import { KillSwitch } from './kill-switch.js';
 import { MarketService } from './market.js';
+import { MessageRefs } from './message-refs.js';
+import { Notifiers } from './notifier.js';
 import { SampleStore } from './samples.js';
 import type { Services, StatusInfo } from './services.js';
 
@@ -24,6 +26,8 @@ export function buildServices(d: ServiceDeps): Services {
     killSwitch: new KillSwitch(store),
     cascade: new CascadeState(store),
     audit: new AuditLog(store),
+    messageRefs: new MessageRefs(store),
+    notifiers: new Notifiers(),
     status: d.status,
   };
 }

@@ -3,6 +3,8 @@ import type { SampleStore } from './samples.js';
 import type { KillSwitch } from './kill-switch.js';
 import type { CascadeState } from './cascade-state.js';
 import type { AuditLog } from './audit.js';
+import type { MessageRefs } from './message-refs.js';
+import type { Notifiers } from './notifier.js';
 
 export interface StatusInfo {
   exchange: string;
@@ -21,5 +23,8 @@ export interface Services {
   killSwitch: KillSwitch;
   cascade: CascadeState;
   audit: AuditLog;
+  messageRefs: MessageRefs;
+  /** Outbound side of the transports running in this process (empty in a jobs-only worker). */
+  notifiers: Notifiers;
   status(): Promise<StatusInfo>;
 }

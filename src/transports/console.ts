@@ -82,7 +82,8 @@ export class ConsoleTransport implements Notifier {
       return;
     }
     const reply = await this.opts.desk.command(parsed.name, parsed.args, this.#inv);
-    this.#print(reply);
+    const messageId = this.#print(reply);
+    if (reply.track) await this.opts.desk.messageSent(reply.track, { platform: 'console', chatId: 'console', messageId });
   }
 
   #print(reply: Reply, messageId = `c${++this.#seq}`): string {

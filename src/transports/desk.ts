@@ -11,32 +11,10 @@ export interface Desk {
   command(name: string, rawArgs: Record<string, unknown>, inv: Invocation): Promise<Reply>;
   button(customId: string, inv: Invocation): Promise<ButtonResult>;
   suggestSymbols(partial: string): Promise<string[]>;
+  /** A reply with `track` was delivered at `ref`; PerpDesk stores it to edit the message later. */
+  messageSent(track: string, ref: MessageRef): Promise<void>;
 }
 
-/** Where a delivered message sits, so a follow-up can edit it in place. */
-export interface MessageRef {
-  platform: 'discord' | 'telegram' | 'console';
-  chatId: string;
-  messageId: string;
-}
-
-/**
- * Outbound side of a transport, used by the notify queue and by approval results. Errors thrown carry
- * `retryAfterMs` on platform rate limits (429) and `permanent: true` when the chat can never receive (403 blocked).
- */
-export interface Notifier {
-  readonly platform: 'discord' | 'telegram' | 'console';
-  send(chatId: string, reply: Reply): Promise<MessageRef>;
-  edit(ref: MessageRef, reply: Reply): Promise<void>;
-}
-
-export class DeliveryError extends Error {
-  constructor(
-    message: string,
-    readonly retryAfterMs?: number,
-    readonly permanent = false,
-  ) {
-    super(message);
-    this.name = 'DeliveryError';
-  }
-}
+export type { MessageRef, Notifier } from '../services/notifier.js';
+export { DeliveryError } from '../services/notifier.js';
+import type { MessageRef } from '../services/notifier.js';

@@ -221,10 +221,10 @@ export class PaperEngine {
       margin += p.margin;
     }
     let spotValue = 0;
-    for (const [spotSymbol, info] of this.spotSpecs) {
+    for (const info of this.spotSpecs.values()) {
       const bal = s.spot[info.base] ?? 0;
       const m = s.markets[info.perp];
-      if (bal !== 0 && m) spotValue += bal * this.spotPrice(m, this.spotSpecs.get(spotSymbol)!.spec);
+      if (bal !== 0 && m) spotValue += bal * this.spotPrice(m, info.spec);
     }
     const used = margin + this.reservedQuote;
     return { equity: s.wallet + upnl + spotValue, availableMargin: s.wallet - used, usedMargin: used, currency: 'USD' };
@@ -358,7 +358,7 @@ export class PaperEngine {
     const marketable = price === null || (side === 'buy' ? price >= ask : price <= bid);
     if (marketable) {
       this.checkSpotFunds(spot.base, side, o.quantity, touch, this.fees.spotTaker);
-      this.fillSpot(o, spot.base, touch, this.fees.spotTaker, nowMs);
+      this.fillSpot(o, spot.base, touch, this.fees.spotTaker);
     } else {
       this.checkSpotFunds(spot.base, side, o.quantity, price, this.fees.spotMaker);
       if (side === 'buy') {
@@ -377,7 +377,7 @@ export class PaperEngine {
     const o = typeof orderId === 'string' ? this.orders.get(orderId) : undefined;
     if (!o) throw new ExchangeError('http', `order ${String(orderId).slice(0, 64)} not found`, 404, 'order_not_found');
     if (!isOpen(o)) throw rejected('order_not_open', `order ${o.orderId} is ${o.status} and cannot be canceled`);
-    this.closeResting(o, 'canceled', undefined, nowMs);
+    this.closeResting(o);
     return publicOrder(o);
   }
 
@@ -724,7 +724,7 @@ export class PaperEngine {
     return p;
   }
 
-  private fillSpot(o: OrderState, base: string, price: number, feeRate: number, nowMs: number): void {
+  private fillSpot(o: OrderState, base: string, price: number, feeRate: number): void {
     const s = this.state;
     const lot = this.spotSpecs.get(o.symbol)!.spec.lotSize;
     const notional = o.quantity * price;
@@ -743,7 +743,6 @@ export class PaperEngine {
     o.avgPrice = price;
     o.fee = fee;
     o.status = 'filled';
-    o.ts = o.ts || Math.trunc(nowMs);
     this.dirtyOrders.add(o.orderId);
   }
 
@@ -851,7 +850,7 @@ export class PaperEngine {
     });
     if (s.liquidations.length > HISTORY_MAX) s.liquidations.splice(0, s.liquidations.length - HISTORY_MAX);
     for (const o of [...this.restingList(symbol)]) {
-      if (o.reduceOnly) this.closeResting(o, 'canceled', 'position_liquidated', nowMs);
+      if (o.reduceOnly) this.closeResting(o, 'position_liquidated');
     }
   }
 
@@ -873,7 +872,7 @@ export class PaperEngine {
         const px = o.price!;
         if (o.side === 'buy' ? price <= px : price >= px) {
           this.release(o, base);
-          this.fillSpot(o, base, px, this.fees.spotMaker, nowMs);
+          this.fillSpot(o, base, px, this.fees.spotMaker);
           this.unrest(o);
         }
       }
@@ -887,14 +886,14 @@ export class PaperEngine {
     if (o.reduceOnly) {
       const pos = this.state.positions[o.symbol];
       if (!pos || pos.side === (o.side === 'buy' ? 'long' : 'short')) {
-        this.closeResting(o, 'canceled', 'position_closed', nowMs);
+        this.closeResting(o, 'position_closed');
         return;
       }
       qty = Math.min(qty, pos.size);
     } else {
       const need = this.openingMargin(o.symbol, o.side, qty, price, o.leverage, false) + qty * price * this.fees.perpMaker;
       if (need > this.account().availableMargin + 1e-9) {
-        this.closeResting(o, 'canceled', 'insufficient_margin', nowMs);
+        this.closeResting(o, 'insufficient_margin');
         return;
       }
     }
@@ -907,9 +906,9 @@ export class PaperEngine {
     this.unrest(o);
   }
 
-  private closeResting(o: OrderState, status: 'canceled', reason: string | undefined, _nowMs: number): void {
+  private closeResting(o: OrderState, reason?: string): void {
     this.release(o, this.spotSpecs.get(o.symbol)?.base ?? null);
-    o.status = status;
+    o.status = 'canceled';
     if (reason !== undefined) o.rejectReason = reason;
     this.unrest(o);
     this.dirtyOrders.add(o.orderId);

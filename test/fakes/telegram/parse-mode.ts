@@ -65,8 +65,8 @@ function parseHtml(text: string): string {
       continue;
     }
     const start = i;
-    const close = text.indexOf('>', i);
     if (text[i + 1] === '/') {
+      const close = text.indexOf('>', i);
       if (close < 0) throw entityError(`Unclosed end tag at byte offset ${byteOffset(text, start)}`);
       const name = text.slice(i + 2, close).trim().toLowerCase();
       const top = open.pop();
@@ -79,13 +79,15 @@ function parseHtml(text: string): string {
       i = close + 1;
       continue;
     }
-    const nameMatch = /^<([^\s>/]*)/.exec(text.slice(i));
-    const name = (nameMatch?.[1] ?? '').toLowerCase();
-    if (close < 0) throw entityError(`Unclosed start tag at byte offset ${byteOffset(text, start)}`);
+    // As in tdlib, the tag name runs to the first space or `>`, so `a < b` names the empty tag "".
+    let nameEnd = i + 1;
+    while (nameEnd < text.length && !/\s/.test(text[nameEnd] as string) && text[nameEnd] !== '>') nameEnd += 1;
+    if (nameEnd >= text.length) throw entityError(`Unclosed start tag at byte offset ${byteOffset(text, start)}`);
+    const name = text.slice(i + 1, nameEnd).toLowerCase();
     if (!HTML_TAGS.has(name)) {
       throw entityError(`Unsupported start tag "${name}" at byte offset ${byteOffset(text, start)}`);
     }
-    i = skipAttributes(text, i + 1 + name.length, start);
+    i = skipAttributes(text, nameEnd, start);
     open.push({ tag: name });
   }
   const unclosed = open.at(-1);

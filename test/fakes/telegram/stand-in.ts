@@ -240,6 +240,11 @@ export class TelegramStandIn {
     return structuredClone(method === undefined ? this.api.calls : this.api.calls.filter((c) => c.method === method));
   }
 
+  /** True while a getUpdates long poll is held open (a second poller would get 409 now). */
+  polling(): boolean {
+    return this.api.updates.polling;
+  }
+
   /** Updates not yet confirmed by the bot. */
   pendingUpdates(): number {
     return this.api.updates.pendingCount();

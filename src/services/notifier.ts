@@ -1,0 +1,46 @@
+import type { Reply } from '../../commands/reply.js';
+
+/** Where a delivered message sits, so a follow-up can edit it in place. */
+export interface MessageRef {
+  platform: 'discord' | 'telegram' | 'console';
+  chatId: string;
+  messageId: string;
+}
+
+/**
+ * Outbound side of a transport, used by the notify queue and by approval results. Errors thrown carry
+ * `retryAfterMs` on platform rate limits (429) and `permanent: true` when the chat can never receive (403 blocked).
+ */
+export interface Notifier {
+  readonly platform: 'discord' | 'telegram' | 'console';
+  send(chatId: string, reply: Reply): Promise<MessageRef>;
+  edit(ref: MessageRef, reply: Reply): Promise<void>;
+}
+
+export class DeliveryError extends Error {
+  constructor(
+    message: string,
+    readonly retryAfterMs?: number,
+    readonly permanent = false,
+  ) {
+    super(message);
+    this.name = 'DeliveryError';
+  }
+}
+
+/** The notifiers of the transports running in this process, by platform. */
+export class Notifiers {
+  readonly #byPlatform = new Map<Notifier['platform'], Notifier>();
+
+  register(n: Notifier): void {
+    this.#byPlatform.set(n.platform, n);
+  }
+
+  get(platform: Notifier['platform']): Notifier | undefined {
+    return this.#byPlatform.get(platform);
+  }
+
+  platforms(): Notifier['platform'][] {
+    return [...this.#byPlatform.keys()];
+  }
+}

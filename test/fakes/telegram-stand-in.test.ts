@@ -1,0 +1,272 @@
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { Markup, Telegraf, Telegram, TelegramError } from 'telegraf';
+import { startTelegramStandIn, type TelegramStandIn } from './telegram/index.js';
+
+/** The error a telegraf call rejected with, so tests can assert on code and description. */
+async function telegramError(call: Promise<unknown>): Promise<TelegramError> {
+  try {
+    await call;
+  } catch (e) {
+    if (e instanceof TelegramError) return e;
+    throw e;
+  }
+  throw new Error('expected the call to fail');
+}
+
+describe('Telegram stand-in driven by a polling Telegraf bot', () => {
+  let tg: TelegramStandIn;
+  let bot: Telegraf;
+  let launched: Promise<void>;
+  let launchError: unknown;
+
+  beforeAll(async () => {
+    tg = await startTelegramStandIn({ botUsername: 'PerpDeskBot' });
+    bot = new Telegraf(tg.token, { telegram: { apiRoot: tg.apiRoot } });
+    bot.start((ctx) => ctx.reply('Welcome to <b>PerpDesk</b>', { parse_mode: 'HTML' }));
+    bot.command('funding', (ctx) => ctx.reply(`funding for ${ctx.payload}`));
+    bot.command('menu', (ctx) =>
+      ctx.reply('Approve order 42?', Markup.inlineKeyboard([
+        Markup.button.callback('Approve', 'pd1:ap:42'),
+        Markup.button.callback('Reject', 'pd1:rj:42'),
+      ])),
+    );
+    bot.action(/^pd1:(ap|rj):(\d+)$/, async (ctx) => {
+      await ctx.answerCbQuery('Done');
+      await ctx.editMessageText(`${ctx.match[1] === 'ap' ? 'Approved' : 'Rejected'} order ${ctx.match[2]}`);
+    });
+    // launch() resolves only when polling stops, so it is kept, not awaited.
+    launched = bot.launch().catch((e: unknown) => {
+      launchError = e;
+    });
+    await vi.waitFor(() => expect(tg.polling()).toBe(true));
+  });
+
+  afterAll(async () => {
+    bot.stop('tests done');
+    await launched;
+    await tg.close();
+    expect(launchError).toBeUndefined();
+  });
+
+  it('delivers a /start text to the bot and records its HTML reply', async () => {
+    const { updateId } = tg.sendText({ chatId: 1001, chatType: 'private', fromId: 1001, text: '/start', username: 'alice' });
+
+    const reply = await tg.waitForMessage(1001, (m) => m.text?.includes('Welcome') === true);
+
+    expect(reply).toMatchObject({ text: 'Welcome to <b>PerpDesk</b>', parseMode: 'HTML', kind: 'text' });
+    await tg.waitForConfirmed(updateId);
+    expect(tg.pendingUpdates()).toBe(0);
+  });
+
+  it('routes /command@ThisBot in a group and ignores commands for another bot', async () => {
+    const other = tg.sendText({ chatId: -2001, chatType: 'group', fromId: 1001, text: '/funding@SomeOtherBot ETH' });
+    await tg.waitForConfirmed(other.updateId);
+    expect(tg.messages(-2001)).toEqual([]);
+
+    tg.sendText({ chatId: -2001, chatType: 'group', fromId: 1001, text: '/funding@PerpDeskBot BTC' });
+
+    const reply = await tg.waitForMessage(-2001);
+    expect(reply.text).toBe('funding for BTC');
+  });
+
+  it('lands answerCbQuery and editMessageText when a user clicks an inline button', async () => {
+    tg.sendText({ chatId: 1002, text: '/menu' });
+    const menu = await tg.waitForMessage(1002, (m) => m.inlineKeyboard.length > 0);
+    expect(menu.inlineKeyboard[0]?.map((b) => b.callback_data)).toEqual(['pd1:ap:42', 'pd1:rj:42']);
+
+    const queryId = tg.clickButton({ chatId: 1002, fromId: 1002, messageId: menu.messageId, data: 'pd1:ap:42' });
+
+    const answer = await tg.waitForCallbackAnswer(queryId);
+    expect(answer).toMatchObject({ callbackQueryId: queryId, text: 'Done', showAlert: false });
+    const edited = await tg.waitForMessage(1002, (m) => m.messageId === menu.messageId && m.editCount === 1);
+    expect(edited.text).toBe('Approved order 42');
+    // Telegram drops the keyboard when an edit carries no reply_markup.
+    expect(edited.inlineKeyboard).toEqual([]);
+    expect(edited.history.map((v) => v.text)).toEqual(['Approve order 42?']);
+  });
+
+  it('refuses a click on a button the message does not have, unless forced', () => {
+    const menu = tg.messages(1002)[0];
+    expect(menu).toBeDefined();
+    expect(() => tg.clickButton({ chatId: 1002, messageId: menu?.messageId ?? 0, data: 'pd1:zz:1' })).toThrow(/no button/);
+  });
+
+  it('records setMyCommands and serves them back through getMyCommands', async () => {
+    const commands = [
+      { command: 'start', description: 'Start the desk' },
+      { command: 'funding', description: 'Funding rates' },
+    ];
+    await bot.telegram.setMyCommands(commands);
+
+    expect(tg.commands()).toEqual(commands);
+    expect(await bot.telegram.getMyCommands()).toEqual(commands);
+    const invalid = await telegramError(bot.telegram.setMyCommands([{ command: 'Bad-Name', description: 'x' }]));
+    expect(invalid.code).toBe(400);
+  });
+
+  it('answers a burst to one private chat with 429 and retry_after, counting violations', async () => {
+    const results = await Promise.allSettled(
+      Array.from({ length: 4 }, (_, i) => bot.telegram.sendMessage(1003, `tick ${i}`)),
+    );
+
+    const refused = results.filter((r) => r.status === 'rejected').map((r) => r.reason as unknown);
+    expect(refused.length).toBeGreaterThanOrEqual(1);
+    for (const e of refused) {
+      expect(e).toBeInstanceOf(TelegramError);
+      const err = e as TelegramError;
+      expect(err.code).toBe(429);
+      expect(err.parameters?.retry_after).toBeGreaterThanOrEqual(1);
+      expect(err.description).toBe(`Too Many Requests: retry after ${err.parameters?.retry_after}`);
+    }
+    expect(tg.violations().filter((v) => v.chatId === 1003 && v.scope === 'chat')).toHaveLength(refused.length);
+    expect(tg.messages(1003)).toHaveLength(results.length - refused.length);
+  });
+
+  it('answers 403 for a chat that blocked the bot', async () => {
+    tg.blockChat(1004);
+
+    const err = await telegramError(bot.telegram.sendMessage(1004, 'hello?'));
+
+    expect(err.code).toBe(403);
+    expect(err.description).toBe('Forbidden: bot was blocked by the user');
+    expect(tg.messages(1004)).toEqual([]);
+  });
+
+  it('rejects callback_data longer than 64 bytes like Telegram', async () => {
+    // 22 three-byte characters are 66 bytes but only 22 characters.
+    const keyboard = Markup.inlineKeyboard([Markup.button.callback('Go', '€'.repeat(22))]);
+
+    const err = await telegramError(bot.telegram.sendMessage(1005, 'too long', keyboard));
+
+    expect(err.code).toBe(400);
+    expect(err.description).toBe('Bad Request: BUTTON_DATA_INVALID');
+    expect(tg.messages(1005)).toEqual([]);
+  });
+
+  it('refuses an edit to identical content with "message is not modified"', async () => {
+    const sent = await bot.telegram.sendMessage(1006, 'same');
+
+    const err = await telegramError(bot.telegram.editMessageText(1006, sent.message_id, undefined, 'same'));
+
+    expect(err.code).toBe(400);
+    expect(err.description).toMatch(/^Bad Request: message is not modified/);
+  });
+
+  it('refuses HTML Telegram cannot parse', async () => {
+    const err = await telegramError(bot.telegram.sendMessage(1007, 'price < 5', { parse_mode: 'HTML' }));
+
+    expect(err.code).toBe(400);
+    expect(err.description).toMatch(/^Bad Request: can't parse entities: Unsupported start tag/);
+  });
+
+  it('refuses MarkdownV2 with an unescaped reserved character and accepts it escaped', async () => {
+    const err = await telegramError(bot.telegram.sendMessage(1009, 'Funding 0.01%', { parse_mode: 'MarkdownV2' }));
+    expect(err.description).toBe("Bad Request: can't parse entities: Character '.' is reserved and must be escaped with the preceding '\\'");
+
+    const sent = await bot.telegram.sendMessage(1009, '*Funding* 0\\.01%', { parse_mode: 'MarkdownV2' });
+    expect(sent.text).toBe('*Funding* 0\\.01%');
+  });
+
+  it('names what the bot did send when a wait for a message times out', async () => {
+    await expect(tg.waitForMessage(1001, (m) => m.text === 'never sent', 50)).rejects.toThrow(/Welcome to <b>PerpDesk<\/b>/);
+  });
+
+  it('parses a multipart sendPhoto upload from a Buffer', async () => {
+    const png = Buffer.alloc(2048, 7);
+
+    const sent = await bot.telegram.sendPhoto(1008, { source: png, filename: 'chart.png' }, {
+      caption: 'BTC funding',
+      ...Markup.inlineKeyboard([Markup.button.callback('Refresh', 'pd1:rf:1')]),
+    });
+
+    expect(sent.photo[0]?.file_size).toBe(2048);
+    const [stored] = tg.messages(1008);
+    expect(stored).toMatchObject({ kind: 'photo', caption: 'BTC funding', file: { field: 'photo', filename: 'chart.png', size: 2048 } });
+    expect(stored?.inlineKeyboard[0]?.[0]?.callback_data).toBe('pd1:rf:1');
+  });
+
+  it('answers 404 to an unknown method and records it as unhandled', async () => {
+    const err = await telegramError(bot.telegram.getChat(1001));
+
+    expect(err.code).toBe(404);
+    expect(err.description).toBe('Not Found');
+    expect(tg.unhandled().map((u) => u.method)).toContain('getChat');
+  });
+
+  it('answers 401 to a wrong token and 409 to a second poller', async () => {
+    const intruder = new Telegram('999:wrong', { apiRoot: tg.apiRoot });
+    expect((await telegramError(intruder.getMe())).code).toBe(401);
+
+    await vi.waitFor(() => expect(tg.polling()).toBe(true));
+    const second = new Telegram(tg.token, { apiRoot: tg.apiRoot });
+    const err = await telegramError(second.getUpdates(0, 1, 0, undefined));
+    expect(err.code).toBe(409);
+  });
+});
+
+describe('Telegram stand-in limits on a manual clock', () => {
+  let tg: TelegramStandIn;
+  let client: Telegram;
+  let now = 1_700_000_000_000;
+
+  beforeAll(async () => {
+    tg = await startTelegramStandIn({ now: () => now });
+    client = new Telegram(tg.token, { apiRoot: tg.apiRoot });
+  });
+
+  afterAll(async () => {
+    await tg.close();
+  });
+
+  it('allows 20 messages a minute to a group and reports the seconds until the window frees', async () => {
+    for (let i = 0; i < 20; i += 1) {
+      await client.sendMessage(-3001, `m${i}`);
+      now += 1_000;
+    }
+
+    const err = await telegramError(client.sendMessage(-3001, 'one too many'));
+
+    expect(err.parameters?.retry_after).toBe(40);
+    now += 40_000;
+    await expect(client.sendMessage(-3001, 'after waiting')).resolves.toMatchObject({ text: 'after waiting' });
+  });
+
+  it('caps all chats together at 30 messages a second', async () => {
+    now += 60_000;
+    for (let chat = 0; chat < 30; chat += 1) await client.sendMessage(5000 + chat, 'hi');
+
+    const err = await telegramError(client.sendMessage(6000, 'thirty-first'));
+
+    expect(err.code).toBe(429);
+    expect(tg.violations().at(-1)).toMatchObject({ chatId: 6000, scope: 'global', retryAfter: 1 });
+  });
+
+  it('forces 429s on demand without counting them as violations', async () => {
+    now += 60_000;
+    const before = tg.violations().length;
+    tg.forceRateLimit(2, { retryAfter: 7 });
+
+    const first = await telegramError(client.sendMessage(7001, 'a'));
+    const second = await telegramError(client.sendMessage(7001, 'b'));
+    const third = await client.sendMessage(7001, 'c');
+
+    expect([first.parameters?.retry_after, second.parameters?.retry_after]).toEqual([7, 7]);
+    expect(third.text).toBe('c');
+    expect(tg.violations()).toHaveLength(before);
+    expect(tg.rateLimited().filter((r) => r.reason === 'forced')).toHaveLength(2);
+  });
+
+  it('serves getUpdates by offset, limit and allowed_updates', async () => {
+    const a = tg.sendText({ chatId: 8001, text: 'one' });
+    const b = tg.sendText({ chatId: 8001, text: 'two' });
+
+    const firstBatch = await client.getUpdates(0, 1, 0, undefined);
+    expect(firstBatch.map((u) => u.update_id)).toEqual([a.updateId]);
+    const afterConfirm = await client.getUpdates(0, 100, a.updateId + 1, undefined);
+    expect(afterConfirm.map((u) => u.update_id)).toEqual([b.updateId]);
+
+    const click = tg.clickButton({ chatId: 8001, messageId: 999, data: 'x', force: true });
+    const onlyCallbacks = await client.getUpdates(0, 100, b.updateId + 1, ['callback_query']);
+    expect(onlyCallbacks.map((u) => ('callback_query' in u ? u.callback_query.id : undefined))).toEqual([click]);
+  });
+});
