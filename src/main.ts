@@ -2,6 +2,9 @@
  * `npm start`: config → Redis (REDIS_URL or a private redis-server) → exchange → services, workers, transports →
  * HTTP. The sole reader of process.env and the owner of shutdown order.
  */
+import { mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { pino } from 'pino';
 import { loadConfig, type Config } from './config/env.js';
 import { ConfigError } from './errors.js';
 import { createLogger, type Logger } from './log.js';
@@ -20,7 +23,11 @@ async function main(): Promise<void> {
     }
     throw e;
   }
-  const log = createLogger(config.LOG_LEVEL);
+  const hasChat = Boolean(config.DISCORD_TOKEN || config.TELEGRAM_BOT_TOKEN);
+  // On the console transport the terminal belongs to the chat: logs go to a file instead of interleaving.
+  const logFile = hasChat ? undefined : join(config.DATA_DIR, 'perpdesk.log');
+  if (logFile) mkdirSync(dirname(logFile), { recursive: true });
+  const log = createLogger(config.LOG_LEVEL, logFile ? pino.destination({ dest: logFile, sync: false }) : undefined);
   let redisServer: RedisServerHandle | undefined;
   let app: App | undefined;
   let stopping = false;
@@ -50,12 +57,12 @@ async function main(): Promise<void> {
   try {
     let redisUrl = config.REDIS_URL;
     if (!redisUrl) {
-      redisServer = await startRedisServer({ dataDir: '.data/redis' });
+      const dataDir = join(config.DATA_DIR, 'redis');
+      redisServer = await startRedisServer({ dataDir });
       redisUrl = redisServer.url;
-      log.info({ port: redisServer.port, dataDir: '.data/redis' }, 'started private redis-server');
+      log.info({ port: redisServer.port, dataDir }, 'started private redis-server');
     }
     const exchange = await createExchange(config, { redisUrl, log });
-    const hasChat = Boolean(config.DISCORD_TOKEN || config.TELEGRAM_BOT_TOKEN);
     app = await startApp({
       config,
       log,
@@ -64,7 +71,7 @@ async function main(): Promise<void> {
       console: hasChat ? undefined : { input: process.stdin, output: process.stdout, interactive: Boolean(process.stdin.isTTY) },
     });
     log.info({ url: app.http.url, exchange: exchange.name }, 'perpdesk ready');
-    process.stderr.write(`PerpDesk listening on ${app.http.url} (/healthz, /readyz, /metrics); exchange: ${exchange.name}\n`);
+    process.stderr.write(`PerpDesk listening on ${app.http.url} (/healthz, /readyz, /metrics); exchange: ${exchange.name}${logFile ? `; logs: ${logFile}` : ''}\n`);
     if (app.console) process.stdin.on('end', () => void app?.console?.idle().then(() => shutdown('stdin closed')));
   } catch (e) {
     if (e instanceof ConfigError) {
@@ -74,6 +81,7 @@ async function main(): Promise<void> {
       process.exit(2);
     }
     log.fatal({ err: e }, 'start-up failed');
+    process.stderr.write(`perpdesk: start-up failed: ${(e as Error).message}${logFile ? ` (details in ${logFile})` : ''}\n`);
     await app?.close().catch(() => {});
     await redisServer?.stop();
     process.exit(1);

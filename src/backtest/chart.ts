@@ -111,6 +111,10 @@ export function equityPoints(ts: ArrayLike<number>, equity: ArrayLike<number>, m
   return points;
 }
 
+function spanDays(points: readonly Point[]): number {
+  return points.length < 2 ? 0 : ((points[points.length - 1] as Point).t - (points[0] as Point).t) / 86_400_000;
+}
+
 export function equitySpec(input: EquityChartInput, font: string | null): TopLevelSpec {
   const points = equityPoints(input.ts, input.equity);
   const initial = input.initialEquity ?? (input.equity[0] as number);
@@ -132,9 +136,15 @@ export function equitySpec(input: EquityChartInput, font: string | null): TopLev
     },
     {
       data: { values: points },
-      mark: { type: 'line', color: '#1f5fa8', strokeWidth: 1.5 },
+      mark: { type: 'line', color: '#1f5fa8', strokeWidth: 1.5, interpolate: 'step-after' }, // equity moves only at settlements
       encoding: {
-        x: { field: 't', type: 'temporal', title: text ? 'settlement (UTC)' : null, axis: { labels: text, grid: false } },
+        x: {
+          field: 't',
+          type: 'temporal',
+          title: text ? 'settlement (UTC)' : null,
+          // Month names alone are ambiguous on multi-year charts.
+          axis: { labels: text, grid: false, format: spanDays(points) > 180 ? '%b %Y' : '%b %d' },
+        },
         y: {
           field: 'equity',
           type: 'quantitative',

@@ -12,11 +12,27 @@ const MS_PER_HOUR = 3_600_000;
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2}))?$/;
 const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
+/**
+ * Epoch ms of `YYYY-MM-DD` (UTC midnight) or an ISO time with zone; null if malformed or not a real calendar date
+ * (`Date.parse` rolls 2022-02-30 over into March).
+ */
+export function parseIsoUtc(s: string): number | null {
+  const m = ISO_TIME.exec(s);
+  if (!m) return null;
+  const [y, mo, d] = [Number(s.slice(0, 4)), Number(s.slice(5, 7)), Number(s.slice(8, 10))];
+  const day = new Date(Date.UTC(y, mo - 1, d));
+  if (day.getUTCFullYear() !== y || day.getUTCMonth() !== mo - 1 || day.getUTCDate() !== d) return null;
+  const ms = Date.parse(m[1] === undefined ? `${s}T00:00:00Z` : s);
+  return Number.isFinite(ms) && ms >= 0 ? ms : null;
+}
+
 const Time = z
   .string()
-  .regex(ISO_TIME, 'is not an ISO-8601 UTC time (e.g. 2023-06-30T16:00:00Z)')
-  .transform((s) => Date.parse(s.length === 10 ? `${s}T00:00:00Z` : s))
-  .refine((ms) => Number.isFinite(ms) && ms >= 0, 'is not a valid time');
+  .transform((s, ctx): number => {
+    const ms = parseIsoUtc(s);
+    if (ms === null) ctx.addIssue({ code: 'custom', message: 'is not an ISO-8601 UTC time (e.g. 2023-06-30T16:00:00Z)' });
+    return ms ?? NaN;
+  });
 const Decimal = z
   .string()
   .regex(DECIMAL, 'is not a number')

@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { UserError } from '../errors.js';
 import { allocColumns, type EventColumns } from './engine.js';
-import { parseFundingCsv, parsePriceCsv, type FundingColumns, type PriceColumns } from './csv.js';
+import { parseFundingCsv, parseIsoUtc, parsePriceCsv, type FundingColumns, type PriceColumns } from './csv.js';
 
 const MS_PER_HOUR = 3_600_000;
 
@@ -66,14 +66,8 @@ export function parseTime(value: string | number, what: string): number {
   if (typeof value === 'number') {
     if (Number.isInteger(value) && value >= 0) return value;
   } else {
-    const v = value.trim();
-    if (/^\d{4}-\d{2}-\d{2}$/.test(v)) {
-      const ms = Date.parse(`${v}T00:00:00Z`);
-      if (Number.isFinite(ms)) return ms;
-    } else if (/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/.test(v)) {
-      const ms = Date.parse(v);
-      if (Number.isFinite(ms)) return ms;
-    }
+    const ms = parseIsoUtc(value.trim());
+    if (ms !== null) return ms;
   }
   throw new UserError('invalid_time', `${what} "${String(value)}" is not a date (use YYYY-MM-DD or an ISO time with Z)`);
 }

@@ -66,7 +66,7 @@ export async function backtestForChat(req: ChatBacktestRequest): Promise<ChatBac
   const title = `${history.symbol} funding harvester, ${req.days} d`;
   const chart = await renderEquityPng({
     title,
-    subtitle: `entry APR >= ${(params.minAnnRate * 100).toFixed(1)} %, notional ${params.notional}`,
+    subtitle: `entry APR >= ${(params.minAnnRate * 100).toFixed(1)} %, notional ${params.notional.toLocaleString('en-US')}`,
     ts: history.series.ts,
     equity: run.equity,
     trades: run.trades,

@@ -91,6 +91,7 @@ export const EnvSchema = z.object({
   HARVESTER_MODE: optionalString.pipe(z.enum(['off', 'propose', 'auto'], { error: '"off", "propose" or "auto"' }).optional().transform((v) => v ?? 'propose')),
   PAPER_EXCHANGE_PORT: int(8090, 1, 65_535),
   HTTP_PORT: int(8080, 0, 65_535),
+  DATA_DIR: optionalString.transform((v) => v ?? '.data'),
   LOG_LEVEL: optionalString.pipe(
     z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { error: 'one of fatal, error, warn, info, debug, trace, silent' }).optional().transform((v) => v ?? 'info'),
   ),
@@ -133,6 +134,7 @@ export const ENV_DOCS: Record<keyof RawEnv, { default: string; meaning: string }
   HARVESTER_MODE: { default: '`propose`', meaning: '`off`, `propose` (proposal needs approval) or `auto`' },
   PAPER_EXCHANGE_PORT: { default: '`8090`', meaning: 'port of `npm run paper-exchange` (REST API at `/api/v1`)' },
   HTTP_PORT: { default: '`8080`', meaning: '`/healthz`, `/readyz`, `/metrics` (Prometheus)' },
+  DATA_DIR: { default: '`.data`', meaning: 'where the private redis-server keeps its AOF (`<DATA_DIR>/redis`) and the console mode writes its log (`<DATA_DIR>/perpdesk.log`)' },
   LOG_LEVEL: { default: '`info`', meaning: 'pino level' },
 };
 

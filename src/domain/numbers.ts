@@ -99,7 +99,7 @@ export function roundWithMode(value: number, step: number, mode: RoundMode): num
   return nearestStep(value, step);
 }
 
-export function readMode(f: Fields): RoundMode {
+function readMode(f: Fields): RoundMode {
   const mode = f.raw('mode') ?? 'down';
   if (mode !== 'down' && mode !== 'up' && mode !== 'nearest') fail('invalid_mode');
   return mode;

@@ -75,15 +75,34 @@ export function escapeHtml(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
-/** Telegram HTML parse mode (limit 4096 chars per message). */
-export function renderTelegramHtml(r: Reply): string {
-  const out: string[] = [];
-  const sev = r.severity ?? 'info';
-  if (r.title) out.push(`<b>${SEVERITY_MARK[sev]} ${escapeHtml(r.title)}</b>`);
-  for (const f of r.fields ?? []) out.push(`<b>${escapeHtml(f.name)}:</b> ${escapeHtml(f.value)}`);
-  if (r.table) out.push(`<pre>${escapeHtml(textTable(r.table))}</pre>`);
-  if (r.text) out.push(escapeHtml(r.text));
-  if (r.footer) out.push(`<i>${escapeHtml(r.footer)}</i>`);
-  const html = out.join('\n');
-  return html.length > 4096 ? `${html.slice(0, 4000)}\n…` : html;
+const TELEGRAM_TEXT_MAX = 4096;
+
+/**
+ * Telegram HTML parse mode (limit 4096 chars per message; `max` 1024 for a photo caption). Too long a reply loses
+ * table rows from the end, then text, never a closing tag: a cut tag makes Telegram refuse the whole message.
+ */
+export function renderTelegramHtml(r: Reply, max = TELEGRAM_TEXT_MAX): string {
+  const build = (rows: string[][] | undefined, text: string | undefined, dropped: number): string => {
+    const out: string[] = [];
+    const sev = r.severity ?? 'info';
+    if (r.title) out.push(`<b>${SEVERITY_MARK[sev]} ${escapeHtml(r.title)}</b>`);
+    for (const f of r.fields ?? []) out.push(`<b>${escapeHtml(f.name)}:</b> ${escapeHtml(f.value)}`);
+    if (r.table && rows) {
+      const more = dropped > 0 ? `\n… ${dropped} more row${dropped === 1 ? '' : 's'}` : '';
+      out.push(`<pre>${escapeHtml(textTable({ ...r.table, rows }) + more)}</pre>`);
+    }
+    if (text) out.push(escapeHtml(text));
+    if (r.footer) out.push(`<i>${escapeHtml(r.footer)}</i>`);
+    return out.join('\n');
+  };
+  const rows = r.table?.rows ?? [];
+  let html = build(r.table?.rows, r.text, 0);
+  for (let keep = rows.length - 1; html.length > max && keep >= 0; keep--) html = build(rows.slice(0, keep), r.text, rows.length - keep);
+  if (html.length > max && r.text) {
+    const over = html.length - max;
+    html = build(rows.slice(0, 0), clip(r.text, Math.max(1, r.text.length - over - 40)), rows.length);
+  }
+  // Last resort (huge title or fields): plain text, escaped after cutting so no entity is split.
+  if (html.length > max) html = escapeHtml(clip(renderText(r), Math.floor(max / 5)));
+  return html;
 }

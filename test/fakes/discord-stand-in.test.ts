@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   ActionRowBuilder,
   AttachmentBuilder,
@@ -54,6 +54,11 @@ async function handle(i: Interaction): Promise<void> {
       await i.followUp({ content: 'chart', files: [new AttachmentBuilder(Buffer.alloc(1234, 7), { name: 'funding.png' })] });
       await i.followUp({ content: 'second' });
       return;
+    case 'receipt': {
+      const r = await i.deferReply({ withResponse: true });
+      await i.editReply(`loading=${String(r.interaction.responseMessageLoading)} id=${r.resource?.message?.id ?? '-'}`);
+      return;
+    }
     case 'twice':
       await i.reply({ content: 'once' });
       // discord.js refuses a second reply itself, so go to the wire the way a buggy transport would.
@@ -71,6 +76,7 @@ describe('discord stand-in driven by the real discord.js client', () => {
     discord = await startDiscordStandIn({
       guilds: [{ id: GUILD, name: 'desk', channels: [{ id: CHANNEL, name: 'trading' }] }],
       channelMessageRateLimit: { limit: 2, windowMs: 400 },
+      heartbeatIntervalMs: 200,
     });
     client = new Client({ intents: [GatewayIntentBits.Guilds], rest: { api: discord.url } });
     client.on(Events.InteractionCreate, (i) => {
@@ -93,6 +99,11 @@ describe('discord stand-in driven by the real discord.js client', () => {
     expect(client.guilds.cache.get(GUILD)?.name).toBe('desk');
     expect(client.channels.cache.get(CHANNEL)?.isTextBased()).toBe(true);
     expect(discord.identifies()[0]?.intents).toBe(GatewayIntentBits.Guilds);
+  });
+
+  it('when the client heartbeats, should acknowledge so the connection stays up', async () => {
+    await vi.waitFor(() => expect(discord.heartbeats()).toBeGreaterThan(0));
+    await vi.waitFor(() => expect(client.ws.ping).toBeGreaterThanOrEqual(0));
   });
 
   it('when commands are set for a guild, should record them and keep ids across an overwrite', async () => {
@@ -133,10 +144,10 @@ describe('discord stand-in driven by the real discord.js client', () => {
     expect(ix.late).toBe(false);
   });
 
-  it('when the reply is deferred and edited, final() should give the last edit', async () => {
+  it('when the reply is deferred and edited twice, should show the last edit', async () => {
     const ix = discord.dispatchSlashCommand({ name: 'slow', userId: USER });
     expect((await ix.firstResponse()).callbackType).toBe(5);
-    const final = await ix.final();
+    const final = await ix.waitForMessage((m) => m.embeds.length > 0);
     expect(final.content).toBe('done');
     expect(final.embeds.map((e) => e.title)).toEqual(['result']);
     expect(final.ephemeral).toBe(true);
@@ -152,11 +163,26 @@ describe('discord stand-in driven by the real discord.js client', () => {
     expect(ix.followUps().map((m) => m.content)).toEqual(['second']);
   });
 
+  it('when deferReply (with_response=true) is followed by editReply, final() should be the edit', async () => {
+    const ix = discord.dispatchSlashCommand({ name: 'receipt', userId: USER });
+    const final = await ix.final();
+    expect(final.content).toBe(`loading=true id=${final.id}`);
+  });
+
+  it('when the client fetches guild, channel and member, should get them from the stand-in', async () => {
+    const guild = await client.guilds.fetch({ guild: GUILD, force: true });
+    expect(guild.name).toBe('desk');
+    const channel = await client.channels.fetch(CHANNEL, { force: true });
+    expect(channel?.id).toBe(CHANNEL);
+    const member = await guild.members.fetch({ user: USER, force: true });
+    expect(member.roles.cache.has(TRADER_ROLE)).toBe(true);
+  });
+
   it('when the client answers an interaction twice, should refuse the second with 40060', async () => {
     const ix = discord.dispatchSlashCommand({ name: 'twice', userId: USER });
     await ix.waitFor(() => (ix.responses.length === 2 ? true : null), 'two callbacks');
     expect(ix.responses.map((r) => r.rejected)).toEqual([null, 'already-acknowledged']);
-    await ix.waitFor(() => (handlerErrors.length > 0 ? true : null), 'the client error');
+    await vi.waitFor(() => expect(handlerErrors).toHaveLength(1));
     expect((handlerErrors.pop() as DiscordAPIError).code).toBe(40060);
     expect((await ix.final()).content).toBe('once');
   });
@@ -282,7 +308,7 @@ describe('discord stand-in acknowledgement deadline', () => {
       expect(ix.late).toBe(true);
       expect(ix.ackLatencyMs).toBeGreaterThan(150);
       expect(discord.lateInteractions()).toEqual([ix]);
-      await ix.waitFor(() => (errors.length > 0 ? true : null), 'the client error');
+      await vi.waitFor(() => expect(errors).toHaveLength(1));
       expect((errors[0] as DiscordAPIError).code).toBe(10062);
       await expect(ix.final()).rejects.toThrow(/never validly acknowledged/);
     } finally {

@@ -334,8 +334,8 @@ export class PaperEngine {
       const reserve = this.openingMargin(inst.symbol, side, o.quantity, price, o.leverage, o.reduceOnly, true)
         + (o.reduceOnly ? 0 : o.quantity * price * this.fees.perpMaker);
       this.requireAvailable(reserve, 'insufficient_margin');
+      // Counted into the reserved totals when the order is indexed.
       o.reserved = reserve;
-      this.reservedQuote += reserve;
     }
     this.record(o);
     return publicOrder(o);
@@ -361,13 +361,8 @@ export class PaperEngine {
       this.fillSpot(o, spot.base, touch, this.fees.spotTaker);
     } else {
       this.checkSpotFunds(spot.base, side, o.quantity, price, this.fees.spotMaker);
-      if (side === 'buy') {
-        o.reserved = o.quantity * price * (1 + this.fees.spotMaker);
-        this.reservedQuote += o.reserved;
-      } else {
-        o.reservedBase = o.quantity;
-        this.reservedBase.set(spot.base, (this.reservedBase.get(spot.base) ?? 0) + o.quantity);
-      }
+      if (side === 'buy') o.reserved = o.quantity * price * (1 + this.fees.spotMaker);
+      else o.reservedBase = o.quantity;
     }
     this.record(o);
     return publicOrder(o);

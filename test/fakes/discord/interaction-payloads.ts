@@ -12,7 +12,8 @@ export type OptionValue = string | number | boolean;
 
 export interface InvokerSpec {
   userId: string;
-  /** Roles the member holds; ids the guild does not know yet are created first (GUILD_ROLE_CREATE). */
+  /** Roles the member holds; omitted: the roles this user had in the previous dispatch (none for a new user).
+   * Ids the guild does not know yet are created first (GUILD_ROLE_CREATE). */
   roleIds?: string[];
   /** Defaults to the guild's first channel; an unknown id is created first (CHANNEL_CREATE). */
   channelId?: string;
@@ -55,7 +56,7 @@ export interface Invocation {
 export function prepareInvocation(world: World, spec: InvokerSpec): Invocation {
   const guild = world.guild(spec.guildId);
   const preludes: Invocation['preludes'] = [];
-  const roleIds = [...(spec.roleIds ?? [])];
+  const roleIds = [...(spec.roleIds ?? guild.members.get(spec.userId) ?? [])];
   for (const id of roleIds) {
     if (guild.roles.has(id)) continue;
     const role = world.addRole(guild, id);

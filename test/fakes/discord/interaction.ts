@@ -51,8 +51,10 @@ export class StandInInteraction {
     return this.waitFor(() => this.responses.find((r) => r.kind === 'callback') ?? null, 'a callback', opts.timeoutMs);
   }
 
-  /** The message the interaction ended up showing, once the client stopped changing it. Rejects for interactions
-   * answered with autocomplete choices or a modal, or never (validly) acknowledged. */
+  /** The message the interaction ended up showing, once the client stopped changing it: no response arrived for
+   * `settleMs` after the reply stopped being a deferred placeholder. A handler that pauses longer than that between
+   * edits would be caught mid-way; use `waitForMessage` for those. Rejects for interactions answered with
+   * autocomplete choices or a modal, or never (validly) acknowledged. */
   async final(opts: FinalOptions = {}): Promise<FinalMessage> {
     const settleMs = opts.settleMs ?? 75;
     const deadline = Date.now() + (opts.timeoutMs ?? 5000);
@@ -67,6 +69,15 @@ export class StandInInteraction {
       }
       if (Date.now() >= deadline) throw this.timeoutError('a final message');
     }
+  }
+
+  /** Deterministic alternative to `final()` for handlers that edit several times: resolves once `@original`
+   * satisfies `predicate`. */
+  waitForMessage(predicate: (m: FinalMessage) => boolean, opts: WaitOptions = {}): Promise<FinalMessage> {
+    return this.waitFor(() => {
+      const m = this.current();
+      return m !== null && predicate(m) ? m : null;
+    }, 'a message matching the predicate', opts.timeoutMs);
   }
 
   /** Current state of `@original`, or null while there is none (or it is still a deferred "thinking…"). */
@@ -119,6 +130,8 @@ export class StandInInteraction {
     return this.current();
   }
 
+  /** Resolves with the first non-null `probe()`; the probe is re-run whenever the client sends a response for this
+   * interaction (and once at the start), so it should look at interaction state, not at outside variables. */
   waitFor<T>(probe: () => T | null, what: string, timeoutMs = 5000): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const check = (): boolean => {

@@ -96,8 +96,7 @@ export function memberJson(user: JsonObject, roleIds: readonly string[], joinedA
   };
 }
 
-export function guildJson(g: GuildState, world: World): JsonObject {
-  const o = world.opts;
+export function guildJson(g: GuildState): JsonObject {
   return {
     id: g.id,
     name: g.name,
@@ -140,7 +139,7 @@ export function guildJson(g: GuildState, world: World): JsonObject {
 export function guildCreateJson(g: GuildState, world: World): JsonObject {
   const o = world.opts;
   return {
-    ...guildJson(g, world),
+    ...guildJson(g),
     joined_at: g.joinedAt,
     large: false,
     unavailable: false,

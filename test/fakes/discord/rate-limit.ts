@@ -4,24 +4,25 @@ export type TakeResult =
   | { ok: true; limit: number; remaining: number; resetAfterMs: number }
   | { ok: false; limit: number; retryAfterMs: number };
 
-/** Discord-style fixed bucket per key (here: per channel): the window opens on the first request after the last
- * one closed, and every request in it counts, so a client that ignores the headers is refused until it resets. */
-export class FixedWindowLimiter {
-  private readonly windows = new Map<string, { start: number; count: number }>();
+/** Per-key (here: per channel) limit over a sliding window: a request is accepted only while fewer than `limit`
+ * were accepted in the last `windowMs`. Discord's buckets are fixed windows, which let a client burst up to twice
+ * the limit across a reset; sliding is stricter on purpose, so a client that stays clean here stays clean there. */
+export class SlidingWindowLimiter {
+  private readonly accepted = new Map<string, number[]>();
 
   constructor(private readonly spec: RateLimitSpec) {}
 
   take(key: string, now: number = Date.now()): TakeResult {
     const { limit, windowMs } = this.spec;
-    let w = this.windows.get(key);
-    if (!w || now - w.start >= windowMs) {
-      w = { start: now, count: 0 };
-      this.windows.set(key, w);
+    const times = (this.accepted.get(key) ?? []).filter((t) => now - t < windowMs);
+    this.accepted.set(key, times);
+    if (times.length >= limit) {
+      return { ok: false, limit, retryAfterMs: (times[times.length - limit] ?? now) + windowMs - now };
     }
-    const resetAfterMs = w.start + windowMs - now;
-    if (w.count >= limit) return { ok: false, limit, retryAfterMs: resetAfterMs };
-    w.count += 1;
-    return { ok: true, limit, remaining: limit - w.count, resetAfterMs };
+    times.push(now);
+    // Reset-After is when the next slot frees up, which is all discord.js needs once Remaining hits 0.
+    const freesAt = (times[Math.max(0, times.length - limit)] ?? now) + windowMs;
+    return { ok: true, limit, remaining: limit - times.length, resetAfterMs: freesAt - now };
   }
 }
 

@@ -11,7 +11,7 @@ import {
   roleJson,
   testUserJson,
 } from './payloads.js';
-import { bucketHeaders, type FixedWindowLimiter, tooManyRequests } from './rate-limit.js';
+import { bucketHeaders, type SlidingWindowLimiter, tooManyRequests } from './rate-limit.js';
 import type { Route, RouteContext } from './router.js';
 import { nextSnowflake } from './snowflake.js';
 import type { Json, RegisteredCommand } from './types.js';
@@ -23,7 +23,7 @@ import type { GuildState, World } from './world.js';
 export const CHANNEL_MESSAGES_ROUTE = 'POST /channels/:channel/messages';
 const MESSAGES_BUCKET = 'standin-channel-messages';
 
-export function resourceRoutes(world: World, limiter: FixedWindowLimiter, gatewayUrl: () => string): Route[] {
+export function resourceRoutes(world: World, limiter: SlidingWindowLimiter, gatewayUrl: () => string): Route[] {
   const o = world.opts;
 
   const guildOr404 = (ctx: RouteContext): GuildState | RestResult =>
@@ -196,7 +196,7 @@ export function resourceRoutes(world: World, limiter: FixedWindowLimiter, gatewa
       auth: true,
       handle: (ctx) => {
         const g = guildOr404(ctx);
-        return isGuild(g) ? { status: 200, body: guildJson(g, world) } : g;
+        return isGuild(g) ? { status: 200, body: guildJson(g) } : g;
       },
     },
     {

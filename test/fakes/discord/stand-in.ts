@@ -15,7 +15,7 @@ import {
   type Invocation,
   type SlashCommandSpec,
 } from './interaction-payloads.js';
-import { FixedWindowLimiter, ForcedLimits, tooManyRequests } from './rate-limit.js';
+import { SlidingWindowLimiter, ForcedLimits, tooManyRequests } from './rate-limit.js';
 import { InteractionRegistry, interactionRoutes } from './rest-interactions.js';
 import { resourceRoutes } from './rest-resources.js';
 import { matchRoute, routeId, type Route } from './router.js';
@@ -46,7 +46,7 @@ export class DiscordStandIn {
   constructor(options: StandInOptions = {}) {
     this.world = new World(resolveOptions(options));
     this.gateway = new Gateway(this.world, () => this.gatewayUrl);
-    const limiter = new FixedWindowLimiter(this.world.opts.channelMessageRateLimit);
+    const limiter = new SlidingWindowLimiter(this.world.opts.channelMessageRateLimit);
     this.routes = [
       ...interactionRoutes(this.world, this.registry),
       ...resourceRoutes(this.world, limiter, () => this.gatewayUrl),

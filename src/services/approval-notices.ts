@@ -1,0 +1,52 @@
+import type { Logger } from '../log.js';
+import type { Announcer } from './announce.js';
+import { orderAlert, renderApproval } from './approval-render.js';
+import type { ApprovalRecord } from './approval-types.js';
+import type { MessageRefs } from './message-refs.js';
+import type { Notifiers } from './notifier.js';
+
+export interface ApprovalNoticesDeps {
+  messageRefs: MessageRefs;
+  notifiers: Notifiers;
+  announcer: Announcer;
+  log: Logger;
+}
+
+/**
+ * Tells people about an approval's new state: every chat message showing the preview is edited in place (buttons
+ * gone once decided), and a filled or failed order is announced as an "order" alert. Delivery problems are logged,
+ * never thrown: the state is already persisted and must not be rolled back by a chat outage.
+ */
+export class ApprovalNotices {
+  constructor(private readonly d: ApprovalNoticesDeps) {}
+
+  async updated(rec: ApprovalRecord): Promise<void> {
+    const reply = renderApproval(rec);
+    const refs = await this.d.messageRefs.get(rec.id).catch((err: unknown) => {
+      this.d.log.warn({ err, approvalId: rec.id }, 'could not read preview message refs');
+      return [];
+    });
+    await Promise.all(
+      refs.map(async (ref) => {
+        const n = this.d.notifiers.get(ref.platform);
+        if (!n) return;
+        try {
+          await n.edit(ref, reply);
+        } catch (err) {
+          this.d.log.warn({ err, approvalId: rec.id, platform: ref.platform }, 'could not edit preview message');
+        }
+      }),
+    );
+  }
+
+  async finalized(rec: ApprovalRecord): Promise<void> {
+    await this.updated(rec);
+    if (rec.status !== 'filled' && rec.status !== 'failed') return;
+    try {
+      const r = await this.d.announcer.announce('order', orderAlert(rec));
+      for (const f of r.failed) this.d.log.warn({ approvalId: rec.id, ...f.destination, error: f.error }, 'order alert not delivered');
+    } catch (err) {
+      this.d.log.warn({ err, approvalId: rec.id }, 'order alert failed');
+    }
+  }
+}

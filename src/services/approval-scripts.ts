@@ -1,0 +1,60 @@
+/**
+ * Lua scripts behind the approval state machine. Each runs atomically in Redis: the status compare-and-set, the
+ * field writes and the audit entry land together or not at all, so no two clicks or workers can both win a
+ * transition and no transition goes unrecorded.
+ */
+
+/**
+ * KEYS: 1 approval hash, 2 approvers hash, 3 open-approvals zset, 4 audit stream
+ * ARGV: 1 allowed from-statuses (comma list), 2 to-status, 3 '1' when the new status is final, 4 audit entry JSON
+ * ('' for none), 5 audit MAXLEN, 6 approval id, 7 retention seconds once final, 8.. field/value pairs to set.
+ * Returns {'ok', previous} | {'conflict', current} | {'missing', ''}.
+ */
+export const TRANSITION_LUA = `
+local cur = redis.call('HGET', KEYS[1], 'status')
+if not cur then return {'missing', ''} end
+local allowed = false
+for s in string.gmatch(ARGV[1], '[^,]+') do
+  if s == cur then allowed = true end
+end
+if not allowed then return {'conflict', cur} end
+redis.call('HSET', KEYS[1], 'status', ARGV[2])
+if #ARGV >= 9 then redis.call('HSET', KEYS[1], unpack(ARGV, 8)) end
+if ARGV[3] == '1' then
+  redis.call('ZREM', KEYS[3], ARGV[6])
+  redis.call('EXPIRE', KEYS[1], tonumber(ARGV[7]))
+  redis.call('EXPIRE', KEYS[2], tonumber(ARGV[7]))
+end
+if ARGV[4] ~= '' then
+  redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[5], '*', 'e', ARGV[4])
+end
+return {'ok', cur}
+`;
+
+/**
+ * Adds one approver to a pending approval; the one that reaches the required count moves it to `approved`.
+ * KEYS: 1 approval hash, 2 approvers hash, 3 audit stream
+ * ARGV: 1 approver key, 2 approver JSON, 3 approvals required, 4 now ms, 5 audit JSON when only recorded,
+ * 6 audit JSON when approved (both with __COUNT__ for the count so far), 7 audit MAXLEN.
+ * Returns {'approved'|'recorded'|'duplicate', count} | {'expired', 0} | {'conflict', status} | {'missing', ''}.
+ */
+export const APPROVE_LUA = `
+local cur = redis.call('HGET', KEYS[1], 'status')
+if not cur then return {'missing', ''} end
+if cur ~= 'pending' then return {'conflict', cur} end
+local exp = tonumber(redis.call('HGET', KEYS[1], 'expiresAt'))
+if exp and tonumber(ARGV[4]) >= exp then return {'expired', 0} end
+if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 then
+  return {'duplicate', redis.call('HLEN', KEYS[2])}
+end
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+local n = redis.call('HLEN', KEYS[2])
+if n >= tonumber(ARGV[3]) then
+  redis.call('HSET', KEYS[1], 'status', 'approved', 'updatedAt', ARGV[4])
+  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[7], '*', 'e', (string.gsub(ARGV[6], '__COUNT__', tostring(n))))
+  return {'approved', n}
+end
+redis.call('HSET', KEYS[1], 'updatedAt', ARGV[4])
+redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[7], '*', 'e', (string.gsub(ARGV[5], '__COUNT__', tostring(n))))
+return {'recorded', n}
+`;

@@ -1,0 +1,67 @@
+import { describe, it, expect } from 'vitest';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+
+const root = new URL('../../', import.meta.url).pathname;
+
+function waitFor(get: () => string, re: RegExp, ms = 20_000): Promise<RegExpExecArray> {
+  return new Promise((resolve, reject) => {
+    const t0 = Date.now();
+    const poll = () => {
+      const m = re.exec(get());
+      if (m) return resolve(m);
+      if (Date.now() - t0 > ms) return reject(new Error(`timed out waiting for ${re}; got:\n${get()}`));
+      setTimeout(poll, 50);
+    };
+    poll();
+  });
+}
+
+describe('npm start on the embedded defaults', () => {
+  it('boots, answers /healthz and /funding, and Ctrl-C leaves no redis-server behind', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'pd-start-'));
+    const env = { ...process.env, DATA_DIR: dataDir, HTTP_PORT: '0', REDIS_URL: '', DISCORD_TOKEN: '', TELEGRAM_BOT_TOKEN: '' };
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: root, env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    try {
+      const [, url] = await waitFor(() => err, /listening on (http:\/\/127\.0\.0\.1:\d+)/);
+      expect((await fetch(`${url}/healthz`)).status).toBe(200);
+      expect((await fetch(`${url}/readyz`)).status).toBe(200);
+      const metrics = await (await fetch(`${url}/metrics`)).text();
+      expect(metrics).toContain('perpdesk_process_cpu_seconds_total');
+
+      child.stdin.write('/funding BTC-PERP\n');
+      await waitFor(() => out, /Funding BTC-PERP[\s\S]*Next funding[\s\S]*Your next payment/);
+
+      const log = readFileSync(join(dataDir, 'perpdesk.log'), 'utf8');
+      const port = Number(/"port":(\d+),"dataDir"/.exec(log)![1]);
+      child.kill('SIGINT');
+      const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+      expect(code).toBe(0);
+      const probe = new Redis({ port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+      probe.on('error', () => {});
+      expect(await probe.connect().then(() => true, () => false)).toBe(false);
+      probe.disconnect();
+    } finally {
+      child.kill('SIGKILL');
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('stops with exit code 2 and one line naming a bad variable', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: root, env: { ...process.env, MAX_LEVERAGE: 'lots' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+    expect(code).toBe(2);
+    expect(err.trim().split('\n')).toHaveLength(1);
+    expect(err).toMatch(/MAX_LEVERAGE: invalid value/);
+    expect(err).not.toMatch(/\s+at /);
+  });
+});
