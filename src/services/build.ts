@@ -8,6 +8,10 @@ import { MessageRefs } from './message-refs.js';
 import { Notifiers } from './notifier.js';
 import { SampleStore } from './samples.js';
 import type { Services, StatusInfo } from './services.js';
+import { ApprovalStore } from './approvals.js';
+import { OrderQueue } from './order-queue.js';
+import { DirectAnnouncer, type Announcer, type Destination } from './announce.js';
+import { DEFAULT_QUEUE_PREFIX } from '../queues/names.js';
 
 export interface ServiceDeps {
   redis: Redis;
@@ -15,19 +19,30 @@ export interface ServiceDeps {
   exchange: Exchange;
   now: () => number;
   status: () => Promise<StatusInfo>;
+  /** BullMQ prefix (hash-tagged); default `{perpdesk}`. Tests pass their own. */
+  queuePrefix?: string;
+  /** Team alert chats for announcements (see alertDestinations in announce.ts); default: the console only. */
+  alertDestinations?: Destination[];
+  /** Replaces the direct announcer, e.g. with the alert pipeline. */
+  announcer?: Announcer;
 }
 
 /** Builds the Redis-backed services on one connection and key prefix. */
 export function buildServices(d: ServiceDeps): Services {
   const store = { redis: d.redis, prefix: d.prefix };
+  const audit = new AuditLog(store);
+  const notifiers = new Notifiers();
   return {
     market: new MarketService(d.exchange, d.now),
     samples: new SampleStore(store),
     killSwitch: new KillSwitch(store),
     cascade: new CascadeState(store),
-    audit: new AuditLog(store),
+    audit,
     messageRefs: new MessageRefs(store),
-    notifiers: new Notifiers(),
+    notifiers,
+    approvals: new ApprovalStore(store, audit),
+    orderQueue: new OrderQueue(d.redis, d.queuePrefix ?? DEFAULT_QUEUE_PREFIX),
+    announcer: d.announcer ?? new DirectAnnouncer(notifiers, d.alertDestinations ?? [{ platform: 'console', chatId: 'console' }]),
     status: d.status,
   };
 }

@@ -5,6 +5,9 @@ import type { CascadeState } from './cascade-state.js';
 import type { AuditLog } from './audit.js';
 import type { MessageRefs } from './message-refs.js';
 import type { Notifiers } from './notifier.js';
+import type { ApprovalStore } from './approvals.js';
+import type { OrderQueue } from './order-queue.js';
+import type { Announcer } from './announce.js';
 
 export interface StatusInfo {
   exchange: string;
@@ -26,5 +29,10 @@ export interface Services {
   messageRefs: MessageRefs;
   /** Outbound side of the transports running in this process (empty in a jobs-only worker). */
   notifiers: Notifiers;
+  /** Order approvals (the persisted state machine) and the queue that places approved orders. */
+  approvals: ApprovalStore;
+  orderQueue: OrderQueue;
+  /** "order" and "trading paused/resumed" announcements to every alert destination. */
+  announcer: Announcer;
   status(): Promise<StatusInfo>;
 }

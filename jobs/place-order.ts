@@ -1,0 +1,106 @@
+/**
+ * The `place-order` job: a BullMQ worker on the orders queue runs OrderExecutor for each approved order (job id =
+ * approval id). On start it reconciles every approved/submitted approval with the exchange, then sweeps
+ * periodically: pending previews past their deadline expire, lost jobs are enqueued again, resting orders are
+ * followed until they fill.
+ */
+import { Worker, type Job } from 'bullmq';
+import type { Config } from '../src/config/env.js';
+import type { Exchange } from '../src/exchange/port.js';
+import type { Logger } from '../src/log.js';
+import { QUEUES } from '../src/queues/names.js';
+import { closeRedis, createRedis } from '../src/queues/redis.js';
+import { ApprovalNotices } from '../src/services/approval-notices.js';
+import type { ApprovalRecord } from '../src/services/approval-types.js';
+import { PlaceOrderData } from '../src/services/order-queue.js';
+import { OrderExecutor, type ReconcileReport } from '../src/services/orders.js';
+import type { Services } from '../src/services/services.js';
+
+export const DEFAULT_SWEEP_MS = 15_000;
+
+export interface OrderProcessingOptions {
+  redisUrl: string;
+  services: Pick<Services, 'approvals' | 'orderQueue' | 'killSwitch' | 'messageRefs' | 'notifiers' | 'announcer'>;
+  exchange: Exchange;
+  config: Pick<Config, 'MAX_LEVERAGE' | 'MAX_NOTIONAL_USD'>;
+  log: Logger;
+  now: () => number;
+  concurrency?: number;
+  /** Period of the expiry/reconciliation sweep; 0 turns it off (start-up reconciliation still runs). */
+  sweepMs?: number;
+  /** Replaces the default final notices (edit the preview messages, announce filled/failed orders). */
+  onFinal?: (rec: ApprovalRecord) => Promise<void>;
+}
+
+export interface OrderProcessing {
+  executor: OrderExecutor;
+  worker: Worker;
+  /** Expire overdue previews and reconcile open approvals with the exchange now. */
+  sweep(): Promise<ReconcileReport>;
+  close(): Promise<void>;
+}
+
+export async function startOrderProcessing(o: OrderProcessingOptions): Promise<OrderProcessing> {
+  const notices = new ApprovalNotices({ ...o.services, log: o.log });
+  const executor = new OrderExecutor({
+    approvals: o.services.approvals,
+    exchange: o.exchange,
+    killSwitch: o.services.killSwitch,
+    config: o.config,
+    log: o.log,
+    now: o.now,
+    onFinal: o.onFinal ?? ((rec) => notices.finalized(rec)),
+    onAccepted: (rec) => notices.updated(rec),
+  });
+  const connection = createRedis(o.redisUrl, 'worker');
+  connection.on('error', (err) => o.log.warn({ err: { message: err.message } }, 'orders worker redis error'));
+  const worker = new Worker(
+    QUEUES.orders,
+    async (job: Job) => {
+      const { approvalId } = PlaceOrderData.parse(job.data);
+      const rec = await executor.execute(approvalId);
+      return { status: rec?.status ?? 'unknown' };
+    },
+    { connection, prefix: o.services.orderQueue.prefix, concurrency: o.concurrency ?? 4 },
+  );
+  worker.on('failed', (job, err) => o.log.warn({ jobId: job?.id, attempts: job?.attemptsMade, err: { message: err.message } }, 'order job failed'));
+  worker.on('error', (err) => o.log.error({ err }, 'orders worker error'));
+
+  let sweeping: Promise<ReconcileReport> | undefined;
+  const sweep = (): Promise<ReconcileReport> => {
+    // One sweep at a time; a tick that arrives during one shares its result.
+    sweeping ??= executor
+      .reconcile((id) => o.services.orderQueue.requeue(id))
+      .then((r) => {
+        if (r.recorded.length || r.enqueued.length || r.expired.length) o.log.info({ ...r }, 'orders reconciled');
+        return r;
+      })
+      .finally(() => {
+        sweeping = undefined;
+      });
+    return sweeping;
+  };
+
+  // A failed start-up reconciliation (exchange down) is retried by the sweep; it must not stop the desk.
+  await sweep().catch((err: unknown) => o.log.error({ err }, 'start-up order reconciliation failed'));
+  const sweepMs = o.sweepMs ?? DEFAULT_SWEEP_MS;
+  const timer = sweepMs > 0
+    ? setInterval(() => void sweep().catch((err: unknown) => o.log.warn({ err }, 'order sweep failed')), sweepMs)
+    : undefined;
+  timer?.unref();
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      if (timer) clearInterval(timer);
+      await sweeping?.catch(() => undefined);
+      try {
+        await worker.close();
+      } finally {
+        await closeRedis(connection);
+      }
+    })();
+    return closing;
+  };
+  return { executor, worker, sweep, close };
+}

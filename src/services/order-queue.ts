@@ -1,0 +1,59 @@
+import { Queue, type JobsOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { z } from 'zod';
+import { QUEUES } from '../queues/names.js';
+
+export const PLACE_ORDER_JOB = 'place-order';
+export const PlaceOrderData = z.object({ approvalId: z.string().min(1).max(40) });
+export type PlaceOrderData = z.infer<typeof PlaceOrderData>;
+
+export const ORDER_JOB_OPTIONS: JobsOptions = {
+  // Only "outcome unknown" errors are retried (timeouts, network): same job id, same client_order_id.
+  attempts: 6,
+  backoff: { type: 'exponential', delay: 1000 },
+  removeOnComplete: { age: 7 * 86_400 },
+  removeOnFail: { age: 30 * 86_400 },
+};
+
+/**
+ * The orders queue. The job id is the approval id, so a double click, a retry or a reconciliation enqueues the
+ * same job, never a second one.
+ */
+export class OrderQueue {
+  #queue: Queue | undefined;
+
+  constructor(
+    private readonly connection: Redis,
+    readonly prefix: string,
+  ) {}
+
+  /** Created on first use so services built only for reading open no queue. */
+  get queue(): Queue {
+    this.#queue ??= new Queue(QUEUES.orders, { connection: this.connection, prefix: this.prefix, defaultJobOptions: ORDER_JOB_OPTIONS });
+    return this.#queue;
+  }
+
+  async enqueue(approvalId: string): Promise<void> {
+    await this.queue.add(PLACE_ORDER_JOB, { approvalId } satisfies PlaceOrderData, { jobId: approvalId });
+  }
+
+  /**
+   * Enqueue again after a crash. A finished job under the same id would swallow the add, so it is removed first;
+   * a waiting, delayed or active one is left alone (BullMQ hands a stalled active job to a live worker).
+   */
+  async requeue(approvalId: string): Promise<void> {
+    const job = await this.queue.getJob(approvalId);
+    if (job) {
+      const state = await job.getState();
+      if (state !== 'completed' && state !== 'failed') return;
+      await job.remove();
+    }
+    await this.enqueue(approvalId);
+  }
+
+  async close(): Promise<void> {
+    const q = this.#queue;
+    this.#queue = undefined;
+    await q?.close().catch(() => undefined);
+  }
+}

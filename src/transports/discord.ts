@@ -1,0 +1,237 @@
+import {
+  ActionRowBuilder,
+  ApplicationCommandOptionType,
+  AttachmentBuilder,
+  ButtonBuilder,
+  ButtonStyle,
+  Client,
+  Events,
+  GatewayIntentBits,
+  MessageFlags,
+  type ApplicationCommandDataResolvable,
+  type AutocompleteInteraction,
+  type ButtonInteraction,
+  type ChatInputCommandInteraction,
+  type GuildMember,
+  type Interaction,
+  type APIInteractionGuildMember,
+} from 'discord.js';
+import type { CommandDef, OptionSpec } from '../../commands/define.js';
+import type { Invocation } from '../../commands/context.js';
+import type { Reply, ButtonStyle as ReplyButtonStyle } from '../../commands/reply.js';
+import type { Logger } from '../log.js';
+import { renderDiscordEmbed } from './render.js';
+import { DeliveryError, type Desk, type MessageRef, type Notifier } from './desk.js';
+
+export interface DiscordOptions {
+  desk: Desk;
+  token: string;
+  applicationId: string;
+  guildId?: string;
+  apiUrl: string;
+  log: Logger;
+  /** Reply within this long or defer first (Discord drops interactions not acknowledged within 3 s). */
+  deferAfterMs?: number;
+}
+
+const OPTION_TYPE = {
+  string: ApplicationCommandOptionType.String,
+  integer: ApplicationCommandOptionType.Integer,
+  number: ApplicationCommandOptionType.Number,
+} as const;
+
+const STYLE: Record<ReplyButtonStyle, ButtonStyle> = {
+  primary: ButtonStyle.Primary,
+  secondary: ButtonStyle.Secondary,
+  success: ButtonStyle.Success,
+  danger: ButtonStyle.Danger,
+};
+
+/** Slash-command definitions from the registry (option types, choices, autocomplete). */
+export function slashCommandData(commands: readonly CommandDef[]): ApplicationCommandDataResolvable[] {
+  return commands.map((c) => ({
+    name: c.name,
+    description: c.description.slice(0, 100),
+    options: [...c.options]
+      .sort((a, b) => Number(Boolean(b.required)) - Number(Boolean(a.required)))
+      .map((o: OptionSpec) => ({
+        name: o.name,
+        description: o.description.slice(0, 100),
+        type: OPTION_TYPE[o.type],
+        required: Boolean(o.required),
+        ...(o.choices ? { choices: o.choices.slice(0, 25).map((v) => ({ name: v, value: v })) } : {}),
+        ...(o.autocomplete ? { autocomplete: true } : {}),
+        ...(o.type !== 'string' && o.min !== undefined ? { minValue: o.min } : {}),
+        ...(o.type !== 'string' && o.max !== undefined ? { maxValue: o.max } : {}),
+        ...(o.type === 'string' && o.maxLength ? { maxLength: o.maxLength } : {}),
+      })),
+  })) as ApplicationCommandDataResolvable[];
+}
+
+/** Reply → message payload: embed, buttons, image attachment. */
+export function discordPayload(r: Reply) {
+  const components = r.buttons?.length
+    ? [
+        new ActionRowBuilder<ButtonBuilder>().addComponents(
+          r.buttons.slice(0, 5).map((b) => new ButtonBuilder().setCustomId(b.id).setLabel(b.label.slice(0, 80)).setStyle(STYLE[b.style])),
+        ),
+      ]
+    : [];
+  const files = r.image ? [new AttachmentBuilder(r.image.data, { name: r.image.filename, description: r.image.alt })] : [];
+  return { embeds: [renderDiscordEmbed(r)], components, files };
+}
+
+function roleIdsOf(member: GuildMember | APIInteractionGuildMember | null): string[] {
+  if (!member) return [];
+  const roles = member.roles;
+  if (Array.isArray(roles)) return roles;
+  return [...roles.cache.keys()];
+}
+
+function invocationOf(ix: Interaction): Invocation {
+  return {
+    platform: 'discord',
+    actor: { platform: 'discord', userId: ix.user.id, displayName: ix.user.username, roleIds: roleIdsOf(ix.member) },
+    chatId: ix.channelId ?? 'dm',
+    chatType: ix.guildId ? 'group' : 'private',
+  };
+}
+
+function deliveryError(e: unknown): DeliveryError {
+  const status = (e as { status?: number }).status;
+  const code = (e as { code?: number }).code;
+  const msg = `discord: ${(e as Error).message}`;
+  // 10003 unknown channel, 50001 missing access, 50013 missing permissions: retrying cannot help.
+  if (status === 403 || status === 404 || code === 10003 || code === 50001 || code === 50013) return new DeliveryError(msg, undefined, true);
+  return new DeliveryError(msg);
+}
+
+/**
+ * Discord transport: registers slash commands at start-up, answers interactions through the Desk, and delivers
+ * alerts to channels (Notifier). discord.js's REST layer queues on 429 by itself.
+ */
+export class DiscordTransport implements Notifier {
+  readonly platform = 'discord' as const;
+  readonly client: Client;
+  readonly #deferAfterMs: number;
+
+  constructor(private readonly opts: DiscordOptions) {
+    this.#deferAfterMs = opts.deferAfterMs ?? 1200;
+    this.client = new Client({ intents: [GatewayIntentBits.Guilds], rest: { api: opts.apiUrl } });
+    this.client.on(Events.InteractionCreate, (ix) => {
+      void this.#onInteraction(ix).catch((err: unknown) => this.opts.log.error({ err, kind: ix.type }, 'discord interaction failed'));
+    });
+    this.client.on(Events.Error, (err) => this.opts.log.warn({ err: { message: err.message } }, 'discord client error'));
+  }
+
+  async start(): Promise<void> {
+    const ready = new Promise<void>((resolve) => this.client.once(Events.ClientReady, () => resolve()));
+    await this.client.login(this.opts.token);
+    await ready;
+    const data = slashCommandData(this.opts.desk.commands);
+    if (this.opts.guildId) await this.client.application!.commands.set(data, this.opts.guildId);
+    else await this.client.application!.commands.set(data);
+    this.opts.log.info({ commands: data.length, guild: this.opts.guildId ?? 'global' }, 'discord commands registered');
+  }
+
+  async #onInteraction(ix: Interaction): Promise<void> {
+    if (ix.isAutocomplete()) return this.#autocomplete(ix);
+    if (ix.isChatInputCommand()) return this.#command(ix);
+    if (ix.isButton()) return this.#button(ix);
+  }
+
+  async #autocomplete(ix: AutocompleteInteraction): Promise<void> {
+    const focused = ix.options.getFocused(true);
+    const list = focused.name === 'symbol' ? await this.opts.desk.suggestSymbols(String(focused.value)) : [];
+    await ix.respond(list.slice(0, 25).map((s) => ({ name: s, value: s })));
+  }
+
+  async #command(ix: ChatInputCommandInteraction): Promise<void> {
+    const def = this.opts.desk.commands.find((c) => c.name === ix.commandName);
+    const args: Record<string, unknown> = {};
+    for (const o of ix.options.data) args[o.name] = o.value;
+    const inv = invocationOf(ix);
+    const work = this.opts.desk.command(ix.commandName, args, inv);
+    let deferred = false;
+    if (def?.slow) {
+      await ix.deferReply();
+      deferred = true;
+    } else {
+      const first = await Promise.race([work.then(() => 'done' as const), sleep(this.#deferAfterMs).then(() => 'slow' as const)]);
+      if (first === 'slow') {
+        await ix.deferReply();
+        deferred = true;
+      }
+    }
+    const reply = await work;
+    const payload = discordPayload(reply);
+    let messageId: string;
+    if (deferred) {
+      // A deferred reply is public; a private answer goes as an ephemeral follow-up after removing the placeholder.
+      if (reply.ephemeral) {
+        await ix.deleteReply().catch(() => {});
+        const m = await ix.followUp({ ...payload, flags: MessageFlags.Ephemeral });
+        messageId = m.id;
+      } else {
+        const m = await ix.editReply(payload);
+        messageId = m.id;
+      }
+    } else {
+      const res = await ix.reply({ ...payload, ...(reply.ephemeral ? { flags: MessageFlags.Ephemeral } : {}), withResponse: true });
+      messageId = res.resource?.message?.id ?? '';
+    }
+    if (reply.track && messageId) {
+      await this.opts.desk.messageSent(reply.track, { platform: 'discord', chatId: ix.channelId, messageId });
+    }
+  }
+
+  async #button(ix: ButtonInteraction): Promise<void> {
+    const work = this.opts.desk.button(ix.customId, invocationOf(ix));
+    const first = await Promise.race([work.then(() => 'done' as const), sleep(this.#deferAfterMs).then(() => 'slow' as const)]);
+    let deferred = false;
+    if (first === 'slow') {
+      await ix.deferUpdate();
+      deferred = true;
+    }
+    const r = await work;
+    if (r.update) {
+      const payload = discordPayload(r.update);
+      if (deferred) await ix.editReply(payload);
+      else await ix.update(payload);
+      if (r.notice) await ix.followUp({ content: r.notice, flags: MessageFlags.Ephemeral });
+    } else if (deferred) {
+      await ix.followUp({ content: r.notice ?? 'Done.', flags: MessageFlags.Ephemeral });
+    } else {
+      await ix.reply({ content: r.notice ?? 'Done.', flags: MessageFlags.Ephemeral });
+    }
+  }
+
+  async send(chatId: string, reply: Reply): Promise<MessageRef> {
+    try {
+      const channel = await this.client.channels.fetch(chatId);
+      if (!channel || !channel.isSendable()) throw new DeliveryError(`discord: channel ${chatId} cannot receive messages`, undefined, true);
+      const m = await channel.send(discordPayload(reply));
+      return { platform: 'discord', chatId, messageId: m.id };
+    } catch (e) {
+      throw e instanceof DeliveryError ? e : deliveryError(e);
+    }
+  }
+
+  async edit(ref: MessageRef, reply: Reply): Promise<void> {
+    try {
+      const channel = await this.client.channels.fetch(ref.chatId);
+      if (!channel || !channel.isTextBased()) throw new DeliveryError(`discord: channel ${ref.chatId} not found`, undefined, true);
+      await channel.messages.edit(ref.messageId, discordPayload(reply));
+    } catch (e) {
+      throw e instanceof DeliveryError ? e : deliveryError(e);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.client.destroy();
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms).unref());
+}
