@@ -10,10 +10,16 @@ import basis from './basis.js';
 import risk from './risk.js';
 import status from './status.js';
 import help from './help.js';
+import order from './order.js';
+import close from './close.js';
+import pause from './pause.js';
+import resume from './resume.js';
+import audit from './audit.js';
+import approvalButtons from './approval-buttons.js';
 
-export const commands: readonly CommandDef[] = [funding, positions, oi, basis, risk, status, help] as unknown as readonly CommandDef[];
+export const commands: readonly CommandDef[] = [funding, positions, oi, basis, order, close, risk, pause, resume, audit, status, help] as unknown as readonly CommandDef[];
 
-export const buttons: readonly ButtonDef[] = [];
+export const buttons: readonly ButtonDef[] = [...approvalButtons];
 
 export { dispatch, dispatchButton } from './dispatch.js';
 export { parseCommandText } from './text.js';

@@ -12,6 +12,7 @@ import { buildServices } from './services/build.js';
 import type { StatusInfo } from './services/services.js';
 import type { Desk } from './transports/desk.js';
 import { ConsoleTransport } from './transports/console.js';
+import { DiscordTransport } from './transports/discord.js';
 import { createMetricsRegistry, startHttpServer, type HttpServerHandle } from './http/server.js';
 
 export interface AppOptions {
@@ -34,6 +35,7 @@ export interface App {
   redis: Redis;
   http: HttpServerHandle;
   console?: ConsoleTransport;
+  discord?: DiscordTransport;
   lifecycle: Lifecycle;
   close(): Promise<void>;
 }
@@ -85,7 +87,22 @@ export async function startApp(o: AppOptions): Promise<App> {
       transports.push('console');
       lifecycle.add('console', () => consoleT!.close());
     }
-    return { desk, ctx, redis, http, console: consoleT, lifecycle, close: () => lifecycle.close() };
+    let discord: DiscordTransport | undefined;
+    if (o.config.DISCORD_TOKEN) {
+      discord = new DiscordTransport({
+        desk,
+        token: o.config.DISCORD_TOKEN.reveal(),
+        applicationId: o.config.DISCORD_APPLICATION_ID!,
+        guildId: o.config.DISCORD_GUILD_ID,
+        apiUrl: o.config.DISCORD_API_URL,
+        log: o.log,
+      });
+      lifecycle.add('discord', () => discord!.close());
+      await discord.start();
+      services.notifiers.register(discord);
+      transports.push('discord');
+    }
+    return { desk, ctx, redis, http, console: consoleT, discord, lifecycle, close: () => lifecycle.close() };
   } catch (e) {
     await lifecycle.close();
     throw e;

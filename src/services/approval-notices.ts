@@ -17,10 +17,16 @@ export interface ApprovalNoticesDeps {
  * gone once decided), and a filled or failed order is announced as an "order" alert. Delivery problems are logged,
  * never thrown: the state is already persisted and must not be rolled back by a chat outage.
  */
+/** A chat to leave out: the one whose button click already updates its own message. */
+export interface ChatRef {
+  platform: string;
+  chatId: string;
+}
+
 export class ApprovalNotices {
   constructor(private readonly d: ApprovalNoticesDeps) {}
 
-  async updated(rec: ApprovalRecord): Promise<void> {
+  async updated(rec: ApprovalRecord, except?: ChatRef): Promise<void> {
     const reply = renderApproval(rec);
     const refs = await this.d.messageRefs.get(rec.id).catch((err: unknown) => {
       this.d.log.warn({ err, approvalId: rec.id }, 'could not read preview message refs');
@@ -28,6 +34,7 @@ export class ApprovalNotices {
     });
     await Promise.all(
       refs.map(async (ref) => {
+        if (except && ref.platform === except.platform && ref.chatId === except.chatId) return;
         const n = this.d.notifiers.get(ref.platform);
         if (!n) return;
         try {
@@ -39,8 +46,8 @@ export class ApprovalNotices {
     );
   }
 
-  async finalized(rec: ApprovalRecord): Promise<void> {
-    await this.updated(rec);
+  async finalized(rec: ApprovalRecord, except?: ChatRef): Promise<void> {
+    await this.updated(rec, except);
     if (rec.status !== 'filled' && rec.status !== 'failed') return;
     try {
       const r = await this.d.announcer.announce('order', orderAlert(rec));

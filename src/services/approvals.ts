@@ -112,7 +112,7 @@ export class ApprovalStore {
 
   /** Ids of approvals not yet final, oldest first. */
   async openIds(): Promise<string[]> {
-    return this.store.redis.zrange(this.#openKey, 0, -1);
+    return this.store.redis.zrange(this.#openKey, '0', '-1');
   }
 
   /**

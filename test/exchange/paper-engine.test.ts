@@ -149,15 +149,19 @@ describe('funding accrual', () => {
     expect(e.spotBalances().USD).toBe(wallet);
   });
 
-  it('derives the rate from the time-weighted premium when nothing is pinned', () => {
+  it('settles the rate it announced, derived from the premium when nothing is pinned', () => {
     const e = new PaperEngine({ seed: 11 }, T0);
     e.tick(T0 + HOUR);
+    const t = e.ticker('BTC-PERP');
     const f = e.funding('BTC-PERP');
-    // Between stamps the current rate is a Binance-formula rate of some premium: within the clamp of interest.
-    expect(Math.abs(f.currentRate - 0.0001)).toBeLessThanOrEqual(0.0005 + Math.abs(f.currentRate) + 1e-12);
-    expect(f.predictedRate).not.toBeNull();
-    const premium = (e.ticker('BTC-PERP').markPrice - e.ticker('BTC-PERP').indexPrice) / e.ticker('BTC-PERP').indexPrice;
-    expect(f.predictedRate!).toBeCloseTo(value(fundingRateBinance({ premium, intervalHours: 8 })), 12);
+    // The prediction is the Binance formula on the premium right now.
+    expect(f.predictedRate!).toBeCloseTo(value(fundingRateBinance({ premium: (t.markPrice - t.indexPrice) / t.indexPrice, intervalHours: 8 })), 12);
+    e.tick(f.nextFundingTs - 1);
+    const announced = e.funding('BTC-PERP').currentRate;
+    e.tick(f.nextFundingTs);
+    const settled = e.fundingHistory().find((r) => r.symbol === 'BTC-PERP' && r.ts === f.nextFundingTs);
+    expect(settled!.rate).toBeCloseTo(announced, 9);
+    expect(e.funding('BTC-PERP').nextFundingTs).toBe(f.nextFundingTs + 8 * HOUR);
   });
 });
 

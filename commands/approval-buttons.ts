@@ -1,0 +1,117 @@
+/**
+ * Approve / Reject buttons of order previews (`pd1:ap:<id>:<exp>`, `pd1:rj:<id>:<exp>`). Each click re-reads the
+ * persisted approval and changes it only through the store's atomic transitions; whatever the click finds already
+ * decided, expired or unknown is answered in words, never acted on.
+ */
+import { defineButton, type ButtonResult } from './define.js';
+import type { CommandContext, Invocation } from './context.js';
+import { hasRole } from './dispatch.js';
+import { personOf } from './order.js';
+import type { ButtonId } from '../src/transports/button-id.js';
+import { causeOf, personKey, planWords, type ApprovalRecord } from '../src/services/approvals.js';
+import { APPROVE_ACTION, REJECT_ACTION, renderApproval, staleNotice } from '../src/services/approval-render.js';
+import { ApprovalNotices } from '../src/services/approval-notices.js';
+import { approvalBlocker } from '../src/services/order-guards.js';
+import { utc } from '../src/format.js';
+
+const UNKNOWN = 'This preview is no longer valid: PerpDesk has no record of it (another deployment, or older than 30 days). Run the command again.';
+
+function notices(ctx: CommandContext): ApprovalNotices {
+  return new ApprovalNotices({ messageRefs: ctx.messageRefs, notifiers: ctx.notifiers, announcer: ctx.announcer, log: ctx.log });
+}
+
+function clicked(inv: Invocation): { platform: string; chatId: string } {
+  return { platform: inv.platform, chatId: inv.chatId };
+}
+
+/** Marks an overdue preview expired (if nobody did yet) and says so. */
+async function expireNow(ctx: CommandContext, rec: ApprovalRecord, inv: Invocation): Promise<ButtonResult> {
+  const t = await ctx.approvals.expire(rec, ctx.now());
+  const current = t.ok ? t.record : t.current;
+  if (!current) return { notice: UNKNOWN };
+  if (t.ok) await notices(ctx).finalized(current, clicked(inv));
+  return { update: renderApproval(current), notice: staleNotice(current) };
+}
+
+function overdue(ctx: CommandContext, rec: ApprovalRecord, id: ButtonId): boolean {
+  const now = ctx.now();
+  return now >= rec.expiresAt || (id.exp > 0 && now > id.exp * 1000);
+}
+
+async function refuse(ctx: CommandContext, rec: ApprovalRecord, inv: Invocation, why: string): Promise<ButtonResult> {
+  await ctx.audit.append({ ts: ctx.now(), ...causeOf(personOf(inv)), action: 'order.approval_refused', subject: rec.id, detail: `${why}: ${planWords(rec)}` });
+  return { notice: why };
+}
+
+export const approveButton = defineButton({
+  action: APPROVE_ACTION,
+  role: 'approver',
+  async run(ctx, id, inv) {
+    const rec = await ctx.approvals.get(id.ref);
+    if (!rec) return { notice: UNKNOWN };
+    if (rec.status !== 'pending') return { update: renderApproval(rec), notice: staleNotice(rec) };
+    if (overdue(ctx, rec, id)) return expireNow(ctx, rec, inv);
+    const me = personOf(inv);
+    if (!rec.selfApprovalAllowed && personKey(me) === personKey(rec.requester)) {
+      return refuse(ctx, rec, inv, 'You requested this order, so someone else must approve it (self-approval is off: ALLOW_SELF_APPROVAL=false).');
+    }
+    const blocker = await approvalBlocker(rec.plan, ctx);
+    if (blocker) {
+      return refuse(ctx, rec, inv, `Approval refused: ${blocker}. The preview stays open until ${utc(rec.expiresAt)}.`);
+    }
+    const r = await ctx.approvals.approve(rec.id, me, ctx.now());
+    switch (r.kind) {
+      case 'missing':
+        return { notice: UNKNOWN };
+      case 'expired':
+        return expireNow(ctx, r.record, inv);
+      case 'conflict':
+        return { update: renderApproval(r.record), notice: staleNotice(r.record) };
+      case 'duplicate':
+        return { notice: `You already approved this order (${r.count} of ${r.record.required}); it needs another approver.` };
+      case 'recorded':
+        await notices(ctx).updated(r.record, clicked(inv));
+        return { update: renderApproval(r.record), notice: `Your approval is recorded (${r.count} of ${r.record.required}).` };
+      case 'approved': {
+        ctx.log.info({ approvalId: rec.id, approvers: r.count }, 'order approved');
+        try {
+          await ctx.orderQueue.enqueue(rec.id);
+        } catch (err) {
+          // The approval is persisted; the worker's reconciliation sweep enqueues it again.
+          ctx.log.error({ err, approvalId: rec.id }, 'could not enqueue approved order');
+        }
+        await notices(ctx).updated(r.record, clicked(inv));
+        return { update: renderApproval(r.record), notice: 'Approved: placing the order.' };
+      }
+    }
+  },
+});
+
+export const rejectButton = defineButton({
+  action: REJECT_ACTION,
+  // The requester may withdraw their own preview; otherwise rejecting needs the approver role (checked below).
+  role: 'viewer',
+  async run(ctx, id, inv) {
+    const rec = await ctx.approvals.get(id.ref);
+    if (!rec) return { notice: UNKNOWN };
+    const me = personOf(inv);
+    const mine = personKey(me) === personKey(rec.requester);
+    if (!mine && !hasRole(ctx, inv, 'approver')) {
+      return { notice: 'You need the approver (PERPDESK_APPROVERS) role to reject an order someone else requested.' };
+    }
+    if (rec.status !== 'pending') return { update: renderApproval(rec), notice: staleNotice(rec) };
+    if (overdue(ctx, rec, id)) return expireNow(ctx, rec, inv);
+    const t = await ctx.approvals.transition(rec.id, ['pending'], 'rejected', ctx.now(), {
+      action: 'order.rejected',
+      detail: `${mine ? 'withdrawn by the requester' : 'rejected'}: ${planWords(rec)}`,
+      cause: causeOf(me),
+      decidedBy: me.displayName,
+      ...(mine ? { reason: 'withdrawn by the requester' } : {}),
+    });
+    if (!t.ok) return t.current ? { update: renderApproval(t.current), notice: staleNotice(t.current) } : { notice: UNKNOWN };
+    await notices(ctx).finalized(t.record, clicked(inv));
+    return { update: renderApproval(t.record), notice: 'Rejected: nothing was sent to the exchange.' };
+  },
+});
+
+export default [approveButton, rejectButton];

@@ -1,0 +1,16 @@
+import { defineCommand } from './define.js';
+import { symbolOption } from './symbol-option.js';
+import { offerPreview } from './order.js';
+import { previewClose } from '../src/services/order-preview.js';
+
+export default defineCommand({
+  name: 'close',
+  description: 'Preview a reduce-only close of a position; Approve/Reject buttons decide',
+  role: 'trader',
+  sideEffect: 'order',
+  slow: true,
+  options: [symbolOption],
+  async run(ctx, args, inv) {
+    return offerPreview(ctx, await previewClose(ctx, { symbol: args.symbol }), inv);
+  },
+});

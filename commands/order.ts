@@ -1,0 +1,70 @@
+import { defineCommand } from './define.js';
+import { symbolOption } from './symbol-option.js';
+import type { CommandContext, Invocation } from './context.js';
+import type { Reply } from './reply.js';
+import { previewOpen, type Preview } from '../src/services/order-preview.js';
+import { causeOf, planWords } from '../src/services/approvals.js';
+import { renderApproval } from '../src/services/approval-render.js';
+import type { Person } from '../src/services/approval-types.js';
+
+export function personOf(inv: Invocation): Person {
+  return { platform: inv.actor.platform, userId: inv.actor.userId, displayName: inv.actor.displayName };
+}
+
+/**
+ * Turns a preview into the message people decide on. A blocked preview is shown without an Approve button and
+ * saves nothing; otherwise a `pending` approval is persisted first, and only then are its buttons handed out.
+ */
+export async function offerPreview(ctx: CommandContext, preview: Preview, inv: Invocation): Promise<Reply> {
+  const now = ctx.now();
+  const requester = personOf(inv);
+  if (preview.blockers.length) {
+    await ctx.audit.append({
+      ts: now, ...causeOf(requester), action: 'order.preview_blocked', subject: preview.plan.symbol,
+      detail: `${planWords(preview)}: ${preview.blockers.join('; ')}`,
+    });
+    return {
+      title: preview.view.title,
+      fields: preview.view.fields,
+      text: `⛔ Blocked: this order cannot be approved as it stands.\n\n${preview.view.text}`,
+      severity: 'warning',
+    };
+  }
+  const rec = await ctx.approvals.create({
+    createdAt: now,
+    expiresAt: now + ctx.config.APPROVAL_TTL_SECONDS * 1000,
+    requester,
+    chatId: inv.chatId,
+    required: ctx.config.APPROVALS_REQUIRED,
+    selfApprovalAllowed: ctx.config.ALLOW_SELF_APPROVAL,
+    plan: preview.plan,
+    view: preview.view,
+  });
+  ctx.log.info({ approvalId: rec.id, symbol: rec.plan.symbol, side: rec.plan.side, quantity: rec.plan.quantity }, 'order preview offered');
+  return { ...renderApproval(rec), track: rec.id };
+}
+
+export default defineCommand({
+  name: 'order',
+  description: 'Preview an order with its risk checks; Approve/Reject buttons decide, nothing is sent before approval',
+  role: 'trader',
+  sideEffect: 'order',
+  slow: true,
+  options: [
+    symbolOption,
+    { name: 'side', description: 'long or short', type: 'string', required: true, choices: ['long', 'short'] },
+    { name: 'size_usd', description: 'Position size in USD (notional)', type: 'number', required: true },
+    { name: 'leverage', description: 'Leverage, e.g. 3', type: 'number', required: true, min: 1 },
+    { name: 'price', description: 'Limit price (omit for a market order)', type: 'number' },
+  ],
+  async run(ctx, args, inv) {
+    const preview = await previewOpen(ctx, {
+      symbol: args.symbol,
+      side: args.side,
+      sizeUsd: args.size_usd,
+      leverage: args.leverage,
+      ...(args.price === undefined ? {} : { price: args.price }),
+    });
+    return offerPreview(ctx, preview, inv);
+  },
+});

@@ -1,0 +1,31 @@
+import { startApp, type App } from '../../src/app.js';
+import { loadConfig } from '../../src/config/env.js';
+import { PaperExchange } from '../../src/exchange/paper/paper-exchange.js';
+import { silentLogger } from '../../src/log.js';
+import { createRedis, closeRedis } from '../../src/queues/redis.js';
+import { deletePrefix, redisUrl, testPrefix } from './redis.js';
+
+export interface TestApp {
+  app: App;
+  paper: PaperExchange;
+  prefix: string;
+  close(): Promise<void>;
+}
+
+/** The whole app (startApp) on real Redis, a fresh key prefix and a frozen in-process paper market. */
+export async function startTestApp(env: Record<string, string>, opts: { now?: () => number } = {}): Promise<TestApp> {
+  const prefix = testPrefix();
+  const paper = await PaperExchange.open({ redis: redisUrl(), keyPrefix: prefix, volatilityScale: 0, seed: 7, clock: opts.now });
+  const app = await startApp({ config: loadConfig(env), log: silentLogger, redisUrl: redisUrl(), exchange: paper, prefix, httpPort: 0, now: opts.now });
+  return {
+    app,
+    paper,
+    prefix,
+    async close() {
+      await app.close(); // closes the exchange too
+      const r = createRedis(redisUrl());
+      await deletePrefix(r, prefix);
+      await closeRedis(r);
+    },
+  };
+}
