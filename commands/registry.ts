@@ -16,8 +16,9 @@ import pause from './pause.js';
 import resume from './resume.js';
 import audit from './audit.js';
 import approvalButtons from './approval-buttons.js';
+import backtest from './backtest.js';
 
-export const commands: readonly CommandDef[] = [funding, positions, oi, basis, order, close, risk, pause, resume, audit, status, help] as unknown as readonly CommandDef[];
+export const commands: readonly CommandDef[] = [funding, positions, oi, basis, order, close, risk, pause, resume, audit, backtest, status, help] as unknown as readonly CommandDef[];
 
 export const buttons: readonly ButtonDef[] = [...approvalButtons];
 

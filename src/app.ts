@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import type { Redis } from 'ioredis';
 import { commands, buttons } from '../commands/registry.js';
@@ -12,6 +13,7 @@ import { buildServices } from './services/build.js';
 import type { StatusInfo } from './services/services.js';
 import type { Desk } from './transports/desk.js';
 import { ConsoleTransport } from './transports/console.js';
+import { TelegramTransport } from './transports/telegram.js';
 import { DiscordTransport } from './transports/discord.js';
 import { createMetricsRegistry, startHttpServer, type HttpServerHandle } from './http/server.js';
 
@@ -36,6 +38,7 @@ export interface App {
   http: HttpServerHandle;
   console?: ConsoleTransport;
   discord?: DiscordTransport;
+  telegram?: TelegramTransport;
   lifecycle: Lifecycle;
   close(): Promise<void>;
 }
@@ -81,7 +84,7 @@ export async function startApp(o: AppOptions): Promise<App> {
 
     let consoleT: ConsoleTransport | undefined;
     if (o.console) {
-      consoleT = new ConsoleTransport({ desk, ...o.console });
+      consoleT = new ConsoleTransport({ desk, imageDir: join(o.config.DATA_DIR, 'charts'), ...o.console });
       consoleT.start();
       services.notifiers.register(consoleT);
       transports.push('console');
@@ -102,7 +105,15 @@ export async function startApp(o: AppOptions): Promise<App> {
       services.notifiers.register(discord);
       transports.push('discord');
     }
-    return { desk, ctx, redis, http, console: consoleT, discord, lifecycle, close: () => lifecycle.close() };
+    let telegram: TelegramTransport | undefined;
+    if (o.config.TELEGRAM_BOT_TOKEN) {
+      telegram = new TelegramTransport({ desk, token: o.config.TELEGRAM_BOT_TOKEN.reveal(), apiRoot: o.config.TELEGRAM_API_ROOT, log: o.log });
+      lifecycle.add('telegram', () => telegram!.close());
+      await telegram.start();
+      services.notifiers.register(telegram);
+      transports.push('telegram');
+    }
+    return { desk, ctx, redis, http, console: consoleT, discord, telegram, lifecycle, close: () => lifecycle.close() };
   } catch (e) {
     await lifecycle.close();
     throw e;

@@ -7,8 +7,14 @@ import { existsSync, readdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { Resvg } from '@resvg/resvg-js';
-import * as vega from 'vega';
-import { compile, type TopLevelSpec } from 'vega-lite';
+import type { TopLevelSpec } from 'vega-lite';
+
+// vega and vega-lite load on first use: they are big, and vega-lite loaded before discord.js breaks discord.js's
+// bundled util.inspect under vitest's module loader ("string 'Set()' is not iterable").
+const loadVega = async () => {
+  const [vega, vl] = await Promise.all([import('vega'), import('vega-lite')]);
+  return { vega, compile: vl.compile };
+};
 
 export interface EquityChartInput {
   title: string;
@@ -170,6 +176,7 @@ export function equitySpec(input: EquityChartInput, font: string | null): TopLev
 export async function renderEquityPng(input: EquityChartInput): Promise<RenderedChart> {
   const font = chartFont();
   const spec = equitySpec(input, font?.family ?? null);
+  const { vega, compile } = await loadVega();
   const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
   try {
     const svg = await view.toSVG(2);

@@ -110,7 +110,7 @@ export class AlertDelivery {
     const verKey = key(this.d.store, 'alerts', 'ver', ref, destKey(dest));
     const shown = Number((await this.d.store.redis.get(verKey)) ?? '-1');
     // A follow-up already on screen is newer than this one: showing this would go backwards.
-    if (!alert.editOnly && alert.at < shown) return 'stale';
+    if (alert.at < shown) return 'stale';
     const reply = renderAlert(alert, await this.d.alerts.ackOf(ref));
     const track = alertTrack(ref);
     const existing = (await this.d.messageRefs.get(track)).find((r) => r.platform === dest.platform && r.chatId === dest.chatId);
@@ -150,7 +150,7 @@ export class AlertDelivery {
   }
 
   async #shown(verKey: string, alert: Alert): Promise<void> {
-    if (!alert.editOnly) await this.d.store.redis.set(verKey, String(alert.at), 'EX', 7 * 86_400);
+    await this.d.store.redis.set(verKey, String(alert.at), 'EX', 7 * 86_400);
   }
 
   /** Parks the job until `until`; `reserved` says whether that time is a pacing slot it may send in. */

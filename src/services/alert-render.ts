@@ -52,9 +52,10 @@ export function renderAlert(a: Alert, ack: AckState | null): Reply {
     severity: a.severity,
     footer: footer.join('\n'),
   };
+  if (a.buttons?.length) reply.buttons = a.buttons.map((b) => ({ id: encodeButtonId(b), label: b.label, style: b.style }));
   if (a.severity === 'critical' && !ack) {
     const exp = Math.floor((a.at + ACK_TTL_MS) / 1000);
-    reply.buttons = [{ id: encodeButtonId({ action: ACK_ACTION, ref, exp }), label: 'Acknowledge', style: 'danger' }];
+    reply.buttons = [...(reply.buttons ?? []), { id: encodeButtonId({ action: ACK_ACTION, ref, exp }), label: 'Acknowledge', style: 'danger' }];
   }
   return reply;
 }

@@ -55,6 +55,11 @@ export const Alert = z.object({
   editOnly: z.boolean().optional(),
   /** Default 10 minutes (domain.md §7 cooldown). */
   cooldownMs: z.number().int().positive().optional(),
+  /** Action buttons (e.g. a harvester proposal's Approve / Reject); encoded as `pd1:<action>:<ref>:<exp>`. */
+  buttons: z
+    .array(z.object({ action: z.string().regex(/^[a-z]{1,8}$/), ref: z.string().regex(/^[A-Za-z0-9_-]{1,40}$/), exp: z.number().int().nonnegative(), label: z.string().max(40), style: z.enum(['primary', 'secondary', 'success', 'danger']) }))
+    .max(5)
+    .optional(),
   /** Epoch ms when the condition was seen. */
   at: z.number(),
 });

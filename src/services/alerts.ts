@@ -129,7 +129,6 @@ export class AlertService {
   }
 
   async #remember(alert: Alert): Promise<void> {
-    if (alert.editOnly) return;
     const ref = incidentRef(incidentOf(alert));
     await this.o.store.redis.set(this.#k('incident', ref), JSON.stringify(alert), 'EX', INCIDENT_TTL_S);
   }

@@ -218,7 +218,7 @@ function parseRecord(h: Record<string, string>, approversRaw: Record<string, str
       const p = Approver.safeParse(parseJson(r));
       return p.success ? [p.data] : [];
     })
-    .sort((a, b) => a.at - b.at);
+    .sort((a, b) => a.at - b.at || a.displayName.localeCompare(b.displayName));
   const result = h.result === undefined ? null : OrderResult.safeParse(parseJson(h.result));
   return {
     ...data.data,

@@ -1,3 +1,6 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface, type Interface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import { parseCommandText } from '../../commands/text.js';
@@ -13,6 +16,8 @@ export interface ConsoleOptions {
   /** Show a prompt and keep history (a real terminal); off when fed from a pipe or a test. */
   interactive?: boolean;
   userName?: string;
+  /** Where images (charts) are written so the console can show their path. */
+  imageDir?: string;
 }
 
 const CONSOLE_INVOCATION = (userName: string): Invocation => ({
@@ -87,6 +92,13 @@ export class ConsoleTransport implements Notifier {
   }
 
   #print(reply: Reply, messageId = `c${++this.#seq}`): string {
+    if (reply.image && !reply.image.path) {
+      const dir = this.opts.imageDir ?? tmpdir();
+      mkdirSync(dir, { recursive: true });
+      const path = join(dir, reply.image.filename.replace(/[^A-Za-z0-9._-]/g, '_'));
+      writeFileSync(path, reply.image.data);
+      reply = { ...reply, image: { ...reply.image, path } };
+    }
     for (const b of reply.buttons ?? []) this.#buttons.push({ button: b, messageId });
     this.#buttons = this.#buttons.slice(-50);
     this.#write(renderText(reply));

@@ -19,6 +19,13 @@ export interface SentTelegramMessage {
 export interface SendOptions {
   /** In groups the answer quotes the command, so everyone sees whom it answers. */
   replyTo?: number;
+  /** Awaited before each API send (flood limits); a reply with a long text and an image takes two sends. */
+  pace?: () => Promise<void>;
+  /**
+   * One API send at most: a long text under an image is clipped into the caption. The notify queue reserves one
+   * pacing slot per delivery, so a second message would break the chat's limit.
+   */
+  singleMessage?: boolean;
 }
 
 /** Reply.buttons → an inline keyboard; callback_data is the versioned button id (< 64 bytes by construction). */
@@ -47,19 +54,24 @@ export class TelegramOutbound {
   async send(chatId: string, reply: Reply, opts: SendOptions = {}): Promise<SentTelegramMessage> {
     const reply_markup = inlineKeyboard(reply.buttons);
     const reply_parameters = opts.replyTo === undefined ? undefined : { message_id: opts.replyTo, allow_sending_without_reply: true };
+    const pace = opts.pace ?? (async () => {});
     if (reply.image) {
       const photo = { source: reply.image.data, filename: reply.image.filename };
       const full = renderTelegramHtml(reply);
-      if (full.length <= CAPTION_MAX) {
-        const m = await this.telegram.sendPhoto(chatId, photo, { caption: full || undefined, parse_mode: 'HTML', reply_markup, reply_parameters });
+      if (full.length <= CAPTION_MAX || opts.singleMessage) {
+        const caption = full.length <= CAPTION_MAX ? full : renderTelegramHtml(reply, CAPTION_MAX);
+        await pace();
+        const m = await this.telegram.sendPhoto(chatId, photo, { caption: caption || undefined, parse_mode: 'HTML', reply_markup, reply_parameters });
         return { messageId: m.message_id, kind: 'photo' };
       }
       const alt = reply.image.alt ?? reply.title;
+      await pace();
       await this.telegram.sendPhoto(chatId, photo, {
         ...(alt ? { caption: escapeHtml(alt.slice(0, CAPTION_MAX / 5)), parse_mode: 'HTML' as const } : {}),
         reply_parameters,
       });
     }
+    await pace();
     const m = await this.telegram.sendMessage(chatId, textOf(reply), {
       parse_mode: 'HTML',
       reply_markup,

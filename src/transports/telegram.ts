@@ -16,6 +16,11 @@ export interface TelegramOptions {
   token: string;
   apiRoot: string;
   log: Logger;
+  /**
+   * The shared flood-limit budget (the notify queue's pacer): the epoch ms at which this chat may get its next
+   * message. Without it, command replies are sent at once and a 429 is waited out once.
+   */
+  reserveSlot?: (chatId: string) => Promise<number>;
   /** Wait before polling again after 409 Conflict (another instance still holds getUpdates, e.g. after a restart). */
   conflictRetryMs?: number;
 }
@@ -210,9 +215,16 @@ export class TelegramTransport implements Notifier {
    * user action; if a flood limit still hits, it waits Telegram's retry_after once rather than drop the answer.
    */
   async #answer(chatId: string, reply: Reply, opts: SendOptions = {}) {
+    const reserve = this.opts.reserveSlot;
+    const pace = reserve
+      ? async () => {
+          const wait = (await reserve(chatId)) - Date.now();
+          if (wait > 0) await sleep(Math.min(wait, MAX_REPLY_WAIT_MS), this.#stop.signal);
+        }
+      : undefined;
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.#out.send(chatId, reply, opts);
+        return await this.#out.send(chatId, reply, { ...opts, pace });
       } catch (e) {
         const retryMs = e instanceof TelegramError && e.code === 429 ? (e.parameters?.retry_after ?? 1) * 1000 : undefined;
         if (attempt === 0 && retryMs !== undefined && retryMs <= MAX_REPLY_WAIT_MS && !this.#stop.signal.aborted) {
@@ -229,7 +241,7 @@ export class TelegramTransport implements Notifier {
 
   async send(chatId: string, reply: Reply): Promise<MessageRef> {
     try {
-      const sent = await this.#out.send(chatId, reply);
+      const sent = await this.#out.send(chatId, reply, { singleMessage: true });
       return { platform: 'telegram', chatId, messageId: String(sent.messageId) };
     } catch (e) {
       throw toDeliveryError(e, this.opts.token);

@@ -71,6 +71,18 @@ describe('Discord transport through the real discord.js client', () => {
     expect(JSON.stringify(first.body)).toContain('outdated or not from PerpDesk');
   });
 
+  it('answers /backtest with the result table and the equity curve as a PNG attachment', async () => {
+    const ix = discord.dispatchSlashCommand({ name: 'backtest', userId: '501', options: { symbol: 'BTC-PERP', period: '90d', min_apr: 30 } });
+    expect((await ix.firstResponse()).callbackType).toBe(5);
+    const msg = await ix.final({ timeoutMs: 20_000 });
+    const embed = msg.embeds[0] as { title: string; fields: { name: string; value: string }[]; image: { url: string } };
+    expect(embed.title).toBe('Backtest: BTC funding harvester, 90 d');
+    expect(embed.fields.map((f) => f.name)).toEqual(expect.arrayContaining(['Total return', 'Max drawdown', 'Trades', 'Funding', 'Fees']));
+    expect(embed.image.url).toBe('attachment://backtest-BTC-90d.png');
+    const att = msg.attachments.find((a) => a.filename === 'backtest-BTC-90d.png')!;
+    expect(att.size).toBeGreaterThan(10_000);
+  });
+
   it('delivers an alert to a channel and edits it in place (Notifier)', async () => {
     const ref = await t.app.discord!.send(discord.channelId, { title: 'Cascade BTC-PERP', text: 'OI -4.5%', severity: 'critical' });
     await t.app.discord!.edit(ref, { title: 'Cascade BTC-PERP', text: 'cascade over', severity: 'info' });

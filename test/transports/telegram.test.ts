@@ -5,6 +5,8 @@ import { TelegramTransport } from '../../src/transports/telegram.js';
 import { DeliveryError } from '../../src/services/notifier.js';
 import { silentLogger } from '../../src/log.js';
 import { encodeButtonId } from '../../src/transports/button-id.js';
+import { Pacer } from '../../src/services/alert-pacing.js';
+import { telegramChatType } from '../../src/services/alert-types.js';
 
 const BOT = 'PerpDeskBot';
 
@@ -16,13 +18,22 @@ describe('Telegram transport on the Bot API stand-in (real telegraf, Redis, pape
   beforeAll(async () => {
     t = await buildTestDesk();
     tg = await startTelegramStandIn({ botUsername: BOT });
-    transport = new TelegramTransport({ desk: t.desk, token: tg.token, apiRoot: tg.apiRoot, log: silentLogger });
+    const pacer = new Pacer(t.redis, t.prefix);
+    transport = new TelegramTransport({
+      desk: t.desk,
+      token: tg.token,
+      apiRoot: tg.apiRoot,
+      log: silentLogger,
+      reserveSlot: (chatId) => pacer.reserve({ platform: 'telegram', chatId, chatType: telegramChatType(chatId) }, Date.now()),
+    });
     await transport.start();
     await vi.waitFor(() => expect(tg.polling()).toBe(true));
   });
 
   afterAll(async () => {
     await transport?.close();
+    // Command replies share the pacer with alerts: nothing the bot sent broke a flood limit.
+    expect(tg?.violations()).toEqual([]);
     await tg?.close();
     await t?.close();
   });
@@ -148,13 +159,13 @@ describe('Telegram transport on the Bot API stand-in (real telegraf, Redis, pape
       expect(tg.message(1006, Number(ref.messageId))!.caption).toContain('(done)');
     });
 
-    it('sends a long reply with an image as a photo followed by the text', async () => {
-      const rows = Array.from({ length: 60 }, (_, i) => [`row ${i}`, String(i * 1000)]);
+    it('keeps an alert with an image and a long text to one message (the queue paces one send per alert)', async () => {
+      const rows = Array.from({ length: 150 }, (_, i) => [`row ${i}`, String(i * 1000)]);
       const ref = await transport.send('1007', { title: 'Long', table: { headers: ['a', 'b'], rows }, image: { filename: 'c.png', data: Buffer.from('x') } });
       const msgs = tg.messages(1007);
-      expect(msgs.map((m) => m.kind)).toEqual(['photo', 'text']);
-      expect(ref.messageId).toBe(String(msgs[1]!.messageId));
-      expect(msgs[1]!.text).toContain('row 59');
+      expect(msgs.map((m) => m.kind)).toEqual(['photo']);
+      expect(ref.messageId).toBe(String(msgs[0]!.messageId));
+      expect(msgs[0]!.caption).toMatch(/… \d+ more rows<\/pre>/);
     });
 
     it('clips a reply longer than 4096 characters without breaking its HTML', async () => {

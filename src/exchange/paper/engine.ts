@@ -5,7 +5,7 @@
  * this file only decides when they apply.
  */
 import {
-  fundingPayment, fundingRateBinance, isDomainError, liqPriceIsolated, nextFundingTime, roundToStep,
+  fundingPayment, fundingRateBinance, isDomainError, liqPriceIsolated, nextFundingTime, roundWithMode,
   type RoundMode,
 } from '../../domain/index.js';
 import {
@@ -112,8 +112,9 @@ function isFinitePositive(x: unknown): x is number {
   return typeof x === 'number' && Number.isFinite(x) && x > 0;
 }
 
+/** Domain step rounding without the input-object wrapper: it runs per market per tick on checked numbers. */
 function round(value: number, step: number, mode: RoundMode): number {
-  return ok(roundToStep({ value, step, mode }), 'rounding');
+  return roundWithMode(value, step, mode);
 }
 
 /** True when `x` is a whole multiple of `step` up to float noise. */
@@ -197,7 +198,7 @@ export class PaperEngine {
 
   ticker(symbol: string): Ticker {
     const { spec, m } = this.perp(symbol);
-    return { symbol: spec.perp.symbol, markPrice: m.mark, indexPrice: m.index, lastPrice: m.last, ts: this.state.now };
+    return { symbol: spec.perp.symbol, markPrice: m.mark, indexPrice: m.index, lastPrice: round(m.mark, spec.perp.tickSize, 'nearest'), ts: this.state.now };
   }
 
   spotTicker(symbol: string): SpotTicker {
@@ -413,10 +414,7 @@ export class PaperEngine {
     if (!spec || !m) throw unknownSymbol(symbol);
     const index = spotInfo ? price : price / (1 + m.premium);
     this.moveIndex(m, spec, index / m.index);
-    if (!spotInfo) {
-      m.mark = price;
-      m.last = round(price, spec.perp.tickSize, 'nearest');
-    }
+    if (!spotInfo) m.mark = price;
     this.afterMove(spec, this.state.now);
   }
 
@@ -521,7 +519,7 @@ export class PaperEngine {
     const index = r ? replayClose(r, nowMs) : spec.initialPrice;
     const mark = index * (1 + PREMIUM_MEAN);
     return {
-      symbol, index, mark, last: round(mark, spec.perp.tickSize, 'nearest'), premium: PREMIUM_MEAN,
+      symbol, index, mark, premium: PREMIUM_MEAN,
       oi: spec.initialOi, replayScale: 1, rng: seedFor(this.seed, symbol), premiumSum: 0, premiumMs: 0,
       nextFundingTs: ok(nextFundingTime({ nowMs, intervalHours: spec.perp.fundingIntervalHours }), 'funding time').nextMs,
       lastSettledRate: null, fundingOverride: null, cascade: null,
@@ -794,7 +792,7 @@ export class PaperEngine {
       const sigma = spec.annualVol * vol * Math.sqrt(dt / YEAR_MS);
       m.index *= Math.exp(sigma * gaussian(m) - (sigma * sigma) / 2);
     }
-    this.markFromIndex(m, spec);
+    this.markFromIndex(m);
   }
 
   private cascadeStep(m: MarketState, spec: MarketSpec): void {
@@ -810,12 +808,12 @@ export class PaperEngine {
   private moveIndex(m: MarketState, spec: MarketSpec, factor: number): void {
     m.index *= factor;
     m.replayScale *= factor;
-    this.markFromIndex(m, spec);
+    this.markFromIndex(m);
   }
 
-  private markFromIndex(m: MarketState, spec: MarketSpec): void {
+  private markFromIndex(m: MarketState): void {
+    // The last trade price is the mark on the tick grid, derived when quoted rather than on every tick.
     m.mark = m.index * (1 + m.premium);
-    m.last = round(m.mark, spec.perp.tickSize, 'nearest');
   }
 
   private spotPrice(m: MarketState, spot: SpotSpec): number {
@@ -853,7 +851,9 @@ export class PaperEngine {
     const m = this.state.markets[spec.perp.symbol]!;
     const perpList = this.resting.get(spec.perp.symbol);
     if (perpList && perpList.length) {
-      for (const o of [...perpList]) {
+      // Backwards: a fill removes the order from this list.
+      for (let i = perpList.length - 1; i >= 0; i--) {
+        const o = perpList[i]!;
         const px = o.price!;
         if (o.side === 'buy' ? m.mark <= px : m.mark >= px) this.fillRestingPerp(o, nowMs);
       }
@@ -863,7 +863,8 @@ export class PaperEngine {
     if (spot && spotList && spotList.length) {
       const price = this.spotPrice(m, spot);
       const base = spec.perp.base;
-      for (const o of [...spotList]) {
+      for (let i = spotList.length - 1; i >= 0; i--) {
+        const o = spotList[i]!;
         const px = o.price!;
         if (o.side === 'buy' ? price <= px : price >= px) {
           this.release(o, base);

@@ -17,7 +17,6 @@ export const MarketState = z.object({
   symbol: z.string(),
   index: fin,
   mark: fin,
-  last: fin,
   premium: fin,
   /** Open interest, base units. */
   oi: fin,

@@ -1,0 +1,46 @@
+import { defineCommand } from './define.js';
+import { UserError } from '../src/errors.js';
+import { backtestForChat } from '../src/backtest/report.js';
+
+const PERIOD = /^(\d{1,4})\s*(d|w|m|y)?$/i;
+const DAYS_PER: Record<string, number> = { d: 1, w: 7, m: 30, y: 365 };
+
+/** `365d`, `12m`, `1y`, `90` (days). */
+export function parsePeriodDays(text: string): number {
+  const m = PERIOD.exec(text.trim());
+  if (!m) throw new UserError('bad_period', `period must look like 365d, 26w, 12m or 1y; got "${text.slice(0, 20)}"`);
+  return Number(m[1]) * DAYS_PER[(m[2] ?? 'd').toLowerCase()]!;
+}
+
+export default defineCommand({
+  name: 'backtest',
+  description: 'Backtest the funding harvester on real history: table and equity-curve chart',
+  role: 'viewer',
+  sideEffect: 'none',
+  slow: true,
+  options: [
+    { name: 'symbol', description: 'Market with shipped history, e.g. BTC-PERP', type: 'string', required: true, maxLength: 20 },
+    { name: 'period', description: 'Length ending at the last shipped data point: 365d, 12m, 1y (default 365d)', type: 'string', maxLength: 10 },
+    { name: 'min_apr', description: 'Entry threshold, annualised percent (default 50)', type: 'number', min: 0.01, max: 10_000 },
+    { name: 'notional', description: 'Position notional in USD (default 10000)', type: 'number', min: 1, max: 1e9 },
+  ],
+  async run(_ctx, args) {
+    const days = parsePeriodDays(args.period ?? '365d');
+    const base = args.symbol.trim().toUpperCase().replace(/-(PERP|USD|USDT)$/, '');
+    const r = await backtestForChat({
+      symbol: base,
+      days,
+      minApr: args.min_apr === undefined ? undefined : args.min_apr / 100,
+      notional: args.notional,
+    });
+    const file = `backtest-${base}-${days}d.png`;
+    return {
+      title: `Backtest: ${r.title}`,
+      fields: r.fields.map((f) => ({ name: f.name, value: f.value, inline: true })),
+      text: r.notes.length ? r.notes.map((n) => `Note: ${n}`).join('\n') : undefined,
+      image: { filename: file, data: r.png, alt: `Equity curve of ${r.title}` },
+      severity: r.metrics.totalReturn >= 0 ? 'success' : 'warning',
+      footer: 'Past funding is no guarantee of future funding. Fees: taker on both legs, open and close.',
+    };
+  },
+});

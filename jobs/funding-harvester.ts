@@ -1,0 +1,259 @@
+/**
+ * Delta-neutral funding harvester (domain.md §8). Per symbol with a spot market: harvesterDecision on the
+ * annualised rate; enter = short perp + long spot of equal base quantity (mirrored when funding is negative and
+ * `allowMirror`), exit below half the entry threshold or when funding turns against, rebalance when the legs drift
+ * apart. HARVESTER_MODE=propose posts a plan with Approve / Reject buttons; auto approves it itself. Both go through
+ * the same plan state machine (HarvesterState) and executor (HedgeExecutor), audited.
+ */
+import { annualize } from '../src/domain/funding.js';
+import { harvesterDecision } from '../src/domain/harvester.js';
+import { floorToStep } from '../src/domain/numbers.js';
+import { isDomainError } from '../src/domain/result.js';
+import { spotSymbolFor } from '../src/domain/symbols.js';
+import { pct, qty, usd, utc } from '../src/format.js';
+import type { Instrument } from '../src/exchange/port.js';
+import type { Hedge, HedgeLeg, HedgePlan, PlanRecord } from '../src/services/harvester-state.js';
+import { HedgeExecutor } from '../src/services/hedge-executor.js';
+import { randomBytes } from 'node:crypto';
+import type { JobContext } from './job-context.js';
+
+export const HARVEST_APPROVE = 'hvok';
+export const HARVEST_REJECT = 'hvno';
+/** Perp-leg leverage of a hedge: low, because the spot leg's gain sits outside the margin account (§4). */
+const HEDGE_LEVERAGE = 2;
+/** Share of available margin one hedge may use: spot costs the full notional, the perp leg notional/leverage. */
+const MARGIN_SHARE = 1 / 3;
+
+export interface HarvesterOutcome {
+  symbol: string;
+  action: string;
+  reason: string;
+  planId?: string;
+}
+
+export function executorFor(ctx: Pick<JobContext, 'exchange' | 'harvester' | 'audit' | 'alerts' | 'log' | 'now'>): HedgeExecutor {
+  return new HedgeExecutor({ exchange: ctx.exchange, harvester: ctx.harvester, audit: ctx.audit, alerts: ctx.alerts, log: ctx.log, now: () => ctx.now() });
+}
+
+export async function runFundingHarvester(ctx: JobContext): Promise<HarvesterOutcome[]> {
+  if (ctx.config.HARVESTER_MODE === 'off' || !(await ctx.harvester.enabled())) return [];
+  const out: HarvesterOutcome[] = [];
+  for (const inst of await ctx.market.instruments()) {
+    try {
+      const r = await harvestOne(ctx, inst);
+      if (r) out.push(r);
+    } catch (err) {
+      ctx.log.warn({ err, symbol: inst.symbol }, 'harvester: symbol skipped');
+    }
+  }
+  return out;
+}
+
+async function harvestOne(ctx: JobContext, inst: Instrument): Promise<HarvesterOutcome | null> {
+  const symbol = inst.symbol;
+  const spotSymbol = spotSymbolFor(symbol);
+  const now = ctx.now();
+  const open = await ctx.harvester.openPlanFor(symbol);
+  if (open) return settleOpenPlan(ctx, open);
+  const hedge = await ctx.harvester.hedge(symbol);
+  if (hedge?.status === 'broken') {
+    return record(ctx, { symbol, action: 'none', reason: 'broken_hedge', annRate: null, at: now, note: hedge.note });
+  }
+  let spot: number;
+  try {
+    spot = (await ctx.exchange.spotTicker(spotSymbol)).lastPrice;
+  } catch {
+    return null; // no spot market: no hedge possible
+  }
+  const [f, t, paused, cascade] = await Promise.all([
+    ctx.exchange.funding(symbol),
+    ctx.exchange.ticker(symbol),
+    ctx.killSwitch.isPaused(),
+    ctx.cascade.active(symbol, now),
+  ]);
+  const ann = annualize({ rate: f.currentRate, intervalHours: f.fundingIntervalHours });
+  if (isDomainError(ann)) return record(ctx, { symbol, action: 'none', reason: ann.error, annRate: null, at: now });
+  const pred = f.predictedRate === null ? null : annualize({ rate: f.predictedRate, intervalHours: f.fundingIntervalHours });
+  const predicted = pred === null || isDomainError(pred) ? null : pred;
+  // The domain rule is written for short perp + long spot; a mirrored hedge sees the rates with the sign flipped.
+  const s = hedge ? (hedge.perpSide === 'short' ? 1 : -1) : ann < 0 && ctx.tuning.allowMirror ? -1 : 1;
+  const d = harvesterDecision({
+    annRate: s * ann,
+    predictedAnnRate: predicted === null ? null : s * predicted,
+    position: hedge ? 'short' : null,
+    minAnnRate: ctx.tuning.harvesterMinAnn,
+    maxAgainstAnn: ctx.tuning.maxAgainstAnn,
+    paused,
+    cascadeActive: cascade !== null,
+  });
+  if (isDomainError(d)) return record(ctx, { symbol, action: 'none', reason: d.error, annRate: ann, at: now });
+  const perpSide = s === 1 ? 'short' : 'long';
+  const base = { symbol, spotSymbol, perpSide, mark: t.markPrice, spot, annRate: ann, predictedAnnRate: predicted, createdAt: now } as const;
+
+  if (d.action === 'enter') {
+    const account = await ctx.exchange.account();
+    const leverage = Math.min(HEDGE_LEVERAGE, ctx.config.MAX_LEVERAGE, inst.maxLeverage);
+    const notional = Math.min(ctx.config.MAX_NOTIONAL_USD, Math.max(0, account.availableMargin) * MARGIN_SHARE);
+    const q = floorToStep(notional / Math.max(t.markPrice, spot), inst.lotSize);
+    if (!(q >= inst.minQuantity)) {
+      return record(ctx, { symbol, action: 'none', reason: 'too_small', annRate: ann, at: now, note: `available margin ${usd(account.availableMargin)} is too small for one lot` });
+    }
+    const legs: HedgeLeg[] = [
+      { market: 'perp', symbol, side: perpSide === 'short' ? 'sell' : 'buy', quantity: q, reduceOnly: false },
+      { market: 'spot', symbol: spotSymbol, side: perpSide === 'short' ? 'buy' : 'sell', quantity: q, reduceOnly: false },
+    ];
+    const reason = `Funding ${pct(ann)} APR (${pct(f.currentRate, 4)} per ${f.fundingIntervalHours}h) is at or above the ${pct(ctx.tuning.harvesterMinAnn, 0)} entry threshold: ${perpSide} perp / ${perpSide === 'short' ? 'long' : 'short'} spot collects it.`;
+    return submit(ctx, inst, { ...base, id: planId(), action: 'enter', legs, leverage, reason }, d.reason);
+  }
+
+  if (d.action === 'exit' && hedge) {
+    if (cascade) return record(ctx, { symbol, action: 'hold', reason: 'exit_deferred_cascade', annRate: ann, at: now, note: 'limit-only during the cascade' });
+    const pos = (await ctx.exchange.positions()).find((p) => p.symbol === symbol && p.side === hedge.perpSide);
+    const legs: HedgeLeg[] = [];
+    const perpQ = Math.min(pos?.size ?? 0, hedge.perpQty);
+    if (perpQ > 0) legs.push({ market: 'perp', symbol, side: hedge.perpSide === 'short' ? 'buy' : 'sell', quantity: perpQ, reduceOnly: true });
+    if (hedge.spotQty > 0) legs.push({ market: 'spot', symbol: spotSymbol, side: hedge.perpSide === 'short' ? 'sell' : 'buy', quantity: hedge.spotQty, reduceOnly: false });
+    if (!legs.length) {
+      await ctx.harvester.dropHedge(symbol);
+      return record(ctx, { symbol, action: 'none', reason: 'hedge_already_closed', annRate: ann, at: now });
+    }
+    const why = d.reason === 'funding_against' ? `funding turned against the hedge (${pct(ann)} APR)` : `funding fell to ${pct(ann)} APR, below half the entry threshold (${pct(ctx.tuning.harvesterMinAnn / 2, 0)})`;
+    return submit(ctx, inst, { ...base, perpSide: hedge.perpSide, id: planId(), action: 'exit', legs, leverage: HEDGE_LEVERAGE, reason: `Exit: ${why}.` }, d.reason);
+  }
+
+  if (d.action === 'hold' && hedge) {
+    const plan = await rebalancePlan(ctx, inst, hedge, base);
+    if (plan) return submit(ctx, inst, plan, 'legs_drifted');
+  }
+  return record(ctx, { symbol, action: d.action, reason: d.reason, annRate: ann, at: now });
+}
+
+/** Reduces the larger leg to the smaller one when they drift apart by more than the tolerance: never adds exposure. */
+async function rebalancePlan(ctx: JobContext, inst: Instrument, hedge: Hedge, base: Omit<HedgePlan, 'id' | 'action' | 'legs' | 'leverage' | 'reason'>): Promise<HedgePlan | null> {
+  const pos = (await ctx.exchange.positions()).find((p) => p.symbol === hedge.symbol && p.side === hedge.perpSide);
+  const perpQ = Math.min(pos?.size ?? 0, hedge.perpQty > 0 ? Math.max(hedge.perpQty, pos?.size ?? 0) : 0);
+  const spotQ = hedge.spotQty;
+  const larger = Math.max(perpQ, spotQ);
+  if (larger <= 0 || Math.abs(perpQ - spotQ) / larger <= ctx.tuning.hedgeTolerance) return null;
+  const diff = floorToStep(Math.abs(perpQ - spotQ), inst.lotSize);
+  if (!(diff > 0)) return null;
+  const leg: HedgeLeg =
+    perpQ > spotQ
+      ? { market: 'perp', symbol: hedge.symbol, side: hedge.perpSide === 'short' ? 'buy' : 'sell', quantity: diff, reduceOnly: true }
+      : { market: 'spot', symbol: hedge.spotSymbol, side: hedge.perpSide === 'short' ? 'sell' : 'buy', quantity: diff, reduceOnly: false };
+  if (perpQ !== hedge.perpQty) await ctx.harvester.putHedge({ ...hedge, perpQty: perpQ });
+  return {
+    ...base,
+    perpSide: hedge.perpSide,
+    id: planId(),
+    action: 'rebalance',
+    legs: [leg],
+    leverage: HEDGE_LEVERAGE,
+    reason: `Rebalance: perp leg ${qty(perpQ, inst.lotSize)} vs spot leg ${qty(spotQ, inst.lotSize)} differ by more than ${pct(ctx.tuning.hedgeTolerance, 0)}; reducing the larger leg.`,
+  };
+}
+
+async function submit(ctx: JobContext, inst: Instrument, plan: HedgePlan, reason: string): Promise<HarvesterOutcome> {
+  const now = ctx.now();
+  const auto = ctx.config.HARVESTER_MODE === 'auto';
+  const rec = await ctx.harvester.createPlan(
+    {
+      plan,
+      status: auto ? 'approved' : 'pending',
+      mode: auto ? 'auto' : 'propose',
+      expiresAt: now + ctx.config.APPROVAL_TTL_SECONDS * 1000,
+      required: ctx.config.APPROVALS_REQUIRED,
+    },
+    now,
+  );
+  if (!rec) return record(ctx, { symbol: plan.symbol, action: plan.action, reason: 'plan_already_open', annRate: plan.annRate, at: now });
+  await record(ctx, { symbol: plan.symbol, action: plan.action, reason, annRate: plan.annRate, at: now, note: auto ? `executing plan ${plan.id}` : `proposed plan ${plan.id}` });
+  if (auto) {
+    await ctx.audit.append({ ts: now, actor: 'PerpDesk harvester', platform: 'system', action: 'harvester.auto_approved', subject: plan.id, detail: planWords(plan) });
+    await executorFor(ctx).run(plan.id);
+  } else {
+    await ctx.audit.append({ ts: now, actor: 'PerpDesk harvester', platform: 'system', action: 'harvester.proposed', subject: plan.id, detail: planWords(plan) });
+    await ctx.alerts.publish(proposalAlert(rec, inst));
+  }
+  return { symbol: plan.symbol, action: plan.action, reason, planId: plan.id };
+}
+
+/** A pending plan past its deadline expires (its message is edited); an abandoned execution resumes. */
+async function settleOpenPlan(ctx: JobContext, rec: PlanRecord): Promise<HarvesterOutcome> {
+  const now = ctx.now();
+  const symbol = rec.plan.symbol;
+  if (rec.status === 'pending' && now >= rec.expiresAt) {
+    const t = await ctx.harvester.transition(rec.plan.id, ['pending'], 'expired', now, { decidedBy: 'PerpDesk' });
+    if (t.ok && t.record) await ctx.alerts.publish(planStatusAlert(t.record, 'Expired: not approved in time.', now));
+    return { symbol, action: 'none', reason: 'proposal_expired', planId: rec.plan.id };
+  }
+  if (rec.status === 'approved' || rec.status === 'executing') {
+    await executorFor(ctx).run(rec.plan.id, { resume: true });
+    return { symbol, action: rec.plan.action, reason: 'resumed', planId: rec.plan.id };
+  }
+  return { symbol, action: 'none', reason: 'proposal_pending', planId: rec.plan.id };
+}
+
+async function record(ctx: JobContext, d: { symbol: string; action: string; reason: string; annRate: number | null; at: number; note?: string }): Promise<HarvesterOutcome> {
+  await ctx.harvester.recordDecision(d);
+  return { symbol: d.symbol, action: d.action, reason: d.reason };
+}
+
+function planId(): string {
+  return `p${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
+}
+
+export function planWords(p: HedgePlan): string {
+  return `${p.action} ${p.symbol}: ${p.legs.map((l) => `${l.market} ${l.side} ${l.quantity} ${l.symbol}${l.reduceOnly ? ' reduce-only' : ''}`).join(' + ')} (funding ${pct(p.annRate)} APR)`;
+}
+
+const ACTION_WORDS = { enter: 'enter', exit: 'exit', rebalance: 'rebalance' } as const;
+
+export function planFields(p: HedgePlan, lot?: number): { name: string; value: string; inline?: boolean }[] {
+  return [
+    ...p.legs.map((l) => ({
+      name: `${l.market === 'perp' ? 'Perp' : 'Spot'} leg`,
+      value: `${l.side} ${qty(l.quantity, lot)} ${l.symbol}${l.reduceOnly ? ' (reduce-only)' : ''}${l.market === 'perp' && !l.reduceOnly ? ` at ${p.leverage}x` : ''}`,
+      inline: true,
+    })),
+    { name: 'Funding rate', value: `${pct(p.annRate)} APR${p.predictedAnnRate === null ? '' : ` (predicted ${pct(p.predictedAnnRate)})`}`, inline: true },
+    { name: 'Notional', value: usd((p.legs[0]?.quantity ?? 0) * p.mark), inline: true },
+  ];
+}
+
+export function proposalAlert(rec: PlanRecord, inst?: Instrument) {
+  const p = rec.plan;
+  const exp = Math.floor(rec.expiresAt / 1000);
+  return {
+    key: `harvester:${p.id}:proposal`,
+    kind: 'harvester' as const,
+    severity: 'warning' as const,
+    symbol: p.symbol,
+    title: `Harvester proposal — ${ACTION_WORDS[p.action]} ${p.symbol}${p.action === 'enter' ? ` (${p.perpSide} perp / ${p.perpSide === 'short' ? 'long' : 'short'} spot)` : ''}`,
+    text: `${p.reason}\nNeeds ${rec.required} approval(s) before ${utc(rec.expiresAt)}.`,
+    fields: planFields(p, inst?.lotSize),
+    incident: `harvester:${p.id}`,
+    buttons: [
+      { action: HARVEST_APPROVE, ref: p.id, exp, label: 'Approve', style: 'success' as const },
+      { action: HARVEST_REJECT, ref: p.id, exp, label: 'Reject', style: 'danger' as const },
+    ],
+    at: p.createdAt,
+  };
+}
+
+/** Follow-up of a proposal (approved, rejected, expired): edits the proposal message, without buttons. */
+export function planStatusAlert(rec: PlanRecord, status: string, at: number) {
+  const p = rec.plan;
+  return {
+    key: `harvester:${p.id}:${rec.status}`,
+    kind: 'harvester' as const,
+    severity: rec.status === 'rejected' || rec.status === 'expired' ? ('info' as const) : ('warning' as const),
+    filterSeverity: 'warning' as const,
+    symbol: p.symbol,
+    title: `Harvester proposal — ${ACTION_WORDS[p.action]} ${p.symbol}: ${rec.status}`,
+    text: `${p.reason}\n${status}`,
+    fields: planFields(p),
+    incident: `harvester:${p.id}`,
+    at,
+  };
+}

@@ -1,0 +1,199 @@
+/**
+ * Risk monitor: every position's liquidation buffer (warn below 15 %, critical below 10 %), account leverage above
+ * MAX_LEVERAGE, and funding working against a position beyond 100 % APR. One alert per condition until it clears or
+ * worsens a level — the condition's state lives in Redis, so a tick, a restart or a second worker never repeats it.
+ */
+import { z } from 'zod';
+import { annualize, fundingPayment } from '../src/domain/funding.js';
+import { fundingAgainstClose } from '../src/domain/harvester.js';
+import { liqBuffer } from '../src/domain/liquidation.js';
+import { gte } from '../src/domain/numbers.js';
+import { isDomainError } from '../src/domain/result.js';
+import { pct, price, qty, signedUsd, usd } from '../src/format.js';
+import type { FundingInfo, Instrument, Position } from '../src/exchange/port.js';
+import type { AlertInput } from '../src/services/alert-types.js';
+import { key } from '../src/services/store.js';
+import type { JobContext } from './job-context.js';
+
+const Level = z.enum(['warn', 'critical']);
+type Level = z.infer<typeof Level>;
+const CondState = z.object({ level: Level, since: z.number() });
+type CondState = z.infer<typeof CondState>;
+const RANK: Record<Level | 'ok', number> = { ok: 0, warn: 1, critical: 2 };
+
+export interface RiskOutcome {
+  alerts: string[];
+  cleared: string[];
+}
+
+export async function runRiskMonitor(ctx: JobContext): Promise<RiskOutcome> {
+  const now = ctx.now();
+  const [positions, account, instruments] = await Promise.all([ctx.exchange.positions(), ctx.exchange.account(), ctx.market.instruments()]);
+  const fundings = new Map<string, FundingInfo>();
+  for (const sym of new Set(positions.map((p) => p.symbol))) fundings.set(sym, await ctx.exchange.funding(sym));
+  const conds = new Conditions(ctx, now);
+  await conds.load();
+
+  for (const p of positions) {
+    const inst = instruments.find((i) => i.symbol === p.symbol);
+    await checkBuffer(ctx, conds, p, inst);
+    const f = fundings.get(p.symbol);
+    if (f) await checkFunding(ctx, conds, p, f, inst);
+  }
+  const notional = positions.reduce((s, p) => s + Math.abs(p.size) * p.markPrice, 0);
+  const leverage = account.equity > 0 ? notional / account.equity : notional > 0 ? Infinity : 0;
+  const over = leverage > ctx.config.MAX_LEVERAGE * (1 + 1e-12);
+  await conds.observe('account:leverage', over ? 'warn' : 'ok', (st) => ({
+    key: `risk:leverage:${st.level}:${st.since}`,
+    kind: 'leverage',
+    severity: 'warning',
+    title: `Account leverage ${Number.isFinite(leverage) ? leverage.toFixed(2) : '∞'}x is above the ${ctx.config.MAX_LEVERAGE}x cap`,
+    text: 'New orders that add exposure will be refused at preview; reduce positions or add margin.',
+    fields: [
+      { name: 'Gross notional', value: usd(notional), inline: true },
+      { name: 'Equity', value: usd(account.equity), inline: true },
+      { name: 'Cap (MAX_LEVERAGE)', value: `${ctx.config.MAX_LEVERAGE}x`, inline: true },
+    ],
+  }), () => ({ title: `Account leverage back under the ${ctx.config.MAX_LEVERAGE}x cap (${leverage.toFixed(2)}x)` }));
+  await conds.finish();
+  return conds.outcome;
+}
+
+async function checkBuffer(ctx: JobContext, conds: Conditions, p: Position, inst: Instrument | undefined): Promise<void> {
+  const id = `liq:${p.symbol}:${p.side}`;
+  const b = liqBuffer({ side: p.side, mark: p.markPrice, liqPrice: p.liquidationPrice, minBuffer: ctx.tuning.bufferCritical });
+  if (isDomainError(b) || b.buffer === null) return conds.observe(id, 'ok', null, null);
+  const buffer = b.buffer;
+  const level: Level | 'ok' = !b.ok ? 'critical' : !gte(buffer, ctx.tuning.bufferWarn) ? 'warn' : 'ok';
+  // Clearing needs a margin above the warning level, so a buffer hovering at 15 % does not warn on every wiggle.
+  const recovered = gte(buffer, ctx.tuning.bufferWarn + ctx.tuning.bufferHysteresis);
+  const hedge = await ctx.harvester.hedge(p.symbol);
+  const tick = inst?.tickSize;
+  const fields = [
+    { name: 'Position', value: `${p.side} ${qty(p.size, inst?.lotSize)} ${p.symbol} at ${p.leverage}x`, inline: true },
+    { name: 'Liquidation buffer', value: pct(buffer, 1), inline: true },
+    { name: 'Mark', value: price(p.markPrice, tick), inline: true },
+    { name: 'Liquidation price', value: price(p.liquidationPrice ?? 0, tick), inline: true },
+    { name: 'Margin', value: usd(p.margin), inline: true },
+  ];
+  const hedgeNote = hedge
+    ? '\nThis is the perp leg of a harvester hedge: the spot leg’s gain sits outside the margin account, so top up margin or reduce both legs proportionally (/harvester status).'
+    : '';
+  await conds.observe(
+    id,
+    level === 'ok' && !recovered ? 'hold' : level,
+    (st) => ({
+      key: `risk:${id}:${st.level}:${st.since}`,
+      kind: 'liquidation_risk',
+      severity: st.level === 'critical' ? 'critical' : 'warning',
+      symbol: p.symbol,
+      title: `Liquidation risk — ${p.symbol} ${p.side}: buffer ${pct(buffer, 1)}${st.level === 'critical' ? ` (below ${pct(ctx.tuning.bufferCritical, 0)})` : ` (below ${pct(ctx.tuning.bufferWarn, 0)})`}`,
+      text: `The mark is ${pct(buffer, 1)} away from the liquidation price. Add margin or reduce the position (/close ${p.symbol}).${hedgeNote}`,
+      fields,
+    }),
+    () => ({ title: `Liquidation risk cleared — ${p.symbol} ${p.side}: buffer back to ${pct(buffer, 1)}`, fields }),
+  );
+}
+
+async function checkFunding(ctx: JobContext, conds: Conditions, p: Position, f: FundingInfo, inst: Instrument | undefined): Promise<void> {
+  const id = `funding:${p.symbol}:${p.side}`;
+  const apr = annualize({ rate: f.currentRate, intervalHours: f.fundingIntervalHours });
+  if (isDomainError(apr)) return;
+  const against = fundingAgainstClose({ side: p.side, annRate: apr, maxAgainstAnn: ctx.tuning.maxAgainstAnn });
+  if (isDomainError(against)) return;
+  const pay = fundingPayment({ side: p.side, size: p.size, price: p.markPrice, rate: f.currentRate });
+  const payText = isDomainError(pay) ? 'unknown' : `${signedUsd(pay)} (${pay >= 0 ? 'receives' : 'pays'})`;
+  await conds.observe(id, against ? 'warn' : 'ok', (st) => ({
+    key: `risk:${id}:${st.since}`,
+    kind: 'funding_against',
+    severity: 'warning',
+    symbol: p.symbol,
+    title: `Funding against — ${p.symbol} ${p.side}: ${pct(apr)} APR`,
+    text: `Funding costs this ${p.side} more than ${pct(ctx.tuning.maxAgainstAnn, 0)} a year; consider closing (/close ${p.symbol}).`,
+    fields: [
+      { name: 'Rate per interval', value: `${pct(f.currentRate, 4)} per ${f.fundingIntervalHours}h`, inline: true },
+      { name: 'APR', value: pct(apr), inline: true },
+      { name: 'Expected next payment', value: payText, inline: true },
+      { name: 'Position', value: `${p.side} ${qty(p.size, inst?.lotSize)} ${p.symbol}`, inline: true },
+    ],
+  }), () => ({ title: `Funding no longer against — ${p.symbol} ${p.side}: ${pct(apr)} APR` }));
+}
+
+type Raise = (st: CondState) => Omit<AlertInput, 'at'>;
+type Clear = () => { title: string; fields?: AlertInput['fields'] };
+
+/** Per-condition state in one Redis hash: the worst level already announced and when the condition started. */
+class Conditions {
+  readonly outcome: RiskOutcome = { alerts: [], cleared: [] };
+  #state = new Map<string, CondState>();
+  #seen = new Set<string>();
+
+  constructor(
+    private readonly ctx: JobContext,
+    private readonly now: number,
+  ) {}
+
+  get #key(): string {
+    return key(this.ctx.store, 'risk', 'conditions');
+  }
+
+  async load(): Promise<void> {
+    const all = await this.ctx.store.redis.hgetall(this.#key);
+    for (const [id, raw] of Object.entries(all)) {
+      try {
+        const p = CondState.safeParse(JSON.parse(raw));
+        if (p.success) this.#state.set(id, p.data);
+      } catch {
+        /* an unreadable record reads as "not announced": worst case one extra warning */
+      }
+    }
+  }
+
+  /** `hold` keeps whatever was announced (inside the hysteresis band). */
+  async observe(id: string, level: Level | 'ok' | 'hold', raise: Raise | null, clear: Clear | null): Promise<void> {
+    this.#seen.add(id);
+    const prior = this.#state.get(id);
+    if (level === 'hold') return;
+    if (level === 'ok') {
+      if (!prior) return;
+      await this.ctx.store.redis.hdel(this.#key, id);
+      this.outcome.cleared.push(id);
+      if (clear && raise) {
+        const base = raise(prior);
+        const c = clear();
+        // Edits the warning in place; chats that never got the warning get nothing.
+        await this.ctx.alerts.publish({
+          ...base,
+          key: `${base.key}:cleared`,
+          severity: 'success',
+          title: c.title,
+          text: undefined,
+          fields: c.fields ?? base.fields,
+          incident: incidentOf(id, prior),
+          editOnly: true,
+          at: this.now,
+        });
+      }
+      return;
+    }
+    if (prior && RANK[prior.level] >= RANK[level]) return;
+    const st: CondState = { level, since: prior?.since ?? this.now };
+    if (!raise) return;
+    const alert = raise(st);
+    // A worsening is a follow-up of the same incident: it edits the first warning instead of posting a new one.
+    await this.ctx.alerts.publish({ ...alert, incident: incidentOf(id, st), at: this.now });
+    await this.ctx.store.redis.hset(this.#key, id, JSON.stringify(st));
+    this.#state.set(id, st);
+    this.outcome.alerts.push(`${id}:${level}`);
+  }
+
+  /** Conditions of positions that no longer exist end silently. */
+  async finish(): Promise<void> {
+    const gone = [...this.#state.keys()].filter((id) => !this.#seen.has(id));
+    if (gone.length) await this.ctx.store.redis.hdel(this.#key, ...gone);
+  }
+}
+
+function incidentOf(id: string, st: CondState): string {
+  return `risk:${id}:${st.since}`;
+}

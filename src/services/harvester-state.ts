@@ -1,0 +1,238 @@
+import { z } from 'zod';
+import { key, type Store } from './store.js';
+
+/**
+ * The funding harvester's persisted state: on/off switch, open hedges, last decision per symbol, and hedge plans
+ * with their approval status. A plan moves `pending → approved → executing → executed | failed` (or `pending →
+ * rejected | expired`) by compare-and-set in Lua, so a double click, a second worker or a restart never executes one
+ * twice; its legs carry client order ids derived from the plan id, so a resumed execution re-sends the same ids.
+ */
+
+export const HedgeLeg = z.object({
+  market: z.enum(['perp', 'spot']),
+  symbol: z.string(),
+  side: z.enum(['buy', 'sell']),
+  quantity: z.number().positive(),
+  reduceOnly: z.boolean(),
+});
+export type HedgeLeg = z.infer<typeof HedgeLeg>;
+
+export const HedgePlan = z.object({
+  id: z.string().regex(/^[a-z0-9]{4,32}$/),
+  action: z.enum(['enter', 'exit', 'rebalance']),
+  symbol: z.string(),
+  spotSymbol: z.string(),
+  /** Side of the perp leg of the hedge (short perp + long spot normally; long perp + short spot mirrored). */
+  perpSide: z.enum(['short', 'long']),
+  /** Legs in execution order; the second is unwound if the first filled and the second failed. */
+  legs: z.array(HedgeLeg).min(1).max(2),
+  leverage: z.number().min(1),
+  mark: z.number().positive(),
+  spot: z.number().positive(),
+  annRate: z.number(),
+  predictedAnnRate: z.number().nullable(),
+  reason: z.string(),
+  createdAt: z.number(),
+});
+export type HedgePlan = z.infer<typeof HedgePlan>;
+
+export const PLAN_STATUSES = ['pending', 'approved', 'executing', 'executed', 'failed', 'rejected', 'expired'] as const;
+export type PlanStatus = (typeof PLAN_STATUSES)[number];
+
+export const PlanRecord = z.object({
+  plan: HedgePlan,
+  status: z.enum(PLAN_STATUSES),
+  mode: z.enum(['propose', 'auto']),
+  expiresAt: z.number(),
+  approvers: z.array(z.string()),
+  required: z.number().int().min(1),
+  decidedBy: z.string().nullable(),
+  result: z.string().nullable(),
+  updatedAt: z.number(),
+});
+export type PlanRecord = z.infer<typeof PlanRecord>;
+
+export const Hedge = z.object({
+  symbol: z.string(),
+  spotSymbol: z.string(),
+  perpSide: z.enum(['short', 'long']),
+  perpQty: z.number().nonnegative(),
+  spotQty: z.number().nonnegative(),
+  openedAt: z.number(),
+  entryAnnRate: z.number(),
+  planId: z.string(),
+  /** `broken`: a leg failed and could not be unwound — nothing trades this symbol until a person decides. */
+  status: z.enum(['open', 'broken']),
+  note: z.string().optional(),
+});
+export type Hedge = z.infer<typeof Hedge>;
+
+export const Decision = z.object({
+  symbol: z.string(),
+  action: z.string(),
+  reason: z.string(),
+  annRate: z.number().nullable(),
+  at: z.number(),
+  note: z.string().optional(),
+});
+export type Decision = z.infer<typeof Decision>;
+
+// A plan is a hash: `data` (the plan JSON, never rewritten), `status`, `mode`, `expiresAt`, `required`,
+// `decidedBy`, `result`, `updatedAt`; approvers in a set beside it. The scripts touch only the small fields, so the
+// plan's numbers are never re-encoded by Lua.
+
+// KEYS[1] plan hash. ARGV: allowed from statuses (comma list), to, now, decidedBy ('' = keep), result ('' = keep).
+const TRANSITION = `
+local status = redis.call('HGET', KEYS[1], 'status')
+if not status then return 'missing' end
+local ok = false
+for s in string.gmatch(ARGV[1], '[^,]+') do if status == s then ok = true end end
+if not ok then return 'conflict' end
+redis.call('HSET', KEYS[1], 'status', ARGV[2], 'updatedAt', ARGV[3])
+if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'decidedBy', ARGV[4]) end
+if ARGV[5] ~= '' then redis.call('HSET', KEYS[1], 'result', ARGV[5]) end
+return 'ok'
+`;
+
+// KEYS[1] plan hash, KEYS[2] approvers set. ARGV: approver key, now. The approver reaching `required` approves.
+const APPROVE = `
+local status = redis.call('HGET', KEYS[1], 'status')
+if not status then return 'missing' end
+if status ~= 'pending' then return 'conflict' end
+local now = tonumber(ARGV[2])
+if now >= tonumber(redis.call('HGET', KEYS[1], 'expiresAt')) then
+  redis.call('HSET', KEYS[1], 'status', 'expired', 'updatedAt', ARGV[2])
+  return 'expired'
+end
+if redis.call('SADD', KEYS[2], ARGV[1]) == 0 then return 'duplicate' end
+redis.call('EXPIRE', KEYS[2], ${30 * 86_400})
+redis.call('HSET', KEYS[1], 'updatedAt', ARGV[2])
+if redis.call('SCARD', KEYS[2]) >= tonumber(redis.call('HGET', KEYS[1], 'required')) then
+  redis.call('HSET', KEYS[1], 'status', 'approved', 'decidedBy', ARGV[1])
+  return 'approved'
+end
+return 'recorded'
+`;
+
+const PLAN_TTL_S = 30 * 86_400;
+
+export type ApproveResult = { kind: 'approved' | 'recorded' | 'duplicate' | 'conflict' | 'expired'; record: PlanRecord } | { kind: 'missing' };
+
+export class HarvesterState {
+  constructor(private readonly store: Store) {}
+
+  #k(...parts: string[]): string {
+    return key(this.store, 'harvester', ...parts);
+  }
+
+  /** Running unless someone ran `/harvester stop` (HARVESTER_MODE=off disables it regardless). */
+  async enabled(): Promise<boolean> {
+    return (await this.store.redis.get(this.#k('enabled'))) !== '0';
+  }
+
+  async setEnabled(on: boolean): Promise<void> {
+    await this.store.redis.set(this.#k('enabled'), on ? '1' : '0');
+  }
+
+  async hedge(symbol: string): Promise<Hedge | null> {
+    const raw = await this.store.redis.hget(this.#k('hedges'), symbol);
+    return raw ? parse(Hedge, raw) : null;
+  }
+
+  async hedges(): Promise<Hedge[]> {
+    return Object.values(await this.store.redis.hgetall(this.#k('hedges'))).flatMap((r) => {
+      const h = parse(Hedge, r);
+      return h ? [h] : [];
+    });
+  }
+
+  async putHedge(h: Hedge): Promise<void> {
+    await this.store.redis.hset(this.#k('hedges'), h.symbol, JSON.stringify(Hedge.parse(h)));
+  }
+
+  async dropHedge(symbol: string): Promise<void> {
+    await this.store.redis.hdel(this.#k('hedges'), symbol);
+  }
+
+  async recordDecision(d: Decision): Promise<void> {
+    await this.store.redis.hset(this.#k('decisions'), d.symbol, JSON.stringify(Decision.parse(d)));
+  }
+
+  async decisions(): Promise<Decision[]> {
+    return Object.values(await this.store.redis.hgetall(this.#k('decisions'))).flatMap((r) => {
+      const d = parse(Decision, r);
+      return d ? [d] : [];
+    });
+  }
+
+  /**
+   * Saves a new plan. Only one unfinished plan per symbol at a time: returns null when another is still pending or
+   * executing, so the harvester never stacks proposals or runs two hedges at once.
+   */
+  async createPlan(rec: Omit<PlanRecord, 'updatedAt' | 'approvers' | 'decidedBy' | 'result'>, now: number): Promise<PlanRecord | null> {
+    const full: PlanRecord = PlanRecord.parse({ ...rec, approvers: [], decidedBy: null, result: null, updatedAt: now });
+    if (await this.openPlanFor(full.plan.symbol)) return null;
+    const claimed = await this.store.redis.set(this.#k('open', full.plan.symbol), full.plan.id, 'EX', PLAN_TTL_S, 'NX');
+    if (claimed !== 'OK') return null;
+    const k = this.#k('plan', full.plan.id);
+    await this.store.redis
+      .multi()
+      .hset(k, 'data', JSON.stringify(full.plan), 'status', full.status, 'mode', full.mode, 'expiresAt', String(full.expiresAt), 'required', String(full.required), 'updatedAt', String(now))
+      .expire(k, PLAN_TTL_S)
+      .exec();
+    return full;
+  }
+
+  async plan(id: string): Promise<PlanRecord | null> {
+    const [h, approvers] = await Promise.all([
+      this.store.redis.hgetall(this.#k('plan', id)),
+      this.store.redis.smembers(this.#k('plan', id, 'approvers')),
+    ]);
+    if (!h.data) return null;
+    const plan = parse(HedgePlan, h.data);
+    if (!plan) return null;
+    const r = PlanRecord.safeParse({
+      plan,
+      status: h.status,
+      mode: h.mode,
+      expiresAt: Number(h.expiresAt),
+      approvers: approvers.sort(),
+      required: Number(h.required),
+      decidedBy: h.decidedBy ?? null,
+      result: h.result ?? null,
+      updatedAt: Number(h.updatedAt),
+    });
+    return r.success ? r.data : null;
+  }
+
+  /** The symbol's unfinished plan (pending, approved or executing), if any; finished ones release the slot. */
+  async openPlanFor(symbol: string): Promise<PlanRecord | null> {
+    const id = await this.store.redis.get(this.#k('open', symbol));
+    if (!id) return null;
+    const rec = await this.plan(id);
+    if (rec && (rec.status === 'pending' || rec.status === 'approved' || rec.status === 'executing')) return rec;
+    await this.store.redis.del(this.#k('open', symbol));
+    return null;
+  }
+
+  async transition(id: string, from: readonly PlanStatus[], to: PlanStatus, now: number, extra: { decidedBy?: string; result?: string } = {}): Promise<{ ok: boolean; record: PlanRecord | null }> {
+    const kind = await this.store.redis.eval(TRANSITION, 1, this.#k('plan', id), from.join(','), to, now, extra.decidedBy ?? '', extra.result ?? '');
+    return { ok: kind === 'ok', record: await this.plan(id) };
+  }
+
+  async approve(id: string, approver: string, now: number): Promise<ApproveResult> {
+    const kind = String(await this.store.redis.eval(APPROVE, 2, this.#k('plan', id), this.#k('plan', id, 'approvers'), approver, now));
+    const record = await this.plan(id);
+    if (kind === 'missing' || !record) return { kind: 'missing' };
+    return { kind: kind as Exclude<ApproveResult['kind'], 'missing'>, record };
+  }
+}
+
+function parse<T>(schema: z.ZodType<T>, raw: string): T | null {
+  try {
+    const p = schema.safeParse(JSON.parse(raw));
+    return p.success ? p.data : null;
+  } catch {
+    return null;
+  }
+}
