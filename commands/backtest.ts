@@ -1,6 +1,5 @@
 import { defineCommand } from './define.js';
 import { UserError } from '../src/errors.js';
-import { backtestForChat } from '../src/backtest/report.js';
 
 const PERIOD = /^(\d{1,4})\s*(d|w|m|y)?$/i;
 const DAYS_PER: Record<string, number> = { d: 1, w: 7, m: 30, y: 365 };
@@ -27,6 +26,8 @@ export default defineCommand({
   async run(_ctx, args) {
     const days = parsePeriodDays(args.period ?? '365d');
     const base = args.symbol.trim().toUpperCase().replace(/-(PERP|USD|USDT)$/, '');
+    // Loaded on first use: the engine, CSV parser and chart stack are not needed by a bot that never backtests.
+    const { backtestForChat } = await import('../src/backtest/report.js');
     const r = await backtestForChat({
       symbol: base,
       days,

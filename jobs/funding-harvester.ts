@@ -131,7 +131,8 @@ async function harvestOne(ctx: JobContext, inst: Instrument): Promise<HarvesterO
 /** Reduces the larger leg to the smaller one when they drift apart by more than the tolerance: never adds exposure. */
 async function rebalancePlan(ctx: JobContext, inst: Instrument, hedge: Hedge, base: Omit<HedgePlan, 'id' | 'action' | 'legs' | 'leverage' | 'reason'>): Promise<HedgePlan | null> {
   const pos = (await ctx.exchange.positions()).find((p) => p.symbol === hedge.symbol && p.side === hedge.perpSide);
-  const perpQ = Math.min(pos?.size ?? 0, hedge.perpQty > 0 ? Math.max(hedge.perpQty, pos?.size ?? 0) : 0);
+  // A larger perp position may hold the team's own trades: only shrinkage (liquidation, ADL) counts as drift.
+  const perpQ = Math.min(pos?.size ?? 0, hedge.perpQty);
   const spotQ = hedge.spotQty;
   const larger = Math.max(perpQ, spotQ);
   if (larger <= 0 || Math.abs(perpQ - spotQ) / larger <= ctx.tuning.hedgeTolerance) return null;

@@ -10,11 +10,14 @@ import type { Logger } from './log.js';
 import { Lifecycle } from './lifecycle.js';
 import { createRedis, closeRedis } from './queues/redis.js';
 import { buildServices } from './services/build.js';
+import { alertDestinations } from './services/announce.js';
+import { DEFAULT_QUEUE_PREFIX, queuePrefix } from './queues/names.js';
+import { startOrderProcessing, type OrderProcessing } from '../jobs/place-order.js';
 import type { StatusInfo } from './services/services.js';
 import type { Desk } from './transports/desk.js';
 import { ConsoleTransport } from './transports/console.js';
 import { TelegramTransport } from './transports/telegram.js';
-import { DiscordTransport } from './transports/discord.js';
+import type { DiscordTransport } from './transports/discord.js';
 import { createMetricsRegistry, startHttpServer, type HttpServerHandle } from './http/server.js';
 
 export interface AppOptions {
@@ -68,7 +71,11 @@ export async function startApp(o: AppOptions): Promise<App> {
       transports,
       startedAt,
     });
-    const services = buildServices({ redis, prefix: o.prefix ?? 'pd', exchange: o.exchange, now, status });
+    const services = buildServices({
+      redis, prefix: o.prefix ?? 'pd', exchange: o.exchange, now, status,
+      queuePrefix: o.prefix ? queuePrefix(o.prefix) : DEFAULT_QUEUE_PREFIX,
+      alertDestinations: alertDestinations(o.config),
+    });
     const ctx: CommandContext = { ...services, exchange: o.exchange, config: o.config, log: o.log, now, commands };
     const desk: Desk = {
       commands,
@@ -77,6 +84,12 @@ export async function startApp(o: AppOptions): Promise<App> {
       suggestSymbols: (partial) => services.market.suggest(partial).catch(() => []),
       messageSent: (track, ref) => services.messageRefs.add(track, ref),
     };
+    // The order worker stops after the transports (intake first) but starts once they can show its results.
+    let orders: OrderProcessing | undefined;
+    lifecycle.add('orders', async () => {
+      await orders?.close();
+      await services.orderQueue.close();
+    });
 
     const metrics = createMetricsRegistry();
     const http = await startHttpServer({ port: o.httpPort ?? o.config.HTTP_PORT, ready: redisOk, metrics });
@@ -92,6 +105,8 @@ export async function startApp(o: AppOptions): Promise<App> {
     }
     let discord: DiscordTransport | undefined;
     if (o.config.DISCORD_TOKEN) {
+      // discord.js is loaded only when Discord is configured (it is ~35 MB of the idle footprint).
+      const { DiscordTransport } = await import('./transports/discord.js');
       discord = new DiscordTransport({
         desk,
         token: o.config.DISCORD_TOKEN.reveal(),
@@ -113,6 +128,7 @@ export async function startApp(o: AppOptions): Promise<App> {
       services.notifiers.register(telegram);
       transports.push('telegram');
     }
+    orders = await startOrderProcessing({ redisUrl: o.redisUrl, services, exchange: o.exchange, config: o.config, log: o.log, now });
     return { desk, ctx, redis, http, console: consoleT, discord, telegram, lifecycle, close: () => lifecycle.close() };
   } catch (e) {
     await lifecycle.close();

@@ -11,7 +11,11 @@ import type { Services, StatusInfo } from './services.js';
 import { ApprovalStore } from './approvals.js';
 import { OrderQueue } from './order-queue.js';
 import { DirectAnnouncer, type Announcer, type Destination } from './announce.js';
-import { DEFAULT_QUEUE_PREFIX } from '../queues/names.js';
+import { queuePrefix } from '../queues/names.js';
+import { AlertService } from './alerts.js';
+import { AlertAnnouncer } from './alert-announcer.js';
+import { Subscriptions } from './subscriptions.js';
+import { HarvesterState } from './harvester-state.js';
 
 export interface ServiceDeps {
   redis: Redis;
@@ -19,12 +23,16 @@ export interface ServiceDeps {
   exchange: Exchange;
   now: () => number;
   status: () => Promise<StatusInfo>;
-  /** BullMQ prefix (hash-tagged); default `{perpdesk}`. Tests pass their own. */
+  /** BullMQ prefix (hash-tagged); default `{<prefix>}`, so a test prefix gets its own queues. */
   queuePrefix?: string;
   /** Team alert chats for announcements (see alertDestinations in announce.ts); default: the console only. */
   alertDestinations?: Destination[];
   /** Replaces the direct announcer, e.g. with the alert pipeline. */
   announcer?: Announcer;
+  /** Announce through the alert pipeline (durable, paced, every subscriber) instead of sending directly. */
+  alertPipeline?: boolean;
+  /** How long a symbol stays in cascade after its last hot sample (default 10 min; tests shorten it). */
+  cascadeCooldownMs?: number;
 }
 
 /** Builds the Redis-backed services on one connection and key prefix. */
@@ -32,17 +40,21 @@ export function buildServices(d: ServiceDeps): Services {
   const store = { redis: d.redis, prefix: d.prefix };
   const audit = new AuditLog(store);
   const notifiers = new Notifiers();
+  const alerts = new AlertService({ store, queuePrefix: d.queuePrefix ?? queuePrefix(d.prefix), now: d.now });
   return {
     market: new MarketService(d.exchange, d.now),
     samples: new SampleStore(store),
     killSwitch: new KillSwitch(store),
-    cascade: new CascadeState(store),
+    cascade: new CascadeState(store, d.cascadeCooldownMs),
     audit,
     messageRefs: new MessageRefs(store),
     notifiers,
     approvals: new ApprovalStore(store, audit),
-    orderQueue: new OrderQueue(d.redis, d.queuePrefix ?? DEFAULT_QUEUE_PREFIX),
-    announcer: d.announcer ?? new DirectAnnouncer(notifiers, d.alertDestinations ?? [{ platform: 'console', chatId: 'console' }]),
+    orderQueue: new OrderQueue(d.redis, d.queuePrefix ?? queuePrefix(d.prefix)),
+    alerts,
+    subscriptions: new Subscriptions(store),
+    harvester: new HarvesterState(store),
+    announcer: d.announcer ?? (d.alertPipeline ? new AlertAnnouncer(alerts, d.now) : undefined) ?? new DirectAnnouncer(notifiers, d.alertDestinations ?? [{ platform: 'console', chatId: 'console' }]),
     status: d.status,
   };
 }

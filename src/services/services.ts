@@ -8,6 +8,9 @@ import type { Notifiers } from './notifier.js';
 import type { ApprovalStore } from './approvals.js';
 import type { OrderQueue } from './order-queue.js';
 import type { Announcer } from './announce.js';
+import type { AlertService } from './alerts.js';
+import type { Subscriptions } from './subscriptions.js';
+import type { HarvesterState } from './harvester-state.js';
 
 export interface StatusInfo {
   exchange: string;
@@ -34,5 +37,9 @@ export interface Services {
   orderQueue: OrderQueue;
   /** "order" and "trading paused/resumed" announcements to every alert destination. */
   announcer: Announcer;
+  /** The alert pipeline's entrance (`alerts.publish`), chats that opted in, and the funding harvester's state. */
+  alerts: AlertService;
+  subscriptions: Subscriptions;
+  harvester: HarvesterState;
   status(): Promise<StatusInfo>;
 }

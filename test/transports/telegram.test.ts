@@ -103,6 +103,19 @@ describe('Telegram transport on the Bot API stand-in (real telegraf, Redis, pape
     expect(hint.text).toContain('/help');
   });
 
+  it('answers /backtest with the equity curve as a photo, showing "typing" while it runs', async () => {
+    tg.sendText({ chatId: 1011, text: '/backtest BTC-PERP 90d' });
+
+    const photo = await tg.waitForMessage(1011, (m) => m.kind === 'photo', 20_000);
+    expect(photo.file).toMatchObject({ filename: 'backtest-BTC-90d.png' });
+    expect(photo.file?.size).toBeGreaterThan(1000);
+    const all = tg.messages(1011);
+    const text = [photo.caption, ...all.filter((m) => m.kind === 'text').map((m) => m.text)].join('\n');
+    expect(text).toContain('Backtest: BTC funding harvester, 90 d');
+    expect(text).toContain('Max drawdown');
+    expect(tg.calls('sendChatAction').some((c) => c.params.chat_id === 1011 || c.params.chat_id === '1011')).toBe(true);
+  }, 25_000);
+
   it('answers an outdated or foreign button with an alert and leaves the message alone', async () => {
     const ref = await transport.send('1005', { title: 'Old preview', buttons: [{ id: 'pd0:zz:x:1', label: 'Approve', style: 'success' }] });
     const queryId = tg.clickButton({ chatId: 1005, messageId: Number(ref.messageId), data: 'pd0:zz:x:1' });

@@ -1,0 +1,74 @@
+/**
+ * /funding dispatch → reply through the real discord.js client and the local Discord stand-in, paper exchange in
+ * process, over 2,000 calls (target p99 <= 25 ms), plus the bot's idle RSS (target <= 150 MB).
+ * `npx tsx bench/commands.bench.ts` prints JSON lines. Needs redis-server (started privately here).
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startDiscordStandIn } from '../test/fakes/discord/index.js';
+import { startRedisServer } from '../src/queues/redis-server.js';
+import { PaperExchange } from '../src/exchange/paper/paper-exchange.js';
+import { startApp } from '../src/app.js';
+import { loadConfig } from '../src/config/env.js';
+import { silentLogger } from '../src/log.js';
+
+const CALLS = Number(process.env.BENCH_CALLS ?? 2000);
+
+function pct(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+/** RSS of a real `npm start` process (console transport, paper exchange, private redis) once idle. */
+async function botIdleRssMb(): Promise<number> {
+  const data = mkdtempSync(join(tmpdir(), 'pd-bench-rss-'));
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    cwd: new URL('..', import.meta.url).pathname,
+    env: { ...process.env, DATA_DIR: data, HTTP_PORT: '0', REDIS_URL: '', DISCORD_TOKEN: '', TELEGRAM_BOT_TOKEN: '' },
+    stdio: ['pipe', 'ignore', 'pipe'],
+  });
+  try {
+    await new Promise<void>((res) => child.stderr.on('data', (d: Buffer) => String(d).includes('listening on') && res()));
+    await new Promise((r) => setTimeout(r, 5000));
+    const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
+    return +(Number(/VmRSS:\s+(\d+)/.exec(status)![1]) / 1024).toFixed(1);
+  } finally {
+    child.kill('SIGINT');
+    await new Promise((r) => child.once('exit', r));
+    rmSync(data, { recursive: true, force: true });
+  }
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'pd-bench-'));
+const redis = await startRedisServer({ dataDir: dir });
+const discord = await startDiscordStandIn({ guildId: '1100000000000000001' });
+const paper = await PaperExchange.open({ redis: redis.url, keyPrefix: 'bench', volatilityScale: 0 });
+const config = loadConfig({
+  DISCORD_TOKEN: discord.token,
+  DISCORD_APPLICATION_ID: discord.applicationId,
+  DISCORD_GUILD_ID: discord.guildId,
+  DISCORD_API_URL: discord.url,
+});
+const app = await startApp({ config, log: silentLogger, redisUrl: redis.url, exchange: paper, prefix: 'bench', httpPort: 0 });
+try {
+  await new Promise((r) => setTimeout(r, 1000));
+  global.gc?.();
+  const idleRssMb = process.memoryUsage().rss / 2 ** 20;
+  const lat: number[] = [];
+  for (let i = 0; i < CALLS + 100; i++) {
+    const t0 = performance.now();
+    const ix = discord.dispatchSlashCommand({ name: 'funding', userId: '501', options: { symbol: 'BTC-PERP' } });
+    await ix.firstResponse();
+    if (i >= 100) lat.push(performance.now() - t0); // first 100 warm up JIT and caches
+  }
+  lat.sort((a, b) => a - b);
+  console.log(JSON.stringify({ bench: 'funding_dispatch_to_reply_discord', calls: CALLS, p50_ms: +pct(lat, 50).toFixed(2), p99_ms: +pct(lat, 99).toFixed(2), max_ms: +lat[lat.length - 1]!.toFixed(2), target_p99_ms: 25 }));
+  console.log(JSON.stringify({ bench: 'idle_rss_with_stand_in', rss_mb: +idleRssMb.toFixed(1), note: 'bot + discord.js + paper exchange + the Discord stand-in in one process' }));
+  console.log(JSON.stringify({ bench: 'idle_rss_bot', rss_mb: await botIdleRssMb(), note: '`npm start` on the embedded defaults (node + tsx), 5 s after start, redis-server not counted', target_mb: 150 }));
+} finally {
+  await app.close();
+  await discord.close();
+  await redis.stop();
+  rmSync(dir, { recursive: true, force: true });
+}

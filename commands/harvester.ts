@@ -1,0 +1,171 @@
+/**
+ * `/harvester status|start|stop` and the Approve / Reject buttons of harvester proposals (`pd1:hvok:<plan>:<exp>`,
+ * `pd1:hvno:<plan>:<exp>`). Clicks change a plan only through HarvesterState's atomic transitions; an approved
+ * plan is executed at once by the same executor the auto mode uses.
+ */
+import { defineButton, defineCommand, type ButtonResult } from './define.js';
+import type { CommandContext } from './context.js';
+import { requireRole } from './dispatch.js';
+import { personOf } from './order.js';
+import type { Reply } from './reply.js';
+import { pct, qty, utc } from '../src/format.js';
+import { personKey } from '../src/services/approval-types.js';
+import type { PlanRecord } from '../src/services/harvester-state.js';
+import { OutcomeUnknownError } from '../src/services/hedge-executor.js';
+import { executorFor, HARVEST_APPROVE, HARVEST_REJECT, planFields, planStatusAlert, planWords } from '../jobs/funding-harvester.js';
+
+const MODE_WORDS = {
+  off: 'off (HARVESTER_MODE=off)',
+  propose: 'propose: every entry, exit and rebalance is posted for approval',
+  auto: 'auto: entries, exits and rebalances are placed without approval (audited)',
+} as const;
+
+export default defineCommand({
+  name: 'harvester',
+  description: 'Funding harvester: state and last decisions; start/stop (admin)',
+  role: 'viewer',
+  sideEffect: 'control',
+  options: [{ name: 'action', description: 'status, start or stop', type: 'string', choices: ['status', 'start', 'stop'] }],
+  async run(ctx, args, inv) {
+    const action = args.action ?? 'status';
+    const now = ctx.now();
+    if (action !== 'status') {
+      requireRole(ctx, inv, 'admin', `${action} the harvester`);
+      const me = personOf(inv);
+      await ctx.harvester.setEnabled(action === 'start');
+      let cleared = 0;
+      if (action === 'start') {
+        // Starting again is the decision the broken-hedge alert asked for: forget the half-done hedges.
+        for (const h of await ctx.harvester.hedges()) {
+          if (h.status !== 'broken') continue;
+          await ctx.harvester.dropHedge(h.symbol);
+          cleared++;
+        }
+      }
+      await ctx.audit.append({
+        ts: now,
+        actor: `${me.displayName} (${personKey(me)})`,
+        platform: me.platform,
+        action: `harvester.${action}`,
+        subject: 'harvester',
+        detail: cleared ? `started; ${cleared} broken hedge record(s) cleared` : action === 'start' ? 'started' : 'stopped',
+      });
+      ctx.log.info({ by: me.displayName, action }, 'harvester switched');
+    }
+    return statusReply(ctx, action === 'status' ? null : action, now);
+  },
+});
+
+async function statusReply(ctx: CommandContext, changed: string | null, now: number): Promise<Reply> {
+  const [enabled, hedges, decisions] = await Promise.all([ctx.harvester.enabled(), ctx.harvester.hedges(), ctx.harvester.decisions()]);
+  const mode = ctx.config.HARVESTER_MODE;
+  const running = mode !== 'off' && enabled;
+  const fields = [
+    { name: 'State', value: running ? '▶ running' : mode === 'off' ? '⏹ off' : '⏸ stopped (/harvester start)', inline: true },
+    { name: 'Mode', value: MODE_WORDS[mode], inline: true },
+    { name: 'Every', value: `${ctx.config.HARVESTER_INTERVAL_SECONDS} s`, inline: true },
+  ];
+  for (const h of hedges) {
+    fields.push({
+      name: `Hedge ${h.symbol}${h.status === 'broken' ? ' ⚠ broken' : ''}`,
+      value: `${h.perpSide} perp ${qty(h.perpQty)} / ${h.perpSide === 'short' ? 'long' : 'short'} spot ${qty(h.spotQty)} ${h.spotSymbol}; since ${utc(h.openedAt)} at ${pct(h.entryAnnRate)} APR${h.note ? `\n${h.note}` : ''}`,
+      inline: false,
+    });
+  }
+  const table = decisions.length
+    ? {
+        headers: ['Symbol', 'Decision', 'Reason', 'APR', 'When'],
+        rows: decisions
+          .sort((a, b) => a.symbol.localeCompare(b.symbol))
+          .map((d) => [d.symbol, d.action, d.reason + (d.note ? ` (${d.note})` : ''), d.annRate === null ? '—' : pct(d.annRate), utc(d.at)]),
+        align: ['left', 'left', 'left', 'right', 'left'] as ('left' | 'right')[],
+      }
+    : undefined;
+  return {
+    title: changed ? `Harvester ${changed === 'start' ? 'started' : 'stopped'}` : 'Funding harvester',
+    fields,
+    table,
+    text: decisions.length ? undefined : 'No decision yet: the harvester has not run since it was enabled.',
+    severity: running ? 'info' : 'warning',
+    footer: `Entry at ${pct(0.5, 0)} APR, exit below ${pct(0.25, 0)} or when funding runs against the hedge beyond ${pct(1, 0)}. ${utc(now)}`,
+  };
+}
+
+const UNKNOWN = 'This harvester proposal is no longer known (older than 30 days or from another deployment).';
+
+function planReply(rec: PlanRecord, note: string): Reply {
+  const p = rec.plan;
+  return {
+    title: `Harvester proposal — ${p.action} ${p.symbol}: ${rec.status}`,
+    text: `${p.reason}\n${note}`,
+    fields: planFields(p),
+    severity: rec.status === 'executed' ? 'success' : rec.status === 'failed' ? 'critical' : 'info',
+  };
+}
+
+function stale(rec: PlanRecord): ButtonResult {
+  const who = rec.decidedBy ? ` by ${rec.decidedBy}` : '';
+  return { update: planReply(rec, `Already ${rec.status}${who}.`), notice: `This proposal is already ${rec.status}${who}.` };
+}
+
+async function expire(ctx: CommandContext, rec: PlanRecord): Promise<ButtonResult> {
+  const t = await ctx.harvester.transition(rec.plan.id, ['pending'], 'expired', ctx.now(), { decidedBy: 'PerpDesk' });
+  if (t.ok && t.record) await ctx.alerts.publish(planStatusAlert(t.record, 'Expired: not approved in time.', ctx.now()));
+  const cur = t.record ?? rec;
+  return { update: planReply(cur, 'Expired: not approved in time.'), notice: 'This proposal has expired.' };
+}
+
+export const approveHarvest = defineButton({
+  action: HARVEST_APPROVE,
+  role: 'approver',
+  async run(ctx, id, inv) {
+    const rec = await ctx.harvester.plan(id.ref);
+    if (!rec) return { notice: UNKNOWN };
+    if (rec.status !== 'pending') return stale(rec);
+    const now = ctx.now();
+    if (now >= rec.expiresAt || (id.exp > 0 && now > id.exp * 1000)) return expire(ctx, rec);
+    const me = personOf(inv);
+    if (rec.plan.action === 'enter') {
+      const pause = await ctx.killSwitch.state();
+      if (pause) return { notice: `Approval refused: trading is paused by ${pause.by} (${pause.reason}).` };
+      if (await ctx.cascade.active(rec.plan.symbol, now)) return { notice: `Approval refused: a liquidation cascade is running in ${rec.plan.symbol}; the harvester opens nothing until it is over.` };
+    }
+    const r = await ctx.harvester.approve(rec.plan.id, `${me.displayName} (${personKey(me)})`, now);
+    if (r.kind === 'missing') return { notice: UNKNOWN };
+    if (r.kind === 'expired') return expire(ctx, r.record);
+    if (r.kind === 'conflict') return stale(r.record);
+    if (r.kind === 'duplicate') return { notice: `You already approved this proposal (${r.record.approvers.length} of ${r.record.required}).` };
+    await ctx.audit.append({ ts: now, actor: `${me.displayName} (${personKey(me)})`, platform: me.platform, action: r.kind === 'approved' ? 'harvester.approved' : 'harvester.approval_recorded', subject: rec.plan.id, detail: planWords(rec.plan) });
+    if (r.kind === 'recorded') return { update: planReply(r.record, `Approvals: ${r.record.approvers.length} of ${r.record.required}.`), notice: 'Your approval is recorded.' };
+    try {
+      const done = await executorFor(ctx).run(rec.plan.id);
+      const cur = done ?? r.record;
+      return { update: planReply(cur, `Approved by ${me.displayName}. ${cur.result ?? ''}`.trim()), notice: cur.status === 'executed' ? 'Approved: both legs placed.' : `Approved, but ${cur.status}: ${cur.result ?? ''}` };
+    } catch (e) {
+      if (e instanceof OutcomeUnknownError) {
+        return { update: planReply(r.record, `Approved by ${me.displayName}; the exchange did not answer in time. The next harvester run checks and completes it with the same order ids.`), notice: 'Approved; placement is being confirmed.' };
+      }
+      throw e;
+    }
+  },
+});
+
+export const rejectHarvest = defineButton({
+  action: HARVEST_REJECT,
+  role: 'approver',
+  async run(ctx, id, inv) {
+    const rec = await ctx.harvester.plan(id.ref);
+    if (!rec) return { notice: UNKNOWN };
+    if (rec.status !== 'pending') return stale(rec);
+    const me = personOf(inv);
+    const now = ctx.now();
+    const t = await ctx.harvester.transition(rec.plan.id, ['pending'], 'rejected', now, { decidedBy: me.displayName });
+    if (!t.ok || !t.record) return t.record ? stale(t.record) : { notice: UNKNOWN };
+    await ctx.audit.append({ ts: now, actor: `${me.displayName} (${personKey(me)})`, platform: me.platform, action: 'harvester.rejected', subject: rec.plan.id, detail: planWords(rec.plan) });
+    // Edits the proposal in the other chats; the clicked one gets the update below.
+    await ctx.alerts.publish(planStatusAlert(t.record, `Rejected by ${me.displayName}: nothing was sent to the exchange.`, now));
+    return { update: planReply(t.record, `Rejected by ${me.displayName}: nothing was sent to the exchange.`), notice: 'Rejected.' };
+  },
+});
+
+export const harvesterButtons = [approveHarvest, rejectHarvest];

@@ -1,0 +1,87 @@
+/**
+ * `/paper cascade|price|funding|reset [symbol] [value]` (admin, paper mode only): the paper exchange's scenario
+ * controls, so a team can rehearse: `/paper cascade BTC-PERP` and the cascade alert and limit-only trading follow.
+ */
+import { defineCommand } from './define.js';
+import { UserError } from '../src/errors.js';
+import { pct, price } from '../src/format.js';
+import type { Exchange } from '../src/exchange/port.js';
+import { DEFAULT_TUNING } from '../jobs/job-context.js';
+
+/** The scenario side of the paper exchange, seen structurally so commands need not import the implementation. */
+export interface ScenarioControls {
+  setPrice(symbol: string, price: number): Promise<void>;
+  setFunding(symbol: string, rate: number | null): Promise<void>;
+  startCascade(symbol: string, opts: { oiDropPct: number; priceDropPct: number; steps: number }): Promise<void>;
+  reset(): Promise<void>;
+}
+
+export function scenarioControls(ex: Exchange): ScenarioControls | null {
+  const c = ex as unknown as Partial<ScenarioControls>;
+  return ex.name === 'paper' && typeof c.setPrice === 'function' && typeof c.setFunding === 'function' && typeof c.startCascade === 'function' && typeof c.reset === 'function'
+    ? (c as ScenarioControls)
+    : null;
+}
+
+/** OI unwinds 10 % with the move: three times the 3 % threshold, so the default 5 % price drop scores "severe". */
+const CASCADE_OI_DROP_PCT = 10;
+const CASCADE_STEPS = 3;
+
+export default defineCommand({
+  name: 'paper',
+  description: 'Paper-exchange scenario controls: cascade, price, funding, reset (admin, paper mode only)',
+  role: 'admin',
+  sideEffect: 'control',
+  options: [
+    { name: 'action', description: 'cascade, price, funding or reset', type: 'string', required: true, choices: ['cascade', 'price', 'funding', 'reset'] },
+    { name: 'symbol', description: 'Perpetual, e.g. BTC-PERP', type: 'string', autocomplete: 'symbol', maxLength: 40 },
+    { name: 'value', description: 'cascade: price drop % (negative = squeeze, default 5); price: new mark; funding: rate per interval (omit to unpin)', type: 'number' },
+  ],
+  async run(ctx, args, inv) {
+    const controls = ctx.config.EXCHANGE === 'paper' ? scenarioControls(ctx.exchange) : null;
+    if (!controls) throw new UserError('not_paper', '/paper only works with the built-in paper exchange (EXCHANGE=paper).');
+    const now = ctx.now();
+    const audit = (detail: string) =>
+      ctx.audit.append({ ts: now, actor: inv.actor.displayName, platform: inv.platform, action: `paper.${args.action}`, subject: args.symbol ?? 'paper', detail });
+    if (args.action === 'reset') {
+      await controls.reset();
+      await audit('account reset');
+      return { text: 'Paper account reset: fresh balance, no positions or orders, no pinned funding or running cascade.', severity: 'success' };
+    }
+    if (!args.symbol) throw new UserError('bad_args', `Missing symbol. Usage: /paper ${args.action} <symbol> [value]`);
+    const inst = await ctx.market.resolve(args.symbol);
+    const sym = inst.symbol;
+    if (args.action === 'price') {
+      if (args.value === undefined || !(args.value > 0)) throw new UserError('bad_args', 'Give the new mark price, e.g. /paper price BTC-PERP 60000');
+      await controls.setPrice(sym, args.value);
+      await audit(`mark set to ${args.value}`);
+      return { text: `${sym} mark set to ${price(args.value, inst.tickSize)}.`, severity: 'success' };
+    }
+    if (args.action === 'funding') {
+      if (args.value !== undefined && !(Math.abs(args.value) < 1)) throw new UserError('bad_args', 'The funding rate is per interval, e.g. 0.001 for 0.1 %.');
+      await controls.setFunding(sym, args.value ?? null);
+      await audit(args.value === undefined ? 'funding unpinned' : `funding pinned at ${args.value}`);
+      return {
+        text: args.value === undefined ? `${sym} funding follows the market again.` : `${sym} funding pinned at ${pct(args.value, 4)} per ${inst.fundingIntervalHours}h.`,
+        severity: 'success',
+      };
+    }
+    const drop = args.value ?? 5;
+    if (!(drop > -100 && drop < 100) || drop === 0) throw new UserError('bad_args', 'The price move is a percentage between -100 and 100 (not 0), e.g. 5 for a 5 % drop.');
+    // The detector compares with a sample one window old; right after start-up there is none yet, so record the
+    // calm market as it stands now as that baseline.
+    const window = DEFAULT_TUNING.cascadeWindowMs;
+    const older = await ctx.samples.oiSince(sym, now - 2 * window);
+    if (!older.some((s) => s.ts <= now - window)) {
+      const [t, oi] = await Promise.all([ctx.exchange.ticker(sym), ctx.exchange.openInterest(sym)]);
+      await ctx.samples.addOi(sym, { ts: now - window, oi: oi.openInterest, price: t.markPrice });
+    }
+    await controls.startCascade(sym, { oiDropPct: CASCADE_OI_DROP_PCT, priceDropPct: drop, steps: CASCADE_STEPS });
+    await audit(`cascade: OI -${CASCADE_OI_DROP_PCT}%, price ${drop > 0 ? '-' : '+'}${Math.abs(drop)}% over ${CASCADE_STEPS} ticks`);
+    return {
+      title: `Paper cascade started — ${sym}`,
+      text: `Over the next ${CASCADE_STEPS} ticks open interest falls ${CASCADE_OI_DROP_PCT}% and the price ${drop > 0 ? 'falls' : 'rises'} ${Math.abs(drop)}%. The cascade detector (every ${ctx.config.CASCADE_INTERVAL_SECONDS} s) raises the alert and switches ${sym} to limit-only; /funding ${sym} shows it.`,
+      severity: 'warning',
+    };
+  },
+});

@@ -1,0 +1,152 @@
+/**
+ * Background jobs of one process: the market jobs (cascade detector, risk monitor, harvester, funding reminder,
+ * basis sampler) on schedulers, and — only where chat transports run — the notify worker that delivers alerts.
+ * `npm start` runs both; `npm run worker` runs the market jobs alone and leaves delivery to the process with
+ * transports. Jobs use their own Redis connection that waits out a Redis restart instead of failing.
+ */
+import { Queue } from 'bullmq';
+import type { Config } from '../src/config/env.js';
+import type { Exchange } from '../src/exchange/port.js';
+import type { Logger } from '../src/log.js';
+import { QUEUES } from '../src/queues/names.js';
+import { closeRedis, createRedis } from '../src/queues/redis.js';
+import { JOB_NAMES, listSchedulers, schedulePlan, upsertSchedulers, type JobName, type SchedulerInfo } from '../src/queues/schedulers.js';
+import { startMarketWorker, startNotifyWorker, type JobHandler, type WorkerHandle } from '../src/queues/workers.js';
+import { AlertDelivery, teamDestinations } from '../src/services/alert-delivery.js';
+import { Pacer, PLATFORM_LIMITS } from '../src/services/alert-pacing.js';
+import { notifyBackoff } from '../src/services/alerts.js';
+import { buildServices } from '../src/services/build.js';
+import type { Notifiers } from '../src/services/notifier.js';
+import type { Services, StatusInfo } from '../src/services/services.js';
+import { runBasisSampler } from './basis-sampler.js';
+import { runCascadeDetector } from './cascade-detector.js';
+import { runFundingHarvester } from './funding-harvester.js';
+import { runFundingReminder } from './funding-reminder.js';
+import { DEFAULT_TUNING, type JobContext, type JobTuning } from './job-context.js';
+import { runRiskMonitor } from './risk-monitor.js';
+
+export interface BackgroundOptions {
+  redisUrl: string;
+  config: Config;
+  exchange: Exchange;
+  log: Logger;
+  now?: () => number;
+  /** Redis key prefix (same as the app's). */
+  prefix: string;
+  /** BullMQ prefix, hash-tagged. */
+  queuePrefix: string;
+  /** The transports' notifiers: given → this process also delivers alerts. */
+  notifiers?: Notifiers;
+  tuning?: Partial<JobTuning>;
+  /** Scheduler periods by job name (tests use short ones). */
+  every?: Partial<Record<JobName, number>>;
+  /** Pacing limits (the bench scales them with its stand-in). */
+  limits?: typeof PLATFORM_LIMITS;
+  /** Off: no schedulers are created (tests drive the jobs). */
+  schedule?: boolean;
+}
+
+export interface Background {
+  ctx: JobContext;
+  services: Services;
+  market: Queue;
+  delivery?: AlertDelivery;
+  queues(): Promise<StatusInfo['queues']>;
+  schedulers(): Promise<SchedulerInfo[]>;
+  close(): Promise<void>;
+}
+
+export function jobHandlers(ctx: JobContext): Record<JobName, JobHandler> {
+  return {
+    [JOB_NAMES.cascade]: async () => summarize(await runCascadeDetector(ctx)),
+    [JOB_NAMES.risk]: async () => runRiskMonitor(ctx),
+    [JOB_NAMES.harvester]: async () => runFundingHarvester(ctx),
+    [JOB_NAMES.reminder]: async () => runFundingReminder(ctx),
+    [JOB_NAMES.basis]: async () => summarize(await runBasisSampler(ctx)),
+  };
+}
+
+function summarize<T extends { symbol: string }>(rows: T[]): Record<string, unknown> {
+  return Object.fromEntries(rows.map((r) => [r.symbol, r]));
+}
+
+export async function startBackground(o: BackgroundOptions): Promise<Background> {
+  const now = o.now ?? Date.now;
+  const redis = createRedis(o.redisUrl, 'worker');
+  redis.on('error', (err) => o.log.warn({ err: { message: err.message } }, 'jobs redis error'));
+  const tuning: JobTuning = { ...DEFAULT_TUNING, ...o.tuning };
+  const services = buildServices({
+    redis,
+    prefix: o.prefix,
+    exchange: o.exchange,
+    now,
+    queuePrefix: o.queuePrefix,
+    alertPipeline: true,
+    cascadeCooldownMs: tuning.cascadeCooldownMs,
+    status: async () => ({ exchange: o.exchange.name, exchangeOk: true, redisOk: true, queues: [], schedulers: [], transports: [], startedAt: now() }),
+  });
+  const store = { redis, prefix: o.prefix };
+  const ctx: JobContext = {
+    exchange: o.exchange,
+    config: o.config,
+    log: o.log,
+    now,
+    store,
+    market: services.market,
+    samples: services.samples,
+    killSwitch: services.killSwitch,
+    cascade: services.cascade,
+    audit: services.audit,
+    alerts: services.alerts,
+    harvester: services.harvester,
+    tuning,
+  };
+  const market = new Queue(QUEUES.market, { connection: redis, prefix: o.queuePrefix });
+  const handles: WorkerHandle[] = [];
+  let delivery: AlertDelivery | undefined;
+  const close = async () => {
+    for (const h of handles.splice(0).reverse()) await h.close().catch((err: unknown) => o.log.warn({ err }, 'worker close failed'));
+    await market.close().catch(() => undefined);
+    await services.alerts.close();
+    await services.orderQueue.close().catch(() => undefined);
+    await closeRedis(redis);
+  };
+  try {
+    if (o.schedule !== false) await upsertSchedulers(market, schedulePlan(o.config, o.every));
+    handles.push(startMarketWorker({ redisUrl: o.redisUrl, prefix: o.queuePrefix, handlers: jobHandlers(ctx), log: o.log, lockPrefix: o.prefix }));
+    if (o.notifiers) {
+      delivery = new AlertDelivery({
+        store,
+        alerts: services.alerts,
+        notifiers: o.notifiers,
+        subscriptions: services.subscriptions,
+        messageRefs: services.messageRefs,
+        pacer: new Pacer(redis, o.prefix, o.limits),
+        teamDestinations: teamDestinations(o.config),
+        log: o.log,
+        now,
+      });
+      const d = delivery;
+      handles.push(startNotifyWorker({ redisUrl: o.redisUrl, prefix: o.queuePrefix, process: (job, token) => d.process(job, token), backoff: notifyBackoff, log: o.log }));
+    }
+  } catch (e) {
+    await close();
+    throw e;
+  }
+  const counted = [market, services.alerts.queue];
+  return {
+    ctx,
+    services,
+    market,
+    delivery,
+    queues: async () =>
+      Promise.all(
+        counted.map(async (q) => {
+          const c = await q.getJobCounts('waiting', 'active', 'delayed', 'failed');
+          return { name: q.name, waiting: c.waiting ?? 0, active: c.active ?? 0, delayed: c.delayed ?? 0, failed: c.failed ?? 0 };
+        }),
+      ),
+    schedulers: () => listSchedulers(market),
+    close,
+  };
+}

@@ -1,0 +1,108 @@
+import { randomUUID } from 'node:crypto';
+import { Worker, type Job, type Processor } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Logger } from '../log.js';
+import { QUEUES } from './names.js';
+import { closeRedis, createRedis } from './redis.js';
+
+export interface WorkerHandle {
+  worker: Worker;
+  close(): Promise<void>;
+}
+
+/** Compare-and-delete: only the run that took the lock releases it. */
+const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
+
+export type JobHandler = (job: Job) => Promise<unknown>;
+
+export interface MarketWorkerOptions {
+  redisUrl: string;
+  /** BullMQ prefix (hash-tagged). */
+  prefix: string;
+  /** Handler per job name. */
+  handlers: Record<string, JobHandler>;
+  log: Logger;
+  /** Key prefix for the overlap locks. */
+  lockPrefix: string;
+  /** Longest a run may hold its job's lock (a crashed run frees it after this). */
+  lockTtlMs?: number;
+  concurrency?: number;
+}
+
+/**
+ * Runs the market jobs. BullMQ hands each scheduled iteration to exactly one worker; on top of that, a lock per job
+ * name skips an iteration while the previous one still runs elsewhere, so two workers never run the same job at
+ * once (a slow exchange must not make two cascade detectors race on the same alert state).
+ */
+export function startMarketWorker(o: MarketWorkerOptions): WorkerHandle {
+  const connection = createRedis(o.redisUrl, 'worker');
+  connection.on('error', (err) => o.log.warn({ err: { message: err.message } }, 'market worker redis error'));
+  const lockTtl = o.lockTtlMs ?? 120_000;
+  const processor: Processor = async (job) => {
+    const handler = o.handlers[job.name];
+    if (!handler) {
+      o.log.warn({ job: job.name }, 'no handler for market job');
+      return 'no handler';
+    }
+    const lockKey = `${o.lockPrefix}:joblock:${job.name}`;
+    const token = randomUUID();
+    if ((await connection.set(lockKey, token, 'PX', lockTtl, 'NX')) !== 'OK') return 'skipped: previous run still going';
+    const started = Date.now();
+    try {
+      return await handler(job);
+    } catch (err) {
+      o.log.error({ err, job: job.name }, 'market job failed');
+      throw err;
+    } finally {
+      await connection.eval(RELEASE, 1, lockKey, token).catch(() => undefined);
+      o.log.debug({ job: job.name, ms: Date.now() - started }, 'market job done');
+    }
+  };
+  const worker = new Worker(QUEUES.market, processor, { connection, prefix: o.prefix, concurrency: o.concurrency ?? 4 });
+  worker.on('error', (err) => o.log.warn({ err: { message: err.message } }, 'market worker error'));
+  return handle(worker, connection);
+}
+
+export interface NotifyWorkerOptions {
+  redisUrl: string;
+  prefix: string;
+  process: (job: Job, token?: string) => Promise<unknown>;
+  backoff: (attemptsMade: number) => number;
+  log: Logger;
+  /** Sends in flight at once; pacing, not this, keeps each chat under its limit. */
+  concurrency?: number;
+}
+
+/** Delivers alerts; runs only in the process that has the chat transports. */
+export function startNotifyWorker(o: NotifyWorkerOptions): WorkerHandle {
+  const connection = createRedis(o.redisUrl, 'worker');
+  connection.on('error', (err) => o.log.warn({ err: { message: err.message } }, 'notify worker redis error'));
+  const worker = new Worker(QUEUES.notify, (job, token) => o.process(job, token), {
+    connection,
+    prefix: o.prefix,
+    concurrency: o.concurrency ?? 32,
+    settings: { backoffStrategy: (attemptsMade: number) => o.backoff(attemptsMade) },
+  });
+  worker.on('failed', (job, err) => {
+    o.log.warn({ jobId: job?.id, attempts: job?.attemptsMade, error: err.message }, 'alert delivery attempt failed');
+  });
+  worker.on('error', (err) => o.log.warn({ err: { message: err.message } }, 'notify worker error'));
+  return handle(worker, connection);
+}
+
+function handle(worker: Worker, connection: Redis): WorkerHandle {
+  let closing: Promise<void> | undefined;
+  return {
+    worker,
+    close: () => {
+      closing ??= (async () => {
+        try {
+          await worker.close();
+        } finally {
+          await closeRedis(connection);
+        }
+      })();
+      return closing;
+    },
+  };
+}
