@@ -52,7 +52,10 @@ export const approveButton = defineButton({
     if (rec.status !== 'pending') return { update: renderApproval(rec), notice: staleNotice(rec) };
     if (overdue(ctx, rec, id)) return expireNow(ctx, rec, inv);
     const me = personOf(inv);
-    if (!rec.selfApprovalAllowed && personKey(me) === personKey(rec.requester)) {
+    // Both the rule at preview time and the current configuration must allow it: a restart that turns
+    // self-approval off also covers previews already shown.
+    const selfAllowed = rec.selfApprovalAllowed && ctx.config.ALLOW_SELF_APPROVAL;
+    if (!selfAllowed && personKey(me) === personKey(rec.requester)) {
       return refuse(ctx, rec, inv, 'You requested this order, so someone else must approve it (self-approval is off: ALLOW_SELF_APPROVAL=false).');
     }
     const blocker = await approvalBlocker(rec.plan, ctx);

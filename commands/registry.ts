@@ -17,10 +17,15 @@ import resume from './resume.js';
 import audit from './audit.js';
 import approvalButtons from './approval-buttons.js';
 import backtest from './backtest.js';
+import harvester, { harvesterButtons } from './harvester.js';
+import subscribe from './subscribe.js';
+import unsubscribe from './unsubscribe.js';
+import paper from './paper.js';
+import ackButton from './ack-button.js';
 
-export const commands: readonly CommandDef[] = [funding, positions, oi, basis, order, close, risk, pause, resume, audit, backtest, status, help] as unknown as readonly CommandDef[];
+export const commands: readonly CommandDef[] = [funding, positions, oi, basis, order, close, risk, pause, resume, audit, backtest, harvester, subscribe, unsubscribe, paper, status, help] as unknown as readonly CommandDef[];
 
-export const buttons: readonly ButtonDef[] = [...approvalButtons];
+export const buttons: readonly ButtonDef[] = [...approvalButtons, ...harvesterButtons, ackButton];
 
 export { dispatch, dispatchButton } from './dispatch.js';
 export { parseCommandText } from './text.js';

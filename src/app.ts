@@ -13,10 +13,13 @@ import { buildServices } from './services/build.js';
 import { alertDestinations } from './services/announce.js';
 import { DEFAULT_QUEUE_PREFIX, queuePrefix } from './queues/names.js';
 import { startOrderProcessing, type OrderProcessing } from '../jobs/place-order.js';
+import { startBackground, type Background, type BackgroundOptions } from '../jobs/background.js';
 import type { StatusInfo } from './services/services.js';
 import type { Desk } from './transports/desk.js';
 import { ConsoleTransport } from './transports/console.js';
 import { TelegramTransport } from './transports/telegram.js';
+import { Pacer } from './services/alert-pacing.js';
+import { telegramChatType } from './services/alert-types.js';
 import type { DiscordTransport } from './transports/discord.js';
 import { createMetricsRegistry, startHttpServer, type HttpServerHandle } from './http/server.js';
 
@@ -32,6 +35,8 @@ export interface AppOptions {
   console?: { input: Readable; output: Writable; interactive: boolean };
   /** HTTP port override (0 = any free port); defaults to config.HTTP_PORT. */
   httpPort?: number;
+  /** Background jobs and alert delivery: tuning for tests, or false for none. */
+  background?: Partial<Pick<BackgroundOptions, 'tuning' | 'every' | 'schedule' | 'limits'>> | false;
 }
 
 export interface App {
@@ -62,12 +67,13 @@ export async function startApp(o: AppOptions): Promise<App> {
     lifecycle.add('exchange', () => o.exchange.close());
 
     const redisOk = async () => (await redis.ping().catch(() => '')) === 'PONG';
+    let bg: Background | undefined;
     const status = async (): Promise<StatusInfo> => ({
       exchange: o.exchange.name,
       exchangeOk: await o.exchange.instruments().then(() => true, () => false),
       redisOk: await redisOk(),
-      queues: [],
-      schedulers: [],
+      queues: (await bg?.queues().catch(() => [])) ?? [],
+      schedulers: (await bg?.schedulers().catch(() => [])) ?? [],
       transports,
       startedAt,
     });
@@ -75,6 +81,8 @@ export async function startApp(o: AppOptions): Promise<App> {
       redis, prefix: o.prefix ?? 'pd', exchange: o.exchange, now, status,
       queuePrefix: o.prefix ? queuePrefix(o.prefix) : DEFAULT_QUEUE_PREFIX,
       alertDestinations: alertDestinations(o.config),
+      alertPipeline: true,
+      cascadeCooldownMs: o.background ? o.background.tuning?.cascadeCooldownMs : undefined,
     });
     const ctx: CommandContext = { ...services, exchange: o.exchange, config: o.config, log: o.log, now, commands };
     const desk: Desk = {
@@ -89,6 +97,12 @@ export async function startApp(o: AppOptions): Promise<App> {
     lifecycle.add('orders', async () => {
       await orders?.close();
       await services.orderQueue.close();
+    });
+
+    // Jobs and alert delivery stop after the transports, like the order worker.
+    lifecycle.add('background', async () => {
+      await bg?.close();
+      await services.alerts.close();
     });
 
     const metrics = createMetricsRegistry();
@@ -122,13 +136,31 @@ export async function startApp(o: AppOptions): Promise<App> {
     }
     let telegram: TelegramTransport | undefined;
     if (o.config.TELEGRAM_BOT_TOKEN) {
-      telegram = new TelegramTransport({ desk, token: o.config.TELEGRAM_BOT_TOKEN.reveal(), apiRoot: o.config.TELEGRAM_API_ROOT, log: o.log });
+      // Command replies take their slots from the same Redis budget as alert deliveries, so the two never add up
+      // to more than Telegram's per-chat limits.
+      const pacer = new Pacer(redis, o.prefix ?? 'pd', o.background ? o.background.limits : undefined);
+      telegram = new TelegramTransport({
+        desk,
+        token: o.config.TELEGRAM_BOT_TOKEN.reveal(),
+        apiRoot: o.config.TELEGRAM_API_ROOT,
+        log: o.log,
+        reserveSend: async (chatId) => {
+          const t = now();
+          return (await pacer.reserve({ platform: 'telegram', chatId, chatType: telegramChatType(chatId) }, t)) - t;
+        },
+      });
       lifecycle.add('telegram', () => telegram!.close());
       await telegram.start();
       services.notifiers.register(telegram);
       transports.push('telegram');
     }
     orders = await startOrderProcessing({ redisUrl: o.redisUrl, services, exchange: o.exchange, config: o.config, log: o.log, now });
+    if (o.background !== false) {
+      bg = await startBackground({
+        redisUrl: o.redisUrl, config: o.config, exchange: o.exchange, log: o.log, now, prefix: o.prefix ?? 'pd',
+        queuePrefix: o.prefix ? queuePrefix(o.prefix) : DEFAULT_QUEUE_PREFIX, notifiers: services.notifiers, ...o.background,
+      });
+    }
     return { desk, ctx, redis, http, console: consoleT, discord, telegram, lifecycle, close: () => lifecycle.close() };
   } catch (e) {
     await lifecycle.close();

@@ -1,7 +1,8 @@
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import type { Logger } from '../log.js';
 import { key, type Store } from './store.js';
-import { DEFAULT_PREFS, destKey, telegramChatType, wants, type Alert, type Destination } from './alert-types.js';
+import { z } from 'zod';
+import { Alert as AlertSchema, DEFAULT_PREFS, destKey, telegramChatType, wants, type Alert, type Destination } from './alert-types.js';
 import { alertTrack, incidentOf, incidentRef, renderAlert } from './alert-render.js';
 import { DeliverJob, FanoutJob, type AlertService } from './alerts.js';
 import type { Pacer } from './alert-pacing.js';
@@ -21,6 +22,20 @@ export interface DeliveryDeps {
   log: Logger;
   now: () => number;
 }
+
+/** The claimed message stays with its delivery job (inflight) until sent, so a retry or 429 re-sends the same one. */
+const CLAIM = `
+local cur = redis.call('GET', KEYS[1])
+if cur then return cur end
+local top = redis.call('ZPOPMIN', KEYS[2])
+if #top == 0 then return false end
+redis.call('SET', KEYS[1], top[1], 'EX', 604800)
+return top[1]
+`;
+const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
+
+const OutboxItem = z.object({ alertId: z.string(), alert: AlertSchema });
+type OutboxItem = z.infer<typeof OutboxItem>;
 
 /** A parked job wakes up a little late; beyond this it re-reserves instead of trusting an old slot. */
 const SLOT_TOLERANCE_MS = 250;
@@ -66,21 +81,39 @@ export class AlertDelivery {
     return out;
   }
 
+  /**
+   * Each destination is a FIFO outbox (a sorted set by publish sequence) plus one delivery job per message. A
+   * delivery job is a send slot: when it fires it takes the oldest message of its outbox, so a chat sees alerts in
+   * the order they were published even when fan-outs and deliveries run concurrently.
+   */
   async #fanout(data: FanoutJob): Promise<string> {
     const dests = await this.destinations(data.alert, data.exclude);
     if (!dests.length) return 'no destinations';
+    const item = JSON.stringify({ alertId: data.alertId, alert: data.alert } satisfies OutboxItem);
+    const m = this.d.store.redis.multi();
+    for (const dest of dests) m.zadd(this.#outbox(dest), 'NX', data.seq ?? data.alert.at, item);
+    await m.exec();
     await this.d.alerts.queue.addBulk(
       dests.map((dest) => ({
         name: 'deliver',
-        data: { alertId: data.alertId, alert: data.alert, dest } satisfies DeliverJob,
+        data: { alertId: data.alertId, dest } satisfies DeliverJob,
         opts: { jobId: `dlv-${data.alertId}-${jobSafe(destKey(dest))}` },
       })),
     );
     return `fanned out to ${dests.length}`;
   }
 
+  // One hash tag per destination: the outbox and its in-flight claims share a Redis Cluster slot.
+  #outbox(dest: Destination): string {
+    return key(this.d.store, 'alerts', `{out:${destKey(dest)}}`, 'outbox');
+  }
+
+  #inflight(dest: Destination, jobId: string): string {
+    return key(this.d.store, 'alerts', `{out:${destKey(dest)}}`, 'inflight', jobId);
+  }
+
   async #deliver(job: Job, data: DeliverJob, token?: string): Promise<string> {
-    const { alert, dest } = data;
+    const { dest } = data;
     const notifier = this.d.notifiers.get(dest.platform);
     // Retried with backoff: the transport may still be connecting.
     if (!notifier) throw new Error(`no ${dest.platform} transport in this process`);
@@ -90,22 +123,29 @@ export class AlertDelivery {
       const slot = await this.d.pacer.reserve(dest, now);
       if (slot > now + EARLY_MS) return this.#park(job, data, slot, token);
     }
-
-    const ref = incidentRef(incidentOf(alert));
-    const lock = key(this.d.store, 'alerts', 'lock', ref, destKey(dest));
-    // One writer per incident and chat, so a follow-up cannot post a second message while the first is in flight.
-    if ((await this.d.store.redis.set(lock, job.id ?? '1', 'PX', 30_000, 'NX')) !== 'OK') {
-      return this.#park(job, data, now + 200, token, false);
-    }
+    // One sender per chat at a time, so the oldest message is also the first to arrive.
+    const lock = key(this.d.store, 'alerts', `{out:${destKey(dest)}}`, 'lock');
+    const me = job.id ?? 'x';
+    if ((await this.d.store.redis.set(lock, me, 'PX', 30_000, 'NX')) !== 'OK') return this.#park(job, data, now + 25, token, false);
     try {
-      return await this.#sendOrEdit(job, data, ref, token);
+      const inflight = this.#inflight(dest, me);
+      const raw = await this.d.store.redis.eval(CLAIM, 2, inflight, this.#outbox(dest));
+      if (typeof raw !== 'string') return 'outbox empty';
+      const item = OutboxItem.parse(JSON.parse(raw));
+      const r = await this.#sendOrEdit(job, data, item.alert, token);
+      await this.d.store.redis.del(inflight);
+      return r;
+    } catch (e) {
+      if (e instanceof UnrecoverableError) await this.d.store.redis.del(this.#inflight(dest, me)).catch(() => undefined);
+      throw e;
     } finally {
-      await this.d.store.redis.del(lock).catch(() => undefined);
+      await this.d.store.redis.eval(RELEASE, 1, lock, me).catch(() => undefined);
     }
   }
 
-  async #sendOrEdit(job: Job, data: DeliverJob, ref: string, token?: string): Promise<string> {
-    const { alert, dest } = data;
+  async #sendOrEdit(job: Job, data: DeliverJob, alert: Alert, token?: string): Promise<string> {
+    const { dest } = data;
+    const ref = incidentRef(incidentOf(alert));
     const notifier = this.d.notifiers.get(dest.platform)!;
     const verKey = key(this.d.store, 'alerts', 'ver', ref, destKey(dest));
     const shown = Number((await this.d.store.redis.get(verKey)) ?? '-1');

@@ -11,9 +11,10 @@ export const DEFAULT_ALERT_COOLDOWN_MS = 600_000;
 const INCIDENT_TTL_S = 7 * 86_400;
 
 /** BullMQ job data of the notify queue. */
-export const FanoutJob = z.object({ alertId: z.string(), alert: Alert, exclude: z.array(z.string()).optional() });
+export const FanoutJob = z.object({ alertId: z.string(), alert: Alert, seq: z.number().optional(), exclude: z.array(z.string()).optional() });
 export type FanoutJob = z.infer<typeof FanoutJob>;
-export const DeliverJob = z.object({ alertId: z.string(), alert: Alert, dest: Destination, slotAt: z.number().optional() });
+/** One send slot of a destination; the message itself waits in the destination's outbox. */
+export const DeliverJob = z.object({ alertId: z.string(), dest: Destination, slotAt: z.number().optional() });
 export type DeliverJob = z.infer<typeof DeliverJob>;
 
 export const NOTIFY_JOB_OPTIONS: JobsOptions = {
@@ -88,7 +89,8 @@ export class AlertService {
     const alertId = randomUUID();
     try {
       await this.#remember(alert);
-      await this.queue.add('fanout', { alertId, alert } satisfies FanoutJob, { jobId: `fan-${alertId}` });
+      const seq = await redis.incr(this.#k('seq'));
+      await this.queue.add('fanout', { alertId, alert, seq } satisfies FanoutJob, { jobId: `fan-${alertId}` });
     } catch (e) {
       // Not enqueued: free the key so the next run raises it again instead of it being lost for a cooldown.
       await redis.del(dedup).catch(() => undefined);
@@ -124,7 +126,8 @@ export class AlertService {
     }
     const alertId = randomUUID();
     const exclude = clicked ? [`${clicked.platform}:${clicked.chatId}`] : [];
-    await this.queue.add('fanout', { alertId, alert: { ...alert, editOnly: true }, exclude } satisfies FanoutJob, { jobId: `fan-${alertId}` });
+    const seq = await this.o.store.redis.incr(this.#k('seq'));
+    await this.queue.add('fanout', { alertId, alert: { ...alert, editOnly: true }, seq, exclude } satisfies FanoutJob, { jobId: `fan-${alertId}` });
     return { ok: true, alert, ack };
   }
 

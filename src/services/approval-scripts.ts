@@ -5,6 +5,20 @@
  */
 
 /**
+ * Saves a new approval unless the id exists. KEYS: 1 approval hash, 2 open-approvals zset, 3 audit stream
+ * ARGV: 1 data JSON, 2 expiresAt, 3 createdAt, 4 retention seconds, 5 approval id, 6 audit JSON, 7 audit MAXLEN.
+ * Returns 1 when created, 0 when the id was taken.
+ */
+export const CREATE_LUA = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'status', 'pending', 'data', ARGV[1], 'expiresAt', ARGV[2], 'updatedAt', ARGV[3])
+redis.call('EXPIRE', KEYS[1], tonumber(ARGV[4]))
+redis.call('ZADD', KEYS[2], tonumber(ARGV[3]), ARGV[5])
+redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[7], '*', 'e', ARGV[6])
+return 1
+`;
+
+/**
  * KEYS: 1 approval hash, 2 approvers hash, 3 open-approvals zset, 4 audit stream
  * ARGV: 1 allowed from-statuses (comma list), 2 to-status, 3 '1' when the new status is final, 4 audit entry JSON
  * ('' for none), 5 audit MAXLEN, 6 approval id, 7 retention seconds once final, 8.. field/value pairs to set.

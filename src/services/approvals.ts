@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { AuditEntry, AuditLog } from './audit.js';
-import { APPROVE_LUA, TRANSITION_LUA } from './approval-scripts.js';
+import { APPROVE_LUA, CREATE_LUA, TRANSITION_LUA } from './approval-scripts.js';
 import {
   ApprovalData, Approver, FINAL_STATUSES, OrderResult, personKey,
   type ApprovalRecord, type ApprovalStatus, type Person,
@@ -87,16 +87,12 @@ export class ApprovalStore {
       subject: data.id,
       detail: `${planWords(data)}; needs ${data.required} approval(s) before ${new Date(data.expiresAt).toISOString()}`,
     };
-    const res = await this.store.redis
-      .multi()
-      .hsetnx(k, 'status', 'pending')
-      .hset(k, 'data', JSON.stringify(data), 'expiresAt', String(data.expiresAt), 'updatedAt', String(data.createdAt))
-      .expire(k, RETENTION_SECONDS)
-      .zadd(this.#openKey, data.createdAt, data.id)
-      .xadd(this.audit.streamKey, 'MAXLEN', '~', String(AUDIT_MAXLEN), '*', 'e', JSON.stringify(entry))
-      .exec();
-    if (!res || res.some(([err]) => err)) throw new Error('approval was not saved');
-    if (res[0]?.[1] !== 1) throw new Error(`approval id ${data.id} already exists`);
+    const created = await this.store.redis.eval(
+      CREATE_LUA, 3, k, this.#openKey, this.audit.streamKey,
+      JSON.stringify(data), String(data.expiresAt), String(data.createdAt), String(RETENTION_SECONDS), data.id,
+      JSON.stringify(entry), String(AUDIT_MAXLEN),
+    );
+    if (created !== 1) throw new Error(`approval id ${data.id} already exists`);
     return { ...data, status: 'pending', approvers: [], decidedBy: null, reason: null, result: null, updatedAt: data.createdAt };
   }
 
@@ -162,22 +158,7 @@ export class ApprovalStore {
     return { kind: 'conflict', record };
   }
 
-  /** Moves every pending approval past its deadline to `expired`; returns the ones this call expired. */
-  async expireDue(now: number): Promise<ApprovalRecord[]> {
-    const out: ApprovalRecord[] = [];
-    for (const id of await this.openIds()) {
-      const rec = await this.get(id);
-      if (!rec) {
-        await this.store.redis.zrem(this.#openKey, id);
-        continue;
-      }
-      if (rec.status !== 'pending' || rec.expiresAt > now) continue;
-      const t = await this.expire(rec, now);
-      if (t.ok) out.push(t.record);
-    }
-    return out;
-  }
-
+  /** Moves a pending approval past its deadline to `expired`. */
   expire(rec: ApprovalRecord, now: number): Promise<TransitionOutcome> {
     return this.transition(rec.id, ['pending'], 'expired', now, {
       action: 'order.expired',

@@ -138,7 +138,7 @@ function sizeHints(equity: number, side: 'long' | 'short', entry: number, inst: 
       lotSize: inst.lotSize, minQty: inst.minQuantity,
     });
     if (isDomainError(r)) return r.error === 'below_min_quantity' ? 'below the minimum quantity' : `n/a (${r.error})`;
-    return `${usd(r.notional)} (${fmtQty(r.qty, inst.lotSize)} ${inst.base}, ${r.leverage.toFixed(2)}x of equity, capped by ${r.cappedBy})`;
+    return `${usd(r.notional)} (${fmtQty(r.qty, inst.lotSize)} ${inst.base}, ${r.leverage.toFixed(2)}x leverage, capped by ${r.cappedBy})`;
   };
   const k = kelly(KELLY_ASSUMPTION);
   const kellyText = isDomainError(k) || k.sized <= 0

@@ -17,10 +17,10 @@ export interface TelegramOptions {
   apiRoot: string;
   log: Logger;
   /**
-   * The shared flood-limit budget (the notify queue's pacer): the epoch ms at which this chat may get its next
-   * message. Without it, command replies are sent at once and a 429 is waited out once.
+   * Reserves this chat's next send in the shared flood-limit budget (the notify queue's pacer) and resolves to the
+   * milliseconds to wait before sending. Without it, command replies go out at once and a 429 is waited out once.
    */
-  reserveSlot?: (chatId: string) => Promise<number>;
+  reserveSend?: (chatId: string) => Promise<number>;
   /** Wait before polling again after 409 Conflict (another instance still holds getUpdates, e.g. after a restart). */
   conflictRetryMs?: number;
 }
@@ -215,10 +215,10 @@ export class TelegramTransport implements Notifier {
    * user action; if a flood limit still hits, it waits Telegram's retry_after once rather than drop the answer.
    */
   async #answer(chatId: string, reply: Reply, opts: SendOptions = {}) {
-    const reserve = this.opts.reserveSlot;
+    const reserve = this.opts.reserveSend;
     const pace = reserve
       ? async () => {
-          const wait = (await reserve(chatId)) - Date.now();
+          const wait = await reserve(chatId);
           if (wait > 0) await sleep(Math.min(wait, MAX_REPLY_WAIT_MS), this.#stop.signal);
         }
       : undefined;

@@ -122,6 +122,8 @@ describe('approval', () => {
     const audit = await h.run('victor', 'audit', {});
     expect(audit.table?.rows.map((row) => row[3])).toEqual(['order.filled', 'order.submitted', 'order.approved', 'order.requested']);
     expect(audit.table?.rows[2]?.[1]).toBe('Bob (discord:2002)');
+    expect((await h.run('victor', 'audit', { n: 2 })).table?.rows).toHaveLength(2);
+    expect((await h.run('victor', 'audit', { n: 51 })).text).toContain('n must be at most 50');
   });
 
   it('refuses self-approval when it is disabled and lets another approver approve', async () => {

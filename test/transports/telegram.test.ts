@@ -24,7 +24,10 @@ describe('Telegram transport on the Bot API stand-in (real telegraf, Redis, pape
       token: tg.token,
       apiRoot: tg.apiRoot,
       log: silentLogger,
-      reserveSlot: (chatId) => pacer.reserve({ platform: 'telegram', chatId, chatType: telegramChatType(chatId) }, Date.now()),
+      reserveSend: async (chatId) => {
+        const now = Date.now();
+        return (await pacer.reserve({ platform: 'telegram', chatId, chatType: telegramChatType(chatId) }, now)) - now;
+      },
     });
     await transport.start();
     await vi.waitFor(() => expect(tg.polling()).toBe(true));

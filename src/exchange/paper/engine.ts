@@ -5,7 +5,7 @@
  * this file only decides when they apply.
  */
 import {
-  fundingPayment, fundingRateBinance, isDomainError, liqPriceIsolated, nextFundingTime, roundWithMode,
+  fundingPayment, fundingRateBinance, liqPriceIsolated, nextFundingTime, roundWithMode,
   type RoundMode,
 } from '../../domain/index.js';
 import {
@@ -13,7 +13,10 @@ import {
   type OpenInterest, type Order, type OrderSide, type Position, type SpotTicker, type Ticker,
 } from '../port.js';
 import { DEFAULT_MARKETS, type MarketSpec, type SpotSpec } from './instruments.js';
-import { gaussian, seedFor } from './rng.js';
+import { ok, rejected, unknownSymbol } from './errors.js';
+import { cascadeStep, evolveMarket, freshMarket, moveIndex, type ReplaySeries } from './market.js';
+
+export type { ReplaySeries } from './market.js';
 import type {
   CascadeState, CoreState, FundingRecord, LiquidationRecord, MarketState, OrderState, PositionState,
 } from './state.js';
@@ -23,15 +26,6 @@ export interface Fees {
   perpTaker: number;
   spotMaker: number;
   spotTaker: number;
-}
-
-/** An hourly (or any fixed-step) close series replayed as the index price, looping at its end. */
-export interface ReplaySeries {
-  closes: number[];
-  /** Engine time at which `closes[0]` applies. */
-  startMs: number;
-  /** Engine milliseconds per bar: 3 600 000 replays in real time, 1 000 plays an hour per second. */
-  msPerBar: number;
 }
 
 export interface EngineConfig {
@@ -80,33 +74,12 @@ export interface PaperSpotOrderRequest {
   clientOrderId: string;
 }
 
-const HOUR_MS = 3_600_000;
-const DAY_MS = 24 * HOUR_MS;
-const YEAR_MS = 365 * DAY_MS;
-/** The premium reverts to the interest level, so funding mostly sits at 0.01 %/8h as on real venues. */
-const PREMIUM_MEAN = 0.0001;
-const PREMIUM_REVERSION_MS = 2 * HOUR_MS;
-const OI_DAILY_VOL = 0.03;
 const HISTORY_MAX = 200;
 const CLIENT_ORDER_ID = /^[A-Za-z0-9._:/-]{1,64}$/;
 /** Relative slack on size comparisons: sizes are sums of lot multiples and carry float noise. */
 const SIZE_EPS = 1e-9;
 
 const DEFAULT_FEES: Fees = { perpMaker: 0.0002, perpTaker: 0.0005, spotMaker: 0.001, spotTaker: 0.001 };
-
-function rejected(code: string, message: string): ExchangeError {
-  return new ExchangeError('rejected', message, 400, code);
-}
-
-function unknownSymbol(symbol: unknown): ExchangeError {
-  return new ExchangeError('unknown_symbol', `unknown symbol ${String(symbol).slice(0, 40)}`, 400, 'unknown_symbol');
-}
-
-/** Our inputs to the domain are validated already; a domain error here is a bad request that slipped through. */
-function ok<T>(r: T | { error: string }, what: string): T {
-  if (isDomainError(r)) throw rejected(r.error, `${what}: ${r.error}`);
-  return r;
-}
 
 function isFinitePositive(x: unknown): x is number {
   return typeof x === 'number' && Number.isFinite(x) && x > 0;
@@ -391,13 +364,13 @@ export class PaperEngine {
       let t = this.state.now;
       while (m.nextFundingTs <= to) {
         const stamp = m.nextFundingTs;
-        this.evolve(m, spec, t, stamp);
+        evolveMarket(m, spec, t, stamp, this.volatility, this.replay[symbol]);
         this.afterMove(spec, stamp);
         this.settleFunding(m, spec, stamp);
         t = stamp;
       }
-      this.evolve(m, spec, t, to);
-      this.cascadeStep(m, spec);
+      evolveMarket(m, spec, t, to, this.volatility, this.replay[symbol]);
+      cascadeStep(m);
       this.afterMove(spec, to);
     }
     this.state.now = to;
@@ -413,7 +386,7 @@ export class PaperEngine {
     const m = this.state.markets[perpSymbol];
     if (!spec || !m) throw unknownSymbol(symbol);
     const index = spotInfo ? price : price / (1 + m.premium);
-    this.moveIndex(m, spec, index / m.index);
+    moveIndex(m, index / m.index);
     if (!spotInfo) m.mark = price;
     this.afterMove(spec, this.state.now);
   }
@@ -506,23 +479,10 @@ export class PaperEngine {
 
   private fresh(nowMs: number): CoreState {
     const markets: Record<string, MarketState> = {};
-    for (const [symbol, spec] of this.specs) markets[symbol] = this.freshMarket(spec, nowMs);
+    for (const [symbol, spec] of this.specs) markets[symbol] = freshMarket(spec, this.seed, this.replay[symbol], nowMs);
     return {
       version: 1, now: nowMs, seq: 0, wallet: this.initialBalance, spot: {}, markets, positions: {}, accrued: {},
       liquidations: [], fundingHistory: [],
-    };
-  }
-
-  private freshMarket(spec: MarketSpec, nowMs: number): MarketState {
-    const symbol = spec.perp.symbol;
-    const r = this.replay[symbol];
-    const index = r ? replayClose(r, nowMs) : spec.initialPrice;
-    const mark = index * (1 + PREMIUM_MEAN);
-    return {
-      symbol, index, mark, premium: PREMIUM_MEAN,
-      oi: spec.initialOi, replayScale: 1, rng: seedFor(this.seed, symbol), premiumSum: 0, premiumMs: 0,
-      nextFundingTs: ok(nextFundingTime({ nowMs, intervalHours: spec.perp.fundingIntervalHours }), 'funding time').nextMs,
-      lastSettledRate: null, fundingOverride: null, cascade: null,
     };
   }
 
@@ -530,7 +490,7 @@ export class PaperEngine {
   private adopt(core: CoreState, nowMs: number): CoreState {
     const markets: Record<string, MarketState> = {};
     for (const [symbol, spec] of this.specs) {
-      markets[symbol] = core.markets[symbol] ?? this.freshMarket(spec, Math.max(core.now, Math.trunc(nowMs)));
+      markets[symbol] = core.markets[symbol] ?? freshMarket(spec, this.seed, this.replay[symbol], Math.max(core.now, Math.trunc(nowMs)));
     }
     const positions: Record<string, PositionState> = {};
     for (const [symbol, p] of Object.entries(core.positions)) if (this.specs.has(symbol)) positions[symbol] = p;
@@ -774,48 +734,6 @@ export class PaperEngine {
 
   // --- internals: market moves ----------------------------------------------------------------------------
 
-  private evolve(m: MarketState, spec: MarketSpec, from: number, to: number): void {
-    const dt = to - from;
-    if (dt <= 0) return;
-    const vol = this.volatility;
-    if (vol > 0) {
-      const a = Math.exp(-dt / PREMIUM_REVERSION_MS);
-      m.premium = PREMIUM_MEAN + (m.premium - PREMIUM_MEAN) * a + spec.premiumSd * vol * Math.sqrt(1 - a * a) * gaussian(m);
-      m.oi *= Math.exp(OI_DAILY_VOL * vol * Math.sqrt(dt / DAY_MS) * gaussian(m));
-    }
-    m.premiumSum += m.premium * dt;
-    m.premiumMs += dt;
-    const r = this.replay[spec.perp.symbol];
-    if (r) {
-      m.index = replayClose(r, to) * m.replayScale;
-    } else if (vol > 0) {
-      const sigma = spec.annualVol * vol * Math.sqrt(dt / YEAR_MS);
-      m.index *= Math.exp(sigma * gaussian(m) - (sigma * sigma) / 2);
-    }
-    this.markFromIndex(m);
-  }
-
-  private cascadeStep(m: MarketState, spec: MarketSpec): void {
-    const c = m.cascade;
-    if (!c) return;
-    this.moveIndex(m, spec, c.priceFactor);
-    m.oi *= c.oiFactor;
-    c.stepsLeft -= 1;
-    if (c.stepsLeft <= 0) m.cascade = null;
-  }
-
-  /** Scales the index (and a replay, so the move persists through it) and re-derives mark and last. */
-  private moveIndex(m: MarketState, spec: MarketSpec, factor: number): void {
-    m.index *= factor;
-    m.replayScale *= factor;
-    this.markFromIndex(m);
-  }
-
-  private markFromIndex(m: MarketState): void {
-    // The last trade price is the mark on the tick grid, derived when quoted rather than on every tick.
-    m.mark = m.index * (1 + m.premium);
-  }
-
   private spotPrice(m: MarketState, spot: SpotSpec): number {
     return round(m.index, spot.tickSize, 'nearest');
   }
@@ -951,18 +869,6 @@ function checkSide(side: unknown): OrderSide {
 function checkType(type: unknown): 'market' | 'limit' {
   if (type !== 'market' && type !== 'limit') throw rejected('invalid_order_type', 'order_type must be market or limit');
   return type;
-}
-
-/** Linear interpolation between bars, looping over the series. */
-function replayClose(r: ReplaySeries, t: number): number {
-  const n = r.closes.length;
-  const pos = (t - r.startMs) / r.msPerBar;
-  const wrapped = ((pos % n) + n) % n;
-  const i = Math.floor(wrapped);
-  const frac = wrapped - i;
-  const a = r.closes[i]!;
-  const b = r.closes[(i + 1) % n]!;
-  return a + (b - a) * frac;
 }
 
 function publicOrder(o: OrderState): Order {

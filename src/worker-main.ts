@@ -1,0 +1,66 @@
+/**
+ * `npm run worker`: background jobs without chat transports (scale out with `docker compose up --scale worker=3`).
+ * Config → Redis (REDIS_URL, shared with `npm start`) → exchange → market jobs and the order worker. Alerts are
+ * only enqueued here; the process with the transports delivers them. BullMQ schedulers and the per-job lock keep
+ * several workers from double-firing a job.
+ */
+import { loadConfig, type Config } from './config/env.js';
+import { ConfigError } from './errors.js';
+import { createLogger } from './log.js';
+import { createExchange } from './exchange/factory.js';
+import { DEFAULT_QUEUE_PREFIX } from './queues/names.js';
+import { Lifecycle } from './lifecycle.js';
+import { startBackground } from '../jobs/background.js';
+import { startOrderProcessing } from '../jobs/place-order.js';
+
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig(process.env);
+    if (!config.REDIS_URL) throw new ConfigError('REDIS_URL: required for `npm run worker` (it shares Redis with `npm start`)');
+    if (config.EXCHANGE === 'paper') {
+      throw new ConfigError(
+        'EXCHANGE: the embedded paper exchange lives inside `npm start`; run `npm run paper-exchange` and point workers at it with EXCHANGE=purpleflea PURPLEFLEA_BASE_URL=http://<host>:8090/api/v1',
+      );
+    }
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`perpdesk worker: configuration error: ${e.message}\n`);
+      process.exit(2);
+    }
+    throw e;
+  }
+  const log = createLogger(config.LOG_LEVEL).child({ role: 'worker' });
+  const lifecycle = new Lifecycle(log);
+  let stopping = false;
+  const shutdown = async (signal: string, code = 0) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'worker shutting down');
+    const hard = setTimeout(() => process.exit(1), 10_000);
+    hard.unref();
+    await lifecycle.close();
+    log.flush?.();
+    process.exit(code);
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection'));
+
+  try {
+    const redisUrl = config.REDIS_URL!;
+    const exchange = await createExchange(config, { redisUrl, log });
+    lifecycle.add('exchange', () => exchange.close());
+    const bg = await startBackground({ redisUrl, config, exchange, log, prefix: 'pd', queuePrefix: DEFAULT_QUEUE_PREFIX });
+    lifecycle.add('jobs', () => bg.close());
+    const orders = await startOrderProcessing({ redisUrl, services: bg.services, exchange, config, log, now: Date.now });
+    lifecycle.add('orders', () => orders.close());
+    log.info({ exchange: exchange.name, schedulers: (await bg.schedulers()).map((s) => s.id) }, 'perpdesk worker ready');
+  } catch (e) {
+    log.fatal({ err: e }, 'worker start-up failed');
+    await lifecycle.close();
+    process.exit(e instanceof ConfigError ? 2 : 1);
+  }
+}
+
+void main();

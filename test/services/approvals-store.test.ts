@@ -1,0 +1,101 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Redis } from 'ioredis';
+import { AuditLog } from '../../src/services/audit.js';
+import { ApprovalStore, SYSTEM, type NewApproval } from '../../src/services/approvals.js';
+import { closeTestRedis, deletePrefix, testPrefix, testRedis } from '../support/redis.js';
+
+let redis: Redis;
+let prefix: string;
+let store: ApprovalStore;
+let audit: AuditLog;
+
+const T0 = 1_700_000_000_000;
+const alice = { platform: 'discord', userId: '1', displayName: 'Alice' } as const;
+const bob = { platform: 'discord', userId: '2', displayName: 'Bob' } as const;
+const carol = { platform: 'telegram', userId: '3', displayName: 'Carol' } as const;
+
+function input(over: Partial<NewApproval> = {}): NewApproval {
+  return {
+    createdAt: T0,
+    expiresAt: T0 + 120_000,
+    requester: alice,
+    chatId: 'c',
+    required: 1,
+    selfApprovalAllowed: false,
+    plan: {
+      kind: 'open', symbol: 'BTC-PERP', base: 'BTC', positionSide: 'long', side: 'buy', orderType: 'market', quantity: 0.015,
+      price: null, leverage: 2, reduceOnly: false, notional: 975, refMark: 65_000, tickSize: 0.1, lotSize: 0.001,
+    },
+    view: { title: 't', fields: [], text: 'checks' },
+    ...over,
+  };
+}
+
+beforeEach(() => {
+  redis = testRedis();
+  prefix = testPrefix();
+  audit = new AuditLog({ redis, prefix });
+  store = new ApprovalStore({ redis, prefix }, audit);
+});
+
+afterEach(async () => {
+  await deletePrefix(redis, prefix);
+  await closeTestRedis();
+});
+
+describe('ApprovalStore', () => {
+  it('creates a pending approval with its audit entry and refuses a duplicate id', async () => {
+    const rec = await store.create(input({ id: 'a1' }));
+    expect(rec.status).toBe('pending');
+    expect(await store.get('a1')).toMatchObject({ status: 'pending', approvers: [], plan: { quantity: 0.015 } });
+    expect(await store.openIds()).toEqual(['a1']);
+    await expect(store.create(input({ id: 'a1' }))).rejects.toThrow('already exists');
+    expect((await audit.latest(10)).map((e) => e.action)).toEqual(['order.requested']);
+  });
+
+  it('lets exactly one of many concurrent transitions win, and audits only the winner', async () => {
+    await store.create(input({ id: 'a2' }));
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) =>
+      store.transition('a2', ['pending'], i % 2 ? 'rejected' : 'expired', T0 + i, { action: `t${i}`, detail: 'd', cause: SYSTEM })));
+    expect(results.filter((r) => r.ok)).toHaveLength(1);
+    const actions = (await audit.latest(50)).map((e) => e.action);
+    expect(actions.filter((a) => a.startsWith('t'))).toHaveLength(1);
+    // A final approval leaves the open set.
+    expect(await store.openIds()).toEqual([]);
+  });
+
+  it('refuses a transition from the wrong state and reports the current one', async () => {
+    await store.create(input({ id: 'a3' }));
+    const r = await store.transition('a3', ['approved'], 'submitted', T0, { action: 'order.submitted', detail: 'd', cause: SYSTEM });
+    expect(r).toMatchObject({ ok: false, current: { status: 'pending' } });
+    expect(await store.transition('nope', ['pending'], 'expired', T0, { action: 'x', detail: 'd', cause: SYSTEM })).toEqual({ ok: false, current: null });
+  });
+
+  it('collects distinct approvers atomically and approves at the required count', async () => {
+    await store.create(input({ id: 'a4', required: 2 }));
+    const clicks = await Promise.all([bob, bob, bob, carol, carol].map((p) => store.approve('a4', p, T0 + 1000)));
+    expect(clicks.filter((c) => c.kind === 'approved')).toHaveLength(1);
+    expect(clicks.filter((c) => c.kind === 'recorded')).toHaveLength(1);
+    expect(clicks.filter((c) => c.kind === 'duplicate' || c.kind === 'conflict')).toHaveLength(3);
+    const rec = await store.get('a4');
+    expect(rec?.status).toBe('approved');
+    expect(rec?.approvers.map((a) => a.displayName).sort()).toEqual(['Bob', 'Carol']);
+    const details = (await audit.latest(10)).filter((e) => e.action.startsWith('order.approv')).map((e) => e.detail);
+    expect(details.some((d) => d.startsWith('approval 1 of 2'))).toBe(true);
+    expect(details.some((d) => d.startsWith('approval 2 of 2, order approved'))).toBe(true);
+  });
+
+  it('refuses an approval at or after the deadline inside the atomic step', async () => {
+    await store.create(input({ id: 'a5' }));
+    expect((await store.approve('a5', bob, T0 + 120_000)).kind).toBe('expired');
+    expect((await store.get('a5'))?.status).toBe('pending');
+    expect((await store.expire((await store.get('a5'))!, T0 + 120_000)).ok).toBe(true);
+    expect((await store.approve('a5', bob, T0 + 1)).kind).toBe('conflict');
+  });
+
+  it('treats an unreadable record as unknown', async () => {
+    await redis.hset(`${prefix}:approval:bad`, 'status', 'pending', 'data', '{not json');
+    expect(await store.get('bad')).toBeNull();
+    expect((await store.approve('bad', bob, T0)).kind).toBe('missing');
+  });
+});
