@@ -102,6 +102,7 @@ export async function startBackground(o: BackgroundOptions): Promise<Background>
     tuning,
   };
   const market = new Queue(QUEUES.market, { connection: redis, prefix: o.queuePrefix });
+  market.on('error', (err) => o.log.debug({ err: { message: err.message } }, 'market queue connection error'));
   const handles: WorkerHandle[] = [];
   let delivery: AlertDelivery | undefined;
   const close = async () => {

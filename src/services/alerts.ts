@@ -64,11 +64,11 @@ export class AlertService {
 
   /** Created on first use so services built only for commands open no queue. */
   get queue(): Queue {
-    this.#queue ??= new Queue(QUEUES.notify, {
-      connection: this.o.store.redis,
-      prefix: this.o.queuePrefix,
-      defaultJobOptions: NOTIFY_JOB_OPTIONS,
-    });
+    if (!this.#queue) {
+      this.#queue = new Queue(QUEUES.notify, { connection: this.o.store.redis, prefix: this.o.queuePrefix, defaultJobOptions: NOTIFY_JOB_OPTIONS });
+      // Connection errors surface on the calls that fail; the event alone must not reach stderr.
+      this.#queue.on('error', (err) => this.o.log?.debug({ err: { message: err.message } }, 'notify queue connection error'));
+    }
     return this.#queue;
   }
 

@@ -96,7 +96,7 @@ describe('alerts through Telegram (whole app: notify queue, pacing, real telegra
     expect(got.parseMode).toBe('HTML');
     expect(got.text).toContain('liquidation buffer 14.2%');
 
-    await command(6001, '/unsubscribe', 'nsubscribed');
+    await command(6001, '/unsubscribe', 'subscribed');
     await app.ctx.alerts.publish(alert('sub-2'));
     await tg.waitForMessage(6002, (m) => /Liquidation risk sub-2/.test(m.text ?? ''), 10_000);
     await until(notifyIdle, 10_000, 'notify queue drained');
@@ -123,13 +123,16 @@ describe('alerts through Telegram (whole app: notify queue, pacing, real telegra
     const chats = [6101, 6102, 6103, -6104, -1006105];
     for (const c of chats) await command(c, '/subscribe', 'Subscribed to alerts', c < 0 ? 77 : undefined);
     // Chats subscribed earlier in this file would receive the burst too.
-    await command(6002, '/unsubscribe', 'nsubscribed');
-    await command(6003, '/unsubscribe', 'nsubscribed');
+    await command(6002, '/unsubscribe', 'subscribed');
+    await command(6003, '/unsubscribe', 'subscribed');
     const count = 40;
 
     for (let i = 0; i < count; i++) await app.ctx.alerts.publish(alert(`burst-${i}`, { title: `Burst ${i}` }));
 
-    await until(() => chats.every((c) => alertTexts(c, /Burst \d+/).length >= count), 25_000, 'every chat got every alert');
+    await until(() => chats.every((c) => alertTexts(c, /Burst \d+/).length >= count), 25_000, 'every chat got every alert').catch(async (e) => {
+      console.log('DEBUG', JSON.stringify(tg.violations().slice(0,5)), JSON.stringify(tg.calls('sendMessage').filter((c) => String(c.params.chat_id) === '-6104').map((c) => [c.status, c.at ?? ''])), chats.map((c) => [c, alertTexts(c, /Burst \d+/).length]), tg.violations().length, tg.rateLimited().length, await app.ctx.alerts.queue.getJobCounts());
+      throw e;
+    });
     await until(notifyIdle, 5_000, 'notify queue drained');
     for (const c of chats) {
       const seen = alertTexts(c, /Burst \d+/).map((m) => Number(/Burst (\d+)/.exec(m.text ?? '')![1]));

@@ -1,0 +1,178 @@
+/**
+ * Alert pipeline speed. `npx tsx bench/alerts.bench.ts` (uses REDIS_URL, or starts a private redis-server).
+ * 1. cascade-to-alert latency: a paper cascade → the detector (every 1 s, 2 s window) → the console notifier; and the
+ *    pipeline alone (publish → delivered) for 200 alerts.
+ * 2. fan-out: 1,000 messages (20 alerts × 50 subscribed private chats) through the real Telegram transport to the
+ *    Telegram Bot API stand-in enforcing Telegram's limits (1/s per chat, 30/s overall). Reports delivery time vs
+ *    the theoretical minimum (target ≥ 90 % of the allowed rate), sends over the limit (target 0) and lost (0).
+ *    BENCH_SCALE=k multiplies every limit by k on both sides (a quicker run with the same shape).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Queue } from 'bullmq';
+import { startTelegramStandIn, TELEGRAM_LIMITS } from '../test/fakes/telegram/index.js';
+import { commands } from '../commands/registry.js';
+import { startBackground } from '../jobs/background.js';
+import { loadConfig } from '../src/config/env.js';
+import { PaperExchange } from '../src/exchange/paper/paper-exchange.js';
+import { silentLogger } from '../src/log.js';
+import { QUEUES } from '../src/queues/names.js';
+import { closeRedis, createRedis } from '../src/queues/redis.js';
+import { startRedisServer } from '../src/queues/redis-server.js';
+import { JOB_NAMES } from '../src/queues/schedulers.js';
+import { PLATFORM_LIMITS } from '../src/services/alert-pacing.js';
+import { Notifiers, type MessageRef, type Notifier } from '../src/services/notifier.js';
+import type { Reply } from '../commands/reply.js';
+import { TelegramTransport } from '../src/transports/telegram.js';
+import type { Desk } from '../src/transports/desk.js';
+
+const HOUR = 3_600_000;
+const SCALE = Number(process.env.BENCH_SCALE ?? '1');
+const CHATS = 50;
+const ALERTS = 20;
+
+class TimingNotifier implements Notifier {
+  readonly platform = 'console' as const;
+  readonly arrivals: { title: string; at: number }[] = [];
+  #n = 0;
+  async send(chatId: string, reply: Reply): Promise<MessageRef> {
+    this.arrivals.push({ title: reply.title ?? '', at: performance.now() });
+    return { platform: 'console', chatId, messageId: `b${++this.#n}` };
+  }
+  async edit(): Promise<void> {}
+}
+
+const idleDesk: Desk = { commands, command: async () => ({}), button: async () => ({}), suggestSymbols: async () => [], messageSent: async () => {} };
+
+function pct(x: number): string {
+  return `${(x * 100).toFixed(1)}%`;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] ?? NaN;
+}
+
+async function until(check: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+let dir: string | undefined;
+let server: Awaited<ReturnType<typeof startRedisServer>> | undefined;
+let url = process.env.REDIS_URL;
+if (!url) {
+  dir = mkdtempSync(join(tmpdir(), 'pd-bench-alerts-'));
+  server = await startRedisServer({ dataDir: dir });
+  url = server.url;
+}
+const redis = createRedis(url, 'client');
+const config = loadConfig({ EXCHANGE: 'paper', HTTP_PORT: '0' });
+
+async function cleanup(prefix: string): Promise<void> {
+  for (const name of [QUEUES.market, QUEUES.notify]) {
+    const q = new Queue(name, { connection: redis, prefix: `{${prefix}}` });
+    await q.obliterate({ force: true }).catch(() => undefined);
+    await q.close();
+  }
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length) await redis.del(...keys);
+  } while (cursor !== '0');
+}
+
+// ---- 1. cascade-to-alert latency -------------------------------------------------------------------------------
+{
+  const prefix = `bench-cascade-${Date.now()}`;
+  const paper = await PaperExchange.open({ redis: url, keyPrefix: prefix, volatilityScale: 0 });
+  paper.start(50);
+  const notifier = new TimingNotifier();
+  const notifiers = new Notifiers();
+  notifiers.register(notifier);
+  const every = { [JOB_NAMES.cascade]: 1_000, [JOB_NAMES.risk]: HOUR, [JOB_NAMES.reminder]: HOUR, [JOB_NAMES.basis]: HOUR, [JOB_NAMES.harvester]: HOUR };
+  const bg = await startBackground({
+    redisUrl: url, config, exchange: paper, log: silentLogger, prefix, queuePrefix: `{${prefix}}`, notifiers, every,
+    tuning: { cascadeWindowMs: 2_000, cascadeCooldownMs: 60_000 },
+  });
+  await new Promise((r) => setTimeout(r, 2_600)); // a window of history
+  const latencies: number[] = [];
+  for (const symbol of ['BTC-PERP', 'ETH-PERP', 'SOL-PERP']) {
+    const seen = notifier.arrivals.length;
+    const t0 = performance.now();
+    await paper.startCascade(symbol, { oiDropPct: 10, priceDropPct: 5, steps: 1 });
+    await until(() => notifier.arrivals.slice(seen).some((a) => a.title.includes(symbol)), 10_000);
+    latencies.push(notifier.arrivals.slice(seen).find((a) => a.title.includes(symbol))!.at - t0);
+  }
+  console.log(`cascade-to-alert latency (detector every 1000 ms): ${latencies.map((l) => `${l.toFixed(0)} ms`).join(', ')}; ` +
+    `median ${median(latencies).toFixed(0)} ms (bound: one interval + pipeline)`);
+
+  const pipeline: number[] = [];
+  for (let i = 0; i < 200; i++) {
+    const seen = notifier.arrivals.length;
+    const t0 = performance.now();
+    await bg.services.alerts.publish({ key: `lat-${i}`, kind: 'trading', severity: 'info', title: `Latency ${i}` });
+    await until(() => notifier.arrivals.length > seen, 5_000);
+    pipeline.push(notifier.arrivals[seen]!.at - t0);
+  }
+  pipeline.sort((a, b) => a - b);
+  console.log(`pipeline publish→delivered (200 alerts, console): median ${median(pipeline).toFixed(1)} ms, p95 ${pipeline[Math.floor(pipeline.length * 0.95)]!.toFixed(1)} ms`);
+  await bg.close();
+  await paper.close();
+  await cleanup(prefix);
+}
+
+// ---- 2. fan-out to 50 Telegram chats under the platform limits ----------------------------------------------------
+{
+  const prefix = `bench-fanout-${Date.now()}`;
+  const limits = {
+    privateChat: { max: TELEGRAM_LIMITS.privateChat.max, windowMs: TELEGRAM_LIMITS.privateChat.windowMs / SCALE },
+    groupChat: { max: TELEGRAM_LIMITS.groupChat.max, windowMs: TELEGRAM_LIMITS.groupChat.windowMs / SCALE },
+    global: { max: TELEGRAM_LIMITS.global.max, windowMs: TELEGRAM_LIMITS.global.windowMs / SCALE },
+  };
+  const tg = await startTelegramStandIn({ limits });
+  const ours = {
+    ...PLATFORM_LIMITS,
+    telegramPrivate: { chat: { max: 1, windowMs: PLATFORM_LIMITS.telegramPrivate.chat.windowMs / SCALE }, gapMs: PLATFORM_LIMITS.telegramPrivate.gapMs / SCALE },
+    telegramGroup: { chat: { max: 20, windowMs: PLATFORM_LIMITS.telegramGroup.chat.windowMs / SCALE }, gapMs: PLATFORM_LIMITS.telegramGroup.gapMs / SCALE },
+  };
+  const telegram = new TelegramTransport({ desk: idleDesk, token: tg.token, apiRoot: tg.apiRoot, log: silentLogger });
+  const notifiers = new Notifiers();
+  notifiers.register(telegram);
+  const paper = await PaperExchange.open({ redis: url, keyPrefix: prefix, volatilityScale: 0 });
+  const bg = await startBackground({ redisUrl: url, config, exchange: paper, log: silentLogger, prefix, queuePrefix: `{${prefix}}`, notifiers, schedule: false, limits: ours });
+  const chatIds = Array.from({ length: CHATS }, (_, i) => 10_000 + i);
+  for (const id of chatIds) {
+    await bg.services.subscriptions.subscribe({ platform: 'telegram', chatId: String(id), chatType: 'private' }, { symbols: null, minSeverity: 'info', signals: [] }, 'bench', Date.now());
+  }
+  const total = CHATS * ALERTS;
+  const delivered = () => chatIds.reduce((n, id) => n + tg.messages(id).length, 0);
+  const t0 = performance.now();
+  for (let i = 0; i < ALERTS; i++) {
+    await bg.services.alerts.publish({ key: `fan-${i}`, kind: 'trading', severity: 'warning', title: `Fan-out ${i}`, text: 'bench' });
+  }
+  await until(() => delivered() >= total, 600_000 / SCALE + 60_000).catch(() => undefined);
+  const seconds = (performance.now() - t0) / 1000;
+  const got = delivered();
+  const globalRate = limits.global.max / (limits.global.windowMs / 1000);
+  const perChatRate = limits.privateChat.max / (limits.privateChat.windowMs / 1000);
+  const minSeconds = Math.max(total / globalRate, ALERTS / perChatRate);
+  const ordered = chatIds.every((id) => tg.messages(id).every((m, k) => (m.text ?? '').includes(`Fan-out ${k}`)));
+  console.log(`fan-out ${total} messages to ${CHATS} chats (limits ×${SCALE}: ${globalRate}/s overall, ${perChatRate}/s per chat):`);
+  console.log(`  delivered ${got}/${total} in ${seconds.toFixed(1)} s; theoretical minimum ${minSeconds.toFixed(1)} s → ${pct(minSeconds / seconds)} of the allowed rate (target ≥ 90%)`);
+  console.log(`  over the limit (429 from the stand-in): ${tg.rateLimited().length}; lost: ${total - got}; per-chat order kept: ${ordered}`);
+  await bg.close();
+  await telegram.close();
+  await tg.close();
+  await paper.close();
+  await cleanup(prefix);
+}
+
+await closeRedis(redis);
+await server?.stop();
+if (dir) rmSync(dir, { recursive: true, force: true });

@@ -1,0 +1,86 @@
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { startDiscordStandIn, type DiscordStandIn, type StandInInteraction, type FinalMessage } from '../fakes/discord/index.js';
+import { startTestApp, type TestApp } from '../support/app.js';
+
+let discord: DiscordStandIn;
+let t: TestApp;
+const TRADER = '1001';
+const APPROVER = '2002';
+const VIEWER = '9009';
+const TRADER_ROLE = '1200000000000000001';
+
+beforeAll(async () => {
+  discord = await startDiscordStandIn({ guildId: '1100000000000000001' });
+  t = await startTestApp({
+    DISCORD_TOKEN: discord.token,
+    DISCORD_APPLICATION_ID: discord.applicationId,
+    DISCORD_GUILD_ID: discord.guildId,
+    DISCORD_API_URL: discord.url,
+    PERPDESK_TRADERS: `discord:${TRADER},discord-role:${TRADER_ROLE}`,
+    PERPDESK_APPROVERS: `discord:${APPROVER},discord:${TRADER}`,
+    ALLOW_SELF_APPROVAL: 'false',
+  });
+});
+afterAll(async () => {
+  await t?.close();
+  await discord?.close();
+});
+
+/** The visible answer: the reply, or the private follow-up that replaced a deferred reply. */
+async function answer(ix: StandInInteraction): Promise<FinalMessage> {
+  return ix.waitFor(() => ix.followUps()[0] ?? (ix.current()?.embeds.length ? ix.current() : null), 'an answer', 10_000);
+}
+
+type Component = { type: number; components?: { custom_id: string; label: string }[] };
+const buttonsOf = (components: unknown[]) => (components as Component[]).flatMap((row) => row.components ?? []);
+
+describe('orders through Discord buttons', () => {
+  it('previews an order, refuses a viewer, fills on a teammate’s Approve and edits the preview in place', async () => {
+    const ix = discord.dispatchSlashCommand({ name: 'order', userId: TRADER, options: { symbol: 'BTC-PERP', side: 'long', size_usd: 1000, leverage: 3 } });
+    const preview = await ix.final({ timeoutMs: 10_000 });
+    const [approve, reject] = buttonsOf(preview.components);
+    expect(approve?.label).toBe('Approve');
+    expect(reject?.label).toBe('Reject');
+    expect(await t.paper.listOrders()).toEqual([]); // nothing sent before approval
+
+    const denied = discord.dispatchButton({ customId: approve!.custom_id, userId: VIEWER, messageId: preview.id });
+    const deniedAnswer = await denied.firstResponse();
+    expect(JSON.stringify(deniedAnswer.body)).toMatch(/approver/i);
+    const self = discord.dispatchButton({ customId: approve!.custom_id, userId: TRADER, messageId: preview.id });
+    expect(JSON.stringify((await self.firstResponse()).body)).toMatch(/someone else must approve it/);
+    expect(await t.paper.listOrders()).toEqual([]);
+
+    const ok = discord.dispatchButton({ customId: approve!.custom_id, userId: APPROVER, messageId: preview.id });
+    await ok.firstResponse();
+    // The preview message itself (the one the button sits on) ends showing the fill, with its buttons removed.
+    let filled = discord.message(preview.id)!;
+    for (let i = 0; i < 150 && !/Filled at/.test(JSON.stringify(filled.embeds)); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      filled = discord.message(preview.id)!;
+    }
+    expect(JSON.stringify(filled.embeds)).toMatch(/Filled at/);
+    expect(buttonsOf(filled.components)).toEqual([]);
+    expect(JSON.stringify(filled.embeds)).toMatch(/Approved by user-2002/);
+    const orders = await t.paper.listOrders();
+    expect(orders).toHaveLength(1);
+    expect(orders[0]!.clientOrderId).toMatch(/^pd-/);
+    expect(orders[0]!.status).toBe('filled');
+  });
+
+  it('lets a Discord role grant the trader role and refuses /order to everyone else', async () => {
+    const refused = discord.dispatchSlashCommand({ name: 'order', userId: '7777', roleIds: [], options: { symbol: 'ETH', side: 'short', size_usd: 500, leverage: 2 } });
+    const msg = await answer(refused);
+    expect(msg.ephemeral).toBe(true);
+    expect(JSON.stringify(msg.embeds)).toMatch(/You need the trader/);
+    const allowed = discord.dispatchSlashCommand({ name: 'order', userId: '7778', roleIds: [TRADER_ROLE], options: { symbol: 'ETH', side: 'short', size_usd: 500, leverage: 2 } });
+    const preview = await allowed.final({ timeoutMs: 10_000 });
+    expect(buttonsOf(preview.components).map((b) => b.label)).toEqual(['Approve', 'Reject']);
+  });
+
+  it('refuses a preview above the leverage cap with a message naming the cap, and offers no button', async () => {
+    const ix = discord.dispatchSlashCommand({ name: 'order', userId: TRADER, options: { symbol: 'BTC-PERP', side: 'long', size_usd: 1000, leverage: 10 } });
+    const msg = await answer(ix);
+    expect(JSON.stringify(msg.embeds)).toMatch(/5x/);
+    expect(buttonsOf(msg.components)).toEqual([]);
+  });
+});
