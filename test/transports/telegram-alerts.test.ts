@@ -120,7 +120,7 @@ describe('alerts through Telegram (whole app: notify queue, pacing, real telegra
   });
 
   it('delivers 200 alert messages to 5 chats (3 private, 2 groups) with no flood-limit violation', async () => {
-    const chats = [6101, 6102, 6103, -6104, -1006105];
+    const chats = [-6101, -6102, -6103, -6104, -1006105];
     for (const c of chats) await command(c, '/subscribe', 'Subscribed to alerts', c < 0 ? 77 : undefined);
     // Chats subscribed earlier in this file would receive the burst too.
     await command(6002, '/unsubscribe', 'subscribed');
