@@ -19,7 +19,6 @@ import type { Desk } from './transports/desk.js';
 import { ConsoleTransport } from './transports/console.js';
 import { TelegramTransport } from './transports/telegram.js';
 import { Pacer } from './services/alert-pacing.js';
-import { telegramChatType } from './services/alert-types.js';
 import type { DiscordTransport } from './transports/discord.js';
 import { createMetricsRegistry, startHttpServer, type HttpServerHandle } from './http/server.js';
 
@@ -138,16 +137,13 @@ export async function startApp(o: AppOptions): Promise<App> {
     if (o.config.TELEGRAM_BOT_TOKEN) {
       // Command replies take their slots from the same Redis budget as alert deliveries, so the two never add up
       // to more than Telegram's per-chat limits.
-      const pacer = new Pacer(redis, o.prefix ?? 'pd', o.background ? o.background.limits : undefined);
       telegram = new TelegramTransport({
         desk,
         token: o.config.TELEGRAM_BOT_TOKEN.reveal(),
         apiRoot: o.config.TELEGRAM_API_ROOT,
         log: o.log,
-        reserveSend: async (chatId) => {
-          const t = now();
-          return (await pacer.reserve({ platform: 'telegram', chatId, chatType: telegramChatType(chatId) }, t)) - t;
-        },
+        pacer: new Pacer(redis, o.prefix ?? 'pd', o.background ? o.background.limits : undefined),
+        now,
       });
       lifecycle.add('telegram', () => telegram!.close());
       await telegram.start();

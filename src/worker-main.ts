@@ -2,7 +2,7 @@
  * `npm run worker`: background jobs without chat transports (scale out with `docker compose up --scale worker=3`).
  * Config → Redis (REDIS_URL, shared with `npm start`) → exchange → market jobs and the order worker. Alerts are
  * only enqueued here; the process with the transports delivers them. BullMQ schedulers and the per-job lock keep
- * several workers from double-firing a job.
+ * several workers from double-firing a job. With EXCHANGE=paper it idles: that market lives inside `npm start`.
  */
 import { loadConfig, type Config } from './config/env.js';
 import { ConfigError } from './errors.js';
@@ -18,11 +18,6 @@ async function main(): Promise<void> {
   try {
     config = loadConfig(process.env);
     if (!config.REDIS_URL) throw new ConfigError('REDIS_URL: required for `npm run worker` (it shares Redis with `npm start`)');
-    if (config.EXCHANGE === 'paper') {
-      throw new ConfigError(
-        'EXCHANGE: the embedded paper exchange lives inside `npm start`; run `npm run paper-exchange` and point workers at it with EXCHANGE=purpleflea PURPLEFLEA_BASE_URL=http://<host>:8090/api/v1',
-      );
-    }
   } catch (e) {
     if (e instanceof ConfigError) {
       process.stderr.write(`perpdesk worker: configuration error: ${e.message}\n`);
@@ -47,6 +42,14 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection'));
 
+  if (config.EXCHANGE === 'paper') {
+    // The embedded paper market lives in `npm start`'s memory; a second copy here would drift from it. Idle instead
+    // of exiting, so `docker compose up` with the paper defaults does not restart this service in a loop.
+    log.warn({}, 'EXCHANGE=paper: the jobs run inside `npm start`; this worker stays idle. For scaled-out workers run `npm run paper-exchange` and set EXCHANGE=purpleflea PURPLEFLEA_BASE_URL=http://<host>:8090/api/v1');
+    const idle = setInterval(() => {}, 3_600_000);
+    lifecycle.add('idle', () => clearInterval(idle));
+    return;
+  }
   try {
     const redisUrl = config.REDIS_URL!;
     const exchange = await createExchange(config, { redisUrl, log });

@@ -1,11 +1,11 @@
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import type { Logger } from '../log.js';
 import { key, type Store } from './store.js';
-import { z } from 'zod';
-import { Alert as AlertSchema, DEFAULT_PREFS, destKey, telegramChatType, wants, type Alert, type Destination } from './alert-types.js';
+import { DEFAULT_PREFS, destKey, telegramChatType, wants, type Alert, type Destination } from './alert-types.js';
 import { alertTrack, incidentOf, incidentRef, renderAlert } from './alert-render.js';
 import { DeliverJob, FanoutJob, type AlertService } from './alerts.js';
 import type { Pacer } from './alert-pacing.js';
+import { Outbox, type Claimed } from './alert-outbox.js';
 import type { MessageRefs, StoredMessageRef } from './message-refs.js';
 import { DeliveryError, type Notifiers } from './notifier.js';
 import type { Subscriptions } from './subscriptions.js';
@@ -23,22 +23,10 @@ export interface DeliveryDeps {
   now: () => number;
 }
 
-/** The claimed message stays with its delivery job (inflight) until sent, so a retry or 429 re-sends the same one. */
-const CLAIM = `
-local cur = redis.call('GET', KEYS[1])
-if cur then return cur end
-local top = redis.call('ZPOPMIN', KEYS[2])
-if #top == 0 then return false end
-redis.call('SET', KEYS[1], top[1], 'EX', 604800)
-return top[1]
-`;
-const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
+const FANOUT_WAIT_MS = 2_000;
 
-const OutboxItem = z.object({ alertId: z.string(), alert: AlertSchema });
-type OutboxItem = z.infer<typeof OutboxItem>;
-
-/** A parked job wakes up a little late; beyond this it re-reserves instead of trusting an old slot. */
-const SLOT_TOLERANCE_MS = 250;
+/** A slot not used within this long (worker down, long lock wait) is given up and a fresh one reserved. */
+const STALE_SLOT_MS = 5_000;
 /** Waking up this close to the slot counts as on time. */
 const EARLY_MS = 3;
 
@@ -50,10 +38,14 @@ const EARLY_MS = 3;
  * unsubscribes the chat and ends the job.
  */
 export class AlertDelivery {
-  constructor(private readonly d: DeliveryDeps) {}
+  readonly #outbox: Outbox;
+
+  constructor(private readonly d: DeliveryDeps) {
+    this.#outbox = new Outbox(d.store);
+  }
 
   async process(job: Job, token?: string): Promise<string> {
-    if (job.name === 'fanout') return this.#fanout(FanoutJob.parse(job.data));
+    if (job.name === 'fanout') return this.#fanout(job, FanoutJob.parse(job.data), token);
     if (job.name === 'deliver') return this.#deliver(job, DeliverJob.parse(job.data), token);
     throw new UnrecoverableError(`unknown notify job ${job.name}`);
   }
@@ -86,65 +78,72 @@ export class AlertDelivery {
    * delivery job is a send slot: when it fires it takes the oldest message of its outbox, so a chat sees alerts in
    * the order they were published even when fan-outs and deliveries run concurrently.
    */
-  async #fanout(data: FanoutJob): Promise<string> {
+  async #fanout(job: Job, data: FanoutJob, token?: string): Promise<string> {
+    if (data.seq !== undefined) {
+      const now = this.d.now();
+      const since = data.waitSince ?? now;
+      // The predecessor's fan-out is still queued or running: wait a moment so outboxes fill in publish order.
+      // A predecessor that never comes (its enqueue failed) holds nobody up for long.
+      if ((await this.#outbox.fannedUpTo()) < data.seq - 1 && now - since < FANOUT_WAIT_MS) {
+        await job.updateData({ ...data, waitSince: since } satisfies FanoutJob);
+        await job.moveToDelayed(now + 10, token);
+        throw new DelayedError();
+      }
+    }
     const dests = await this.destinations(data.alert, data.exclude);
-    if (!dests.length) return 'no destinations';
-    const item = JSON.stringify({ alertId: data.alertId, alert: data.alert } satisfies OutboxItem);
-    const m = this.d.store.redis.multi();
-    for (const dest of dests) m.zadd(this.#outbox(dest), 'NX', data.seq ?? data.alert.at, item);
-    await m.exec();
-    await this.d.alerts.queue.addBulk(
-      dests.map((dest) => ({
-        name: 'deliver',
-        data: { alertId: data.alertId, dest } satisfies DeliverJob,
-        opts: { jobId: `dlv-${data.alertId}-${jobSafe(destKey(dest))}` },
-      })),
-    );
+    if (dests.length) {
+      await this.#outbox.add(dests, { alertId: data.alertId, alert: data.alert, seq: data.seq ?? data.alert.at });
+      await this.d.alerts.queue.addBulk(
+        dests.map((dest) => ({
+          name: 'deliver',
+          data: { alertId: data.alertId, dest } satisfies DeliverJob,
+          opts: { jobId: `dlv-${data.alertId}-${jobSafe(destKey(dest))}` },
+        })),
+      );
+    }
+    if (data.seq !== undefined) await this.#outbox.markFanned(data.seq);
     return `fanned out to ${dests.length}`;
   }
 
-  // One hash tag per destination: the outbox and its in-flight claims share a Redis Cluster slot.
-  #outbox(dest: Destination): string {
-    return key(this.d.store, 'alerts', `{out:${destKey(dest)}}`, 'outbox');
-  }
-
-  #inflight(dest: Destination, jobId: string): string {
-    return key(this.d.store, 'alerts', `{out:${destKey(dest)}}`, 'inflight', jobId);
-  }
-
-  async #deliver(job: Job, data: DeliverJob, token?: string): Promise<string> {
+  async #deliver(job: Job, input: DeliverJob, token?: string): Promise<string> {
+    let data = input;
     const { dest } = data;
     const notifier = this.d.notifiers.get(dest.platform);
     // Retried with backoff: the transport may still be connecting.
     if (!notifier) throw new Error(`no ${dest.platform} transport in this process`);
     const now = this.d.now();
-    if (data.slotAt !== undefined && now < data.slotAt - EARLY_MS) return this.#park(job, data, data.slotAt, token);
-    if (data.slotAt === undefined || now - data.slotAt > SLOT_TOLERANCE_MS) {
+    // A slot held too long (the worker was down) is no promise any more: take a fresh one.
+    const held = data.held === true && data.slotAt !== undefined && now - data.slotAt <= STALE_SLOT_MS;
+    if (held && now < data.slotAt! - EARLY_MS) return this.#park(job, data, data.slotAt!, token, 'held');
+    if (!held) {
       const slot = await this.d.pacer.reserve(dest, now);
-      if (slot > now + EARLY_MS) return this.#park(job, data, slot, token);
+      if (slot > now + EARLY_MS) return this.#park(job, data, slot, token, 'slot');
+      data = { ...data, slotAt: slot, held: true };
     }
-    // One sender per chat at a time, so the oldest message is also the first to arrive.
-    const lock = key(this.d.store, 'alerts', `{out:${destKey(dest)}}`, 'lock');
     const me = job.id ?? 'x';
-    if ((await this.d.store.redis.set(lock, me, 'PX', 30_000, 'NX')) !== 'OK') return this.#park(job, data, now + 25, token, false);
+    if (!(await this.#outbox.lock(dest, me))) return this.#park(job, data, now + 25, token, 'held');
     try {
-      const inflight = this.#inflight(dest, me);
-      const raw = await this.d.store.redis.eval(CLAIM, 2, inflight, this.#outbox(dest));
-      if (typeof raw !== 'string') return 'outbox empty';
-      const item = OutboxItem.parse(JSON.parse(raw));
-      const r = await this.#sendOrEdit(job, data, item.alert, token);
-      await this.d.store.redis.del(inflight);
-      return r;
-    } catch (e) {
-      if (e instanceof UnrecoverableError) await this.d.store.redis.del(this.#inflight(dest, me)).catch(() => undefined);
-      throw e;
+      // Admitted before taking a message: a job that has to wait holds none, so the next one in order is not skipped.
+      const wait = await this.d.pacer.admit(dest, 0);
+      if (wait > 0) return await this.#park(job, data, this.d.now() + wait, token, 'held');
+      const claimed = await this.#outbox.claim(dest, me);
+      if (!claimed) return 'outbox empty';
+      try {
+        const r = await this.#sendOrEdit(job, data, claimed, token);
+        await this.#outbox.done(dest, me);
+        return r;
+      } finally {
+        await this.d.pacer.finished(dest).catch(() => undefined);
+      }
     } finally {
-      await this.d.store.redis.eval(RELEASE, 1, lock, me).catch(() => undefined);
+      await this.#outbox.unlock(dest, me).catch(() => undefined);
     }
   }
 
-  async #sendOrEdit(job: Job, data: DeliverJob, alert: Alert, token?: string): Promise<string> {
+  async #sendOrEdit(job: Job, data: DeliverJob, claimed: Claimed, token?: string): Promise<string> {
     const { dest } = data;
+    const alert = claimed.item.alert;
+    const me = job.id ?? 'x';
     const ref = incidentRef(incidentOf(alert));
     const notifier = this.d.notifiers.get(dest.platform)!;
     const verKey = key(this.d.store, 'alerts', 'ver', ref, destKey(dest));
@@ -176,12 +175,15 @@ export class AlertDelivery {
       if (e instanceof DeliveryError && e.retryAfterMs !== undefined && !e.permanent) {
         const until = this.d.now() + e.retryAfterMs;
         await this.d.pacer.block(dest, until);
+        // Back to the head of the chat's outbox: whichever slot fires first after the wait sends it, in order.
+        await this.#outbox.putBack(dest, claimed, me);
         const slot = await this.d.pacer.reserve(dest, this.d.now());
         this.d.log.warn({ dest: destKey(dest), retryAfterMs: e.retryAfterMs, jobId: job.id }, 'rate limited by chat platform; delivery re-delayed');
-        return this.#park(job, data, Math.max(slot, until), token);
+        return this.#park(job, data, Math.max(slot, until), token, 'slot');
       }
       if (e instanceof DeliveryError && e.permanent) {
         const was = await this.d.subscriptions.unsubscribe(dest);
+        await this.#outbox.drop(dest, me);
         this.d.log.warn({ dest: destKey(dest), unsubscribed: was, kind: alert.kind }, 'chat refuses alerts; delivery dropped');
         throw new UnrecoverableError(`chat ${destKey(dest)} refuses messages: ${e.message}`);
       }
@@ -193,10 +195,13 @@ export class AlertDelivery {
     await this.d.store.redis.set(verKey, String(alert.at), 'EX', 7 * 86_400);
   }
 
-  /** Parks the job until `until`; `reserved` says whether that time is a pacing slot it may send in. */
-  async #park(job: Job, data: DeliverJob, until: number, token?: string, reserved = true): Promise<never> {
-    const { slotAt: _old, ...rest } = data;
-    await job.updateData((reserved ? { ...rest, slotAt: until } : rest) satisfies DeliverJob);
+  /**
+   * Parks the job until `until`: `slot` — that time is a freshly reserved slot; `held` — it keeps the slot it holds
+   * (waiting for the chat's lock or window).
+   */
+  async #park(job: Job, data: DeliverJob, until: number, token: string | undefined, mode: 'slot' | 'held'): Promise<never> {
+    const next: DeliverJob = { ...data, slotAt: mode === 'slot' ? until : data.slotAt, held: true };
+    await job.updateData(next);
     await job.moveToDelayed(until, token);
     throw new DelayedError();
   }

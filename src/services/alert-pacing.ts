@@ -10,8 +10,10 @@ import { destKey, telegramChatType, type Destination } from './alert-types.js';
 export interface PaceLimit {
   /** Per chat: at most `max` sends in any `windowMs` (0 = unlimited). */
   chat: { max: number; windowMs: number };
-  /** Bot-wide minimum spacing between two sends of this platform (0 = none). */
+  /** Bot-wide minimum spacing between two reserved slots of this platform (0 = none). */
   gapMs: number;
+  /** Bot-wide: at most `max` sends in any `windowMs`, checked at send time (0 = unlimited). */
+  global: { max: number; windowMs: number };
 }
 
 /**
@@ -20,10 +22,10 @@ export interface PaceLimit {
  * Discord 5 per 5 s per channel, 50 requests/s per bot.
  */
 export const PLATFORM_LIMITS = {
-  telegramPrivate: { chat: { max: 1, windowMs: 1_000 + 120 }, gapMs: (1_000 / 30) * 1.06 },
-  telegramGroup: { chat: { max: 20, windowMs: 60_000 + 500 }, gapMs: (1_000 / 30) * 1.06 },
-  discord: { chat: { max: 5, windowMs: 5_000 + 250 }, gapMs: (1_000 / 50) * 1.06 },
-  console: { chat: { max: 0, windowMs: 0 }, gapMs: 0 },
+  telegramPrivate: { chat: { max: 1, windowMs: 1_000 + 120 }, gapMs: (1_000 / 30) * 1.035, global: { max: 30, windowMs: 1_000 + 30 } },
+  telegramGroup: { chat: { max: 20, windowMs: 60_000 + 500 }, gapMs: (1_000 / 30) * 1.035, global: { max: 30, windowMs: 1_000 + 30 } },
+  discord: { chat: { max: 5, windowMs: 5_000 + 250 }, gapMs: (1_000 / 50) * 1.06, global: { max: 50, windowMs: 1_000 + 60 } },
+  console: { chat: { max: 0, windowMs: 0 }, gapMs: 0, global: { max: 0, windowMs: 0 } },
 } satisfies Record<string, PaceLimit>;
 
 export function limitFor(d: Destination, limits = PLATFORM_LIMITS): PaceLimit {
@@ -32,7 +34,8 @@ export function limitFor(d: Destination, limits = PLATFORM_LIMITS): PaceLimit {
   return (d.chatType ?? telegramChatType(d.chatId)) === 'group' ? limits.telegramGroup : limits.telegramPrivate;
 }
 
-// KEYS: 1 chat slots (list), 2 chat block-until, 3 platform grid (zset of slot indexes)
+// KEYS: 1 chat slots (list), 2 chat block-until, 3 platform grid (zset of slot indexes), 4 chat send log (see admit:
+// a reservation also respects when earlier sends really went out), 5 first possibly free grid index
 // ARGV: now, chatMax, chatWindowMs, gapMs, ttlMs. Returns the reserved slot (epoch ms, integer).
 const RESERVE = `
 local now = tonumber(ARGV[1])
@@ -43,6 +46,10 @@ local ttl = tonumber(ARGV[5])
 local t = now
 local block = tonumber(redis.call('GET', KEYS[2]) or '0')
 if block > t then t = block end
+if max > 0 and redis.call('LLEN', KEYS[4]) >= max then
+  local s = tonumber(redis.call('LINDEX', KEYS[4], -max))
+  if s + win > t then t = s + win end
+end
 if max > 0 then
   local n = redis.call('LLEN', KEYS[1])
   if n > 0 then
@@ -56,10 +63,15 @@ if max > 0 then
 end
 if gap > 0 then
   redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', math.floor((now - 5000) / gap))
-  local k = math.ceil(t / gap)
+  -- KEYS[5]: every grid index from "now" up to this one is taken, so a burst does not re-walk them (O(1) per send).
+  local k0 = math.ceil(t / gap)
+  local low = tonumber(redis.call('GET', KEYS[5]) or '0')
+  local k = math.max(k0, low)
+  local contiguous = k0 <= low or t == now
   while redis.call('ZSCORE', KEYS[3], tostring(k)) do k = k + 1 end
   redis.call('ZADD', KEYS[3], k, tostring(k))
   redis.call('PEXPIRE', KEYS[3], ttl)
+  if contiguous and k + 1 > low then redis.call('SET', KEYS[5], k + 1, 'PX', ttl) end
   t = k * gap
 end
 t = math.ceil(t)
@@ -71,6 +83,44 @@ end
 return t
 `;
 
+// KEYS: 1 chat send log, 2 platform send log (lists of ms, oldest first). ARGV: chatMax, chatWin, gMax, gWin, ttl,
+// holdMs (the chat entry is booked that much later).
+const ADMIT = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local wait = 0
+local function need(k, max, win)
+  if max <= 0 then return end
+  if redis.call('LLEN', k) < max then return end
+  local s = tonumber(redis.call('LINDEX', k, -max))
+  local w = s + win - now
+  if w > wait then wait = w end
+end
+need(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]))
+need(KEYS[2], tonumber(ARGV[3]), tonumber(ARGV[4]))
+if wait > 0 then return math.ceil(wait) end
+local function push(k, max, at)
+  if max <= 0 then return end
+  redis.call('RPUSH', k, at)
+  redis.call('LTRIM', k, -max, -1)
+  redis.call('PEXPIRE', k, tonumber(ARGV[5]))
+end
+push(KEYS[1], tonumber(ARGV[1]), now + tonumber(ARGV[6]))
+push(KEYS[2], tonumber(ARGV[3]), now)
+return 0
+`;
+
+const FINISHED = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local last = tonumber(redis.call('LINDEX', KEYS[1], -1) or '0')
+if last > 0 and last < now then redis.call('LSET', KEYS[1], -1, now) end
+return 1
+`;
+
+/** A send whose end is not reported (a command reply) is booked this much after it starts. */
+export const REPLY_HOLD_MS = 250;
+
 export class Pacer {
   constructor(
     private readonly redis: Redis,
@@ -79,17 +129,42 @@ export class Pacer {
   ) {}
 
   // One hash tag per platform: the three keys of a reservation share a Redis Cluster slot.
-  #keys(d: Destination): [string, string, string] {
+  #keys(d: Destination): [string, string, string, string, string] {
     const tag = `${this.prefix}:pace:{${d.platform}}`;
-    return [`${tag}:slots:${destKey(d)}`, `${tag}:block:${destKey(d)}`, `${tag}:grid`];
+    return [`${tag}:slots:${destKey(d)}`, `${tag}:block:${destKey(d)}`, `${tag}:grid`, `${tag}:sent:${destKey(d)}`, `${tag}:grid-low`];
   }
 
   /** Reserves the next send slot for this destination; returns its time (>= now). */
   async reserve(d: Destination, now: number): Promise<number> {
     const l = limitFor(d, this.limits);
     const ttl = Math.max(l.chat.windowMs, 5_000) * 4 + 60_000;
-    const slot = await this.redis.eval(RESERVE, 3, ...this.#keys(d), now, l.chat.max, l.chat.windowMs, l.gapMs, ttl);
+    const slot = await this.redis.eval(RESERVE, 5, ...this.#keys(d), now, l.chat.max, l.chat.windowMs, l.gapMs, ttl);
     return Number(slot);
+  }
+
+  /**
+   * The last gate before a send: 0 when the chat's and the platform's windows both have room — and then the send is
+   * recorded at once, atomically with the check, on Redis's clock — or the milliseconds to wait. Reservations only
+   * predict; a send that runs late (a slow API call, a wait for the chat's lock) is caught here, so it can never
+   * squeeze a window. The chat's entry is booked `holdMs` later than now: senders that report the end of their
+   * request (`finished`, as the notify queue does) pass 0; others (command replies) keep the default allowance.
+   */
+  async admit(d: Destination, holdMs = REPLY_HOLD_MS): Promise<number> {
+    const l = limitFor(d, this.limits);
+    if (l.chat.max <= 0 && l.global.max <= 0) return 0;
+    const tag = `${this.prefix}:pace:{${d.platform}}`;
+    const ttl = Math.max(l.chat.windowMs, l.global.windowMs) * 2 + 60_000;
+    const wait = await this.redis.eval(ADMIT, 2, `${tag}:sent:${destKey(d)}`, `${tag}:sent`, l.chat.max, l.chat.windowMs, l.global.max, l.global.windowMs, ttl, Math.max(0, Math.round(holdMs)));
+    return Math.max(0, Number(wait));
+  }
+
+  /**
+   * The send admitted last for this chat has finished: its entry moves to now. The platform saw it arrive before
+   * this moment, so measuring the chat's window from here can only be safe, however long the request took.
+   */
+  async finished(d: Destination): Promise<void> {
+    if (limitFor(d, this.limits).chat.max <= 0) return;
+    await this.redis.eval(FINISHED, 1, `${this.prefix}:pace:{${d.platform}}:sent:${destKey(d)}`);
   }
 
   /** The platform said "retry after": nothing goes to this chat before `until`. */

@@ -11,10 +11,24 @@ export const DEFAULT_ALERT_COOLDOWN_MS = 600_000;
 const INCIDENT_TTL_S = 7 * 86_400;
 
 /** BullMQ job data of the notify queue. */
-export const FanoutJob = z.object({ alertId: z.string(), alert: Alert, seq: z.number().optional(), exclude: z.array(z.string()).optional() });
+export const FanoutJob = z.object({
+  alertId: z.string(),
+  alert: Alert,
+  /** Publish order; fan-outs run in this order so every chat's outbox fills in publish order. */
+  seq: z.number().optional(),
+  /** When this fan-out started waiting for its predecessor. */
+  waitSince: z.number().optional(),
+  exclude: z.array(z.string()).optional(),
+});
 export type FanoutJob = z.infer<typeof FanoutJob>;
 /** One send slot of a destination; the message itself waits in the destination's outbox. */
-export const DeliverJob = z.object({ alertId: z.string(), dest: Destination, slotAt: z.number().optional() });
+export const DeliverJob = z.object({
+  alertId: z.string(),
+  dest: Destination,
+  /** The pacing slot this job reserved; `held` once reserved, so waiting for the chat does not reserve again. */
+  slotAt: z.number().optional(),
+  held: z.boolean().optional(),
+});
 export type DeliverJob = z.infer<typeof DeliverJob>;
 
 export const NOTIFY_JOB_OPTIONS: JobsOptions = {

@@ -10,6 +10,14 @@ import type { Desk, MessageRef, Notifier } from './desk.js';
 import { describeError, isTelegramError, toDeliveryError } from './telegram-errors.js';
 import { TelegramOutbound, type SendOptions, type TelegramMessageKind } from './telegram-outbound.js';
 
+/** The part of the notify queue's pacer a transport uses (src/services/alert-pacing.ts implements it). */
+export interface SendPacer {
+  /** Reserves the chat's next send slot; resolves to its time (epoch ms on the `now` clock). */
+  reserve(dest: { platform: 'telegram'; chatId: string; chatType: 'private' | 'group' }, now: number): Promise<number>;
+  /** 0 = send now (and the send is recorded), else milliseconds to wait before asking again. */
+  admit(dest: { platform: 'telegram'; chatId: string; chatType: 'private' | 'group' }): Promise<number>;
+}
+
 export interface TelegramOptions {
   desk: Desk;
   /** The bot token, revealed only to hand it to telegraf. */
@@ -17,10 +25,12 @@ export interface TelegramOptions {
   apiRoot: string;
   log: Logger;
   /**
-   * Reserves this chat's next send in the shared flood-limit budget (the notify queue's pacer) and resolves to the
-   * milliseconds to wait before sending. Without it, command replies go out at once and a 429 is waited out once.
+   * The shared flood-limit budget of the notify queue (its Redis pacer), so command replies and alerts together stay
+   * under Telegram's limits. Without it, replies go out at once and a 429 is waited out once.
    */
-  reserveSend?: (chatId: string) => Promise<number>;
+  pacer?: SendPacer;
+  /** Clock of the pacer's reservations (the app's clock). */
+  now?: () => number;
   /** Wait before polling again after 409 Conflict (another instance still holds getUpdates, e.g. after a restart). */
   conflictRetryMs?: number;
 }
@@ -78,7 +88,8 @@ export class TelegramTransport implements Notifier {
     this.#out = new TelegramOutbound(this.#bot.telegram);
     this.#bot.on('message', (ctx) => {
       const m = ctx.message;
-      if ('text' in m && m.from) this.#spawn('command', () => this.#onText(m, m.from!, ctx.chat));
+      // Other bots in a group must not be able to drive this one.
+      if ('text' in m && m.from && !m.from.is_bot) this.#spawn('command', () => this.#onText(m, m.from!, ctx.chat));
     });
     this.#bot.on('callback_query', (ctx) => {
       this.#spawn('button', () => this.#onButton(ctx.callbackQuery));
@@ -215,13 +226,7 @@ export class TelegramTransport implements Notifier {
    * user action; if a flood limit still hits, it waits Telegram's retry_after once rather than drop the answer.
    */
   async #answer(chatId: string, reply: Reply, opts: SendOptions = {}) {
-    const reserve = this.opts.reserveSend;
-    const pace = reserve
-      ? async () => {
-          const wait = await reserve(chatId);
-          if (wait > 0) await sleep(Math.min(wait, MAX_REPLY_WAIT_MS), this.#stop.signal);
-        }
-      : undefined;
+    const pace = this.opts.pacer ? () => this.#pace(chatId) : undefined;
     for (let attempt = 0; ; attempt++) {
       try {
         return await this.#out.send(chatId, reply, { ...opts, pace });
@@ -234,6 +239,26 @@ export class TelegramTransport implements Notifier {
         this.opts.log.warn({ err: this.#describe(e), chatId }, 'telegram reply not delivered');
         return undefined;
       }
+    }
+  }
+
+  /**
+   * Takes this chat's next slot in the shared budget, then passes the send-time gate (which records the send).
+   * A person waiting for an answer gets it after MAX_REPLY_WAIT_MS at the latest; a 429 then is waited out once.
+   */
+  async #pace(chatId: string): Promise<void> {
+    const pacer = this.opts.pacer!;
+    const now = this.opts.now ?? Date.now;
+    const dest = { platform: 'telegram' as const, chatId, chatType: chatId.startsWith('-') ? ('group' as const) : ('private' as const) };
+    const deadline = Date.now() + MAX_REPLY_WAIT_MS;
+    const left = () => deadline - Date.now();
+    const t = now();
+    const untilSlot = (await pacer.reserve(dest, t)) - t;
+    if (untilSlot > 0) await sleep(Math.min(untilSlot, left()), this.#stop.signal);
+    while (left() > 0 && !this.#stop.signal.aborted) {
+      const wait = await pacer.admit(dest);
+      if (wait <= 0) return;
+      await sleep(Math.min(wait, left()), this.#stop.signal);
     }
   }
 

@@ -6,7 +6,6 @@ import { DeliveryError } from '../../src/services/notifier.js';
 import { silentLogger } from '../../src/log.js';
 import { encodeButtonId } from '../../src/transports/button-id.js';
 import { Pacer } from '../../src/services/alert-pacing.js';
-import { telegramChatType } from '../../src/services/alert-types.js';
 
 const BOT = 'PerpDeskBot';
 
@@ -18,16 +17,12 @@ describe('Telegram transport on the Bot API stand-in (real telegraf, Redis, pape
   beforeAll(async () => {
     t = await buildTestDesk();
     tg = await startTelegramStandIn({ botUsername: BOT });
-    const pacer = new Pacer(t.redis, t.prefix);
     transport = new TelegramTransport({
       desk: t.desk,
       token: tg.token,
       apiRoot: tg.apiRoot,
       log: silentLogger,
-      reserveSend: async (chatId) => {
-        const now = Date.now();
-        return (await pacer.reserve({ platform: 'telegram', chatId, chatType: telegramChatType(chatId) }, now)) - now;
-      },
+      pacer: new Pacer(t.redis, t.prefix),
     });
     await transport.start();
     await vi.waitFor(() => expect(tg.polling()).toBe(true));
