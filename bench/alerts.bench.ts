@@ -47,10 +47,6 @@ class TimingNotifier implements Notifier {
 
 const idleDesk: Desk = { commands, command: async () => ({}), button: async () => ({}), suggestSymbols: async () => [], messageSent: async () => {} };
 
-function pct(x: number): string {
-  return `${(x * 100).toFixed(1)}%`;
-}
-
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)] ?? NaN;
@@ -111,9 +107,10 @@ async function cleanup(prefix: string): Promise<void> {
     await until(() => notifier.arrivals.slice(seen).some((a) => a.title.includes(symbol)), 10_000);
     latencies.push(notifier.arrivals.slice(seen).find((a) => a.title.includes(symbol))!.at - t0);
   }
-  console.log(`cascade-to-alert latency (detector every 1000 ms): ${latencies.map((l) => `${l.toFixed(0)} ms`).join(', ')}; ` +
-    `median ${median(latencies).toFixed(0)} ms (bound: one interval + pipeline)`);
-
+  console.log(JSON.stringify({
+    bench: 'cascade_to_alert_latency', detector_every_ms: 1_000, runs_ms: latencies.map((l) => Math.round(l)), median_ms: Math.round(median(latencies)),
+    note: 'paper cascade → detector → notify queue → console; bounded by one detector interval plus the pipeline',
+  }));
   const pipeline: number[] = [];
   for (let i = 0; i < 200; i++) {
     const seen = notifier.arrivals.length;
@@ -123,7 +120,7 @@ async function cleanup(prefix: string): Promise<void> {
     pipeline.push(notifier.arrivals[seen]!.at - t0);
   }
   pipeline.sort((a, b) => a - b);
-  console.log(`pipeline publish→delivered (200 alerts, console): median ${median(pipeline).toFixed(1)} ms, p95 ${pipeline[Math.floor(pipeline.length * 0.95)]!.toFixed(1)} ms`);
+  console.log(JSON.stringify({ bench: 'alert_publish_to_delivered_console', alerts: 200, p50_ms: +median(pipeline).toFixed(1), p95_ms: +pipeline[Math.floor(pipeline.length * 0.95)]!.toFixed(1) }));
   await bg.close();
   await paper.close();
   await cleanup(prefix);
@@ -176,11 +173,12 @@ async function cleanup(prefix: string): Promise<void> {
   const perChatRate = TELEGRAM_LIMITS.privateChat.max / (TELEGRAM_LIMITS.privateChat.windowMs / SCALE / 1000);
   const minSeconds = Math.max(total / globalRate, ALERTS / perChatRate);
   const ordered = Object.values(r.chats).every((texts) => texts.every((t, k) => new RegExp(`Fan-out ${k}\\b`).test(t)));
-  console.log(`fan-out ${total} messages to ${CHATS} chats (limits ×${SCALE}: ${globalRate}/s overall, ${perChatRate}/s per chat; stand-in in its own process):`);
-  console.log(`  delivered ${got}/${total} in ${seconds.toFixed(1)} s; theoretical minimum ${minSeconds.toFixed(1)} s → ${pct(minSeconds / seconds)} of the allowed rate (target ≥ 90%)`);
-  console.log(`  over the limit (429 from the stand-in): ${r.rateLimited.length}; lost: ${total - got}; per-chat order kept: ${ordered}`);
-  for (const x of r.rateLimited.slice(0, 5)) console.log(`  429: chat ${x.chatId} scope ${x.reason}`);
-  if (process.env.BENCH_DEBUG) for (const [id, texts] of Object.entries(r.chats).slice(0, 3)) console.log(id, texts.map((t) => /Fan-out (\d+)/.exec(t)?.[1]).join(','));
+  console.log(JSON.stringify({
+    bench: 'alert_fanout_telegram', messages: total, chats: CHATS, limits_scale: SCALE, delivered: got, lost: total - got,
+    seconds: +seconds.toFixed(1), theoretical_min_s: +minSeconds.toFixed(1), share_of_allowed_rate: +(minSeconds / seconds).toFixed(3), target_share: 0.9,
+    over_limit_429: r.rateLimited.length, target_over_limit: 0, per_chat_order_kept: ordered,
+    note: 'real TelegramTransport → Bot API stand-in in its own process enforcing 1/s per chat and 30/s overall',
+  }));
   await bg.close();
   await telegram.close();
   child.stdin!.end();

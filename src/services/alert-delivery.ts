@@ -124,16 +124,16 @@ export class AlertDelivery {
     if (!(await this.#outbox.lock(dest, me))) return this.#park(job, data, now + 25, token, 'held');
     try {
       // Admitted before taking a message: a job that has to wait holds none, so the next one in order is not skipped.
-      const wait = await this.d.pacer.admit(dest, 0);
+      const { wait, ticket } = await this.d.pacer.admitSend(dest);
       if (wait > 0) return await this.#park(job, data, this.d.now() + wait, token, 'held');
-      const claimed = await this.#outbox.claim(dest, me);
-      if (!claimed) return 'outbox empty';
       try {
+        const claimed = await this.#outbox.claim(dest, me);
+        if (!claimed) return 'outbox empty';
         const r = await this.#sendOrEdit(job, data, claimed, token);
         await this.#outbox.done(dest, me);
         return r;
       } finally {
-        await this.d.pacer.finished(dest).catch(() => undefined);
+        await this.d.pacer.finished(dest, ticket).catch(() => undefined);
       }
     } finally {
       await this.#outbox.unlock(dest, me).catch(() => undefined);

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { destKey, telegramChatType, type Destination } from './alert-types.js';
 
@@ -17,14 +18,15 @@ export interface PaceLimit {
 }
 
 /**
- * The platforms' documented limits with a small safety margin, because the platform counts arrival times and ours
- * jitter by a few milliseconds after the slot: Telegram 1 msg/s per private chat, 20/min per group, 30/s overall;
- * Discord 5 per 5 s per channel, 50 requests/s per bot.
+ * The platforms' documented limits — Telegram 1 msg/s per private chat, 20/min per group, 30/s overall; Discord 5
+ * per 5 s per channel, 50 requests/s per bot — with small margins. The send-time gate (`admit`/`finished`) measures
+ * windows from when earlier requests finished, so request latency and jitter need no margin of their own; the
+ * per-chat margins cover command replies, whose end is not reported.
  */
 export const PLATFORM_LIMITS = {
-  telegramPrivate: { chat: { max: 1, windowMs: 1_000 + 120 }, gapMs: (1_000 / 30) * 1.035, global: { max: 30, windowMs: 1_000 + 30 } },
-  telegramGroup: { chat: { max: 20, windowMs: 60_000 + 500 }, gapMs: (1_000 / 30) * 1.035, global: { max: 30, windowMs: 1_000 + 30 } },
-  discord: { chat: { max: 5, windowMs: 5_000 + 250 }, gapMs: (1_000 / 50) * 1.06, global: { max: 50, windowMs: 1_000 + 60 } },
+  telegramPrivate: { chat: { max: 1, windowMs: 1_000 + 120 }, gapMs: (1_000 / 30) * 1.03, global: { max: 30, windowMs: 1_000 + 10 } },
+  telegramGroup: { chat: { max: 20, windowMs: 60_000 + 500 }, gapMs: (1_000 / 30) * 1.03, global: { max: 30, windowMs: 1_000 + 10 } },
+  discord: { chat: { max: 5, windowMs: 5_000 + 250 }, gapMs: (1_000 / 50) * 1.03, global: { max: 50, windowMs: 1_000 + 10 } },
   console: { chat: { max: 0, windowMs: 0 }, gapMs: 0, global: { max: 0, windowMs: 0 } },
 } satisfies Record<string, PaceLimit>;
 
@@ -83,38 +85,48 @@ end
 return t
 `;
 
-// KEYS: 1 chat send log, 2 platform send log (lists of ms, oldest first). ARGV: chatMax, chatWin, gMax, gWin, ttl,
-// holdMs (the chat entry is booked that much later).
+// KEYS: 1 chat send log (list of ms, oldest first), 2 platform send log (zset: ticket -> ms).
+// ARGV: chatMax, chatWin, gMax, gWin, ttl, holdMs, ticket. Times come from Redis's clock, shared by every process.
 const ADMIT = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local chatMax, chatWin = tonumber(ARGV[1]), tonumber(ARGV[2])
+local gMax, gWin = tonumber(ARGV[3]), tonumber(ARGV[4])
+local hold = tonumber(ARGV[6])
 local wait = 0
-local function need(k, max, win)
-  if max <= 0 then return end
-  if redis.call('LLEN', k) < max then return end
-  local s = tonumber(redis.call('LINDEX', k, -max))
-  local w = s + win - now
-  if w > wait then wait = w end
+if chatMax > 0 and redis.call('LLEN', KEYS[1]) >= chatMax then
+  local s = tonumber(redis.call('LINDEX', KEYS[1], -chatMax))
+  if s + chatWin - now > wait then wait = s + chatWin - now end
 end
-need(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]))
-need(KEYS[2], tonumber(ARGV[3]), tonumber(ARGV[4]))
+if gMax > 0 then
+  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. (now - gWin))
+  local n = redis.call('ZCARD', KEYS[2])
+  if n >= gMax then
+    local s = tonumber(redis.call('ZRANGE', KEYS[2], n - gMax, n - gMax, 'WITHSCORES')[2])
+    if s + gWin - now > wait then wait = s + gWin - now end
+  end
+end
 if wait > 0 then return math.ceil(wait) end
-local function push(k, max, at)
-  if max <= 0 then return end
-  redis.call('RPUSH', k, at)
-  redis.call('LTRIM', k, -max, -1)
-  redis.call('PEXPIRE', k, tonumber(ARGV[5]))
+if chatMax > 0 then
+  redis.call('RPUSH', KEYS[1], now + hold)
+  redis.call('LTRIM', KEYS[1], -chatMax, -1)
+  redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[5]))
 end
-push(KEYS[1], tonumber(ARGV[1]), now + tonumber(ARGV[6]))
-push(KEYS[2], tonumber(ARGV[3]), now)
+if gMax > 0 then
+  redis.call('ZADD', KEYS[2], now + hold, ARGV[7])
+  redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[5]))
+end
 return 0
 `;
 
+// KEYS: 1 chat send log, 2 platform send log. ARGV: ticket. Moves the send's entries to its end time.
 const FINISHED = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local last = tonumber(redis.call('LINDEX', KEYS[1], -1) or '0')
 if last > 0 and last < now then redis.call('LSET', KEYS[1], -1, now) end
+local s = redis.call('ZSCORE', KEYS[2], ARGV[1])
+if s and tonumber(s) < now then redis.call('ZADD', KEYS[2], 'XX', now, ARGV[1]) end
 return 1
 `;
 
@@ -129,16 +141,16 @@ export class Pacer {
   ) {}
 
   // One hash tag per platform: the three keys of a reservation share a Redis Cluster slot.
-  #keys(d: Destination): [string, string, string, string, string] {
+  #keys(d: Destination): [string, string, string, string, string, string] {
     const tag = `${this.prefix}:pace:{${d.platform}}`;
-    return [`${tag}:slots:${destKey(d)}`, `${tag}:block:${destKey(d)}`, `${tag}:grid`, `${tag}:sent:${destKey(d)}`, `${tag}:grid-low`];
+    return [`${tag}:slots:${destKey(d)}`, `${tag}:block:${destKey(d)}`, `${tag}:grid`, `${tag}:sent:${destKey(d)}`, `${tag}:grid-low`, `${tag}:sent-all`];
   }
 
   /** Reserves the next send slot for this destination; returns its time (>= now). */
   async reserve(d: Destination, now: number): Promise<number> {
     const l = limitFor(d, this.limits);
     const ttl = Math.max(l.chat.windowMs, 5_000) * 4 + 60_000;
-    const slot = await this.redis.eval(RESERVE, 5, ...this.#keys(d), now, l.chat.max, l.chat.windowMs, l.gapMs, ttl);
+    const slot = await this.redis.eval(RESERVE, 5, ...this.#keys(d).slice(0, 5), now, l.chat.max, l.chat.windowMs, l.gapMs, ttl);
     return Number(slot);
   }
 
@@ -146,25 +158,30 @@ export class Pacer {
    * The last gate before a send: 0 when the chat's and the platform's windows both have room — and then the send is
    * recorded at once, atomically with the check, on Redis's clock — or the milliseconds to wait. Reservations only
    * predict; a send that runs late (a slow API call, a wait for the chat's lock) is caught here, so it can never
-   * squeeze a window. The chat's entry is booked `holdMs` later than now: senders that report the end of their
-   * request (`finished`, as the notify queue does) pass 0; others (command replies) keep the default allowance.
+   * squeeze a window. A sender that cannot report the end of its request (a command reply) is booked `holdMs` late.
    */
   async admit(d: Destination, holdMs = REPLY_HOLD_MS): Promise<number> {
+    return (await this.admitSend(d, holdMs)).wait;
+  }
+
+  /** admit() for senders that call `finished(d, ticket)` when the platform has answered. */
+  async admitSend(d: Destination, holdMs = 0): Promise<{ wait: number; ticket: string }> {
+    const ticket = randomUUID();
     const l = limitFor(d, this.limits);
-    if (l.chat.max <= 0 && l.global.max <= 0) return 0;
-    const tag = `${this.prefix}:pace:{${d.platform}}`;
+    if (l.chat.max <= 0 && l.global.max <= 0) return { wait: 0, ticket };
+    const [, , , sent, , global] = this.#keys(d);
     const ttl = Math.max(l.chat.windowMs, l.global.windowMs) * 2 + 60_000;
-    const wait = await this.redis.eval(ADMIT, 2, `${tag}:sent:${destKey(d)}`, `${tag}:sent`, l.chat.max, l.chat.windowMs, l.global.max, l.global.windowMs, ttl, Math.max(0, Math.round(holdMs)));
-    return Math.max(0, Number(wait));
+    const wait = await this.redis.eval(ADMIT, 2, sent, global, l.chat.max, l.chat.windowMs, l.global.max, l.global.windowMs, ttl, Math.max(0, Math.round(holdMs)), ticket);
+    return { wait: Math.max(0, Number(wait)), ticket };
   }
 
   /**
-   * The send admitted last for this chat has finished: its entry moves to now. The platform saw it arrive before
-   * this moment, so measuring the chat's window from here can only be safe, however long the request took.
+   * The admitted send has finished: its entries move to now. The platform saw it arrive before this moment, so
+   * measuring the windows from here is safe however long the request took (and whatever jitter delayed it).
    */
-  async finished(d: Destination): Promise<void> {
-    if (limitFor(d, this.limits).chat.max <= 0) return;
-    await this.redis.eval(FINISHED, 1, `${this.prefix}:pace:{${d.platform}}:sent:${destKey(d)}`);
+  async finished(d: Destination, ticket: string): Promise<void> {
+    const [, , , sent, , global] = this.#keys(d);
+    await this.redis.eval(FINISHED, 2, sent, global, ticket);
   }
 
   /** The platform said "retry after": nothing goes to this chat before `until`. */

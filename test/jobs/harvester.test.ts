@@ -103,6 +103,22 @@ describe('funding harvester', () => {
     expect(h.notifier.titles(/^Harvester (entry|exit) done — BTC-PERP$/)).toHaveLength(2);
   });
 
+  it('when the legs drift apart (the perp leg shrank), should rebalance by reducing the larger leg to match', async () => {
+    h = await jobsHarness({ env: { HARVESTER_MODE: 'auto' } });
+    await h.paper.setFunding('BTC-PERP', 0.001);
+    await runFundingHarvester(h.bg.ctx);
+    // Part of the perp leg disappears, as in a partial liquidation.
+    await h.paper.placeOrder({ symbol: 'BTC-PERP', side: 'buy', orderType: 'market', quantity: 0.05, leverage: 2, reduceOnly: true, clientOrderId: 'shrink-1' });
+    const out = await runFundingHarvester(h.bg.ctx);
+    expect(out.find((o) => o.symbol === 'BTC-PERP')).toMatchObject({ action: 'rebalance', reason: 'legs_drifted' });
+    const b = await book(h.paper);
+    expect(b.perp?.size).toBeCloseTo(0.103, 9);
+    expect(b.spotBtc).toBeCloseTo(0.103, 9);
+    expect((await h.ctx.harvester.hedge('BTC-PERP'))).toMatchObject({ perpQty: expect.closeTo(0.103, 9), spotQty: expect.closeTo(0.103, 9) });
+    // Balanced again: the next run holds.
+    expect((await runFundingHarvester(h.bg.ctx)).find((o) => o.symbol === 'BTC-PERP')).toMatchObject({ action: 'hold' });
+  });
+
   it('when the second leg fails, should unwind the first and say so, leaving no naked position', async () => {
     h = await jobsHarness({ env: { HARVESTER_MODE: 'auto' }, exchange: spotRefuses });
     await h.paper.setFunding('BTC-PERP', 0.001);
