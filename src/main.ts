@@ -11,6 +11,7 @@ import { createLogger, type Logger } from './log.js';
 import { startRedisServer, type RedisServerHandle } from './queues/redis-server.js';
 import { createExchange } from './exchange/factory.js';
 import { startApp, type App } from './app.js';
+import { handleShutdown } from './process-signals.js';
 
 async function main(): Promise<void> {
   let config: Config;
@@ -30,29 +31,13 @@ async function main(): Promise<void> {
   const log = createLogger(config.LOG_LEVEL, logFile ? pino.destination({ dest: logFile, sync: false }) : undefined);
   let redisServer: RedisServerHandle | undefined;
   let app: App | undefined;
-  let stopping = false;
-
-  const shutdown = async (signal: string, code = 0) => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, 'shutting down');
-    const hard = setTimeout(() => {
-      log.error({}, 'shutdown took longer than 10 s; exiting');
-      process.exit(1);
-    }, 10_000);
-    hard.unref();
+  const shutdown = handleShutdown(log, async () => {
     try {
       await app?.close();
     } finally {
       await redisServer?.stop();
-      log.info({}, 'stopped');
-      log.flush?.();
-      process.exit(code);
     }
-  };
-  process.on('SIGINT', () => void shutdown('SIGINT'));
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
-  process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection'));
+  });
 
   try {
     let redisUrl = config.REDIS_URL;

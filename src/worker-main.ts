@@ -10,6 +10,7 @@ import { createLogger } from './log.js';
 import { createExchange } from './exchange/factory.js';
 import { DEFAULT_QUEUE_PREFIX } from './queues/names.js';
 import { Lifecycle } from './lifecycle.js';
+import { handleShutdown } from './process-signals.js';
 import { startBackground } from '../jobs/background.js';
 import { startOrderProcessing } from '../jobs/place-order.js';
 
@@ -27,20 +28,7 @@ async function main(): Promise<void> {
   }
   const log = createLogger(config.LOG_LEVEL).child({ role: 'worker' });
   const lifecycle = new Lifecycle(log);
-  let stopping = false;
-  const shutdown = async (signal: string, code = 0) => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, 'worker shutting down');
-    const hard = setTimeout(() => process.exit(1), 10_000);
-    hard.unref();
-    await lifecycle.close();
-    log.flush?.();
-    process.exit(code);
-  };
-  process.on('SIGINT', () => void shutdown('SIGINT'));
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
-  process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection'));
+  handleShutdown(log, () => lifecycle.close());
 
   if (config.EXCHANGE === 'paper') {
     // The embedded paper market lives in `npm start`'s memory; a second copy here would drift from it. Idle instead
