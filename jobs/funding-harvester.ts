@@ -36,11 +36,12 @@ export function executorFor(ctx: Pick<JobContext, 'exchange' | 'harvester' | 'au
 }
 
 export async function runFundingHarvester(ctx: JobContext): Promise<HarvesterOutcome[]> {
-  if (ctx.config.HARVESTER_MODE === 'off' || !(await ctx.harvester.enabled())) return [];
+  // Stopped means nothing new; a plan that died mid-execution may hold one leg of a hedge, so it still finishes.
+  const stopped = ctx.config.HARVESTER_MODE === 'off' || !(await ctx.harvester.enabled());
   const out: HarvesterOutcome[] = [];
   for (const inst of await ctx.market.instruments()) {
     try {
-      const r = await harvestOne(ctx, inst);
+      const r = stopped ? await resumeAbandoned(ctx, inst.symbol) : await harvestOne(ctx, inst);
       if (r) out.push(r);
     } catch (err) {
       ctx.log.warn({ err, symbol: inst.symbol }, 'harvester: symbol skipped');
@@ -177,6 +178,13 @@ async function submit(ctx: JobContext, inst: Instrument, plan: HedgePlan, reason
     await ctx.alerts.publish(proposalAlert(rec, inst));
   }
   return { symbol: plan.symbol, action: plan.action, reason, planId: plan.id };
+}
+
+async function resumeAbandoned(ctx: JobContext, symbol: string): Promise<HarvesterOutcome | null> {
+  const open = await ctx.harvester.openPlanFor(symbol);
+  if (open?.status !== 'executing') return null;
+  await executorFor(ctx).run(open.plan.id, { resume: true });
+  return { symbol, action: open.plan.action, reason: 'resumed', planId: open.plan.id };
 }
 
 /** A pending plan past its deadline expires (its message is edited); an abandoned execution resumes. */

@@ -60,6 +60,7 @@ export const Hedge = z.object({
   spotQty: z.number().nonnegative(),
   openedAt: z.number(),
   entryAnnRate: z.number(),
+  /** The last plan applied to this hedge (entry, rebalance, or the one that broke it). */
   planId: z.string(),
   /** `broken`: a leg failed and could not be unwound — nothing trades this symbol until a person decides. */
   status: z.enum(['open', 'broken']),
@@ -112,6 +113,23 @@ if redis.call('SCARD', KEYS[2]) >= tonumber(redis.call('HGET', KEYS[1], 'require
   return 'approved'
 end
 return 'recorded'
+`;
+
+// KEYS[1] plan hash. ARGV: now, staleBefore. Takes over an `executing` plan untouched since staleBefore: bumping
+// updatedAt in the same step means a second resumer (or the original runner's next heartbeat) sees it as owned.
+const CLAIM_STALE = `
+if redis.call('HGET', KEYS[1], 'status') ~= 'executing' then return 0 end
+if tonumber(redis.call('HGET', KEYS[1], 'updatedAt') or '0') > tonumber(ARGV[2]) then return 0 end
+redis.call('HSET', KEYS[1], 'updatedAt', ARGV[1])
+return 1
+`;
+
+// KEYS[1] plan hash. ARGV: field, value ('' = only touch), now. Writes on an `executing` plan only.
+const MARK = `
+if redis.call('HGET', KEYS[1], 'status') ~= 'executing' then return 0 end
+if ARGV[1] ~= '' then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
+redis.call('HSET', KEYS[1], 'updatedAt', ARGV[3])
+return 1
 `;
 
 const PLAN_TTL_S = 30 * 86_400;
@@ -218,6 +236,29 @@ export class HarvesterState {
   async transition(id: string, from: readonly PlanStatus[], to: PlanStatus, now: number, extra: { decidedBy?: string; result?: string } = {}): Promise<{ ok: boolean; record: PlanRecord | null }> {
     const kind = await this.store.redis.eval(TRANSITION, 1, this.#k('plan', id), from.join(','), to, now, extra.decidedBy ?? '', extra.result ?? '');
     return { ok: kind === 'ok', record: await this.plan(id) };
+  }
+
+  /** Takes over an `executing` plan nobody touched since `staleBefore` (its runner died); false when it is owned. */
+  async claimStale(id: string, now: number, staleBefore: number): Promise<boolean> {
+    return (await this.store.redis.eval(CLAIM_STALE, 1, this.#k('plan', id), now, staleBefore)) === 1;
+  }
+
+  /** Heartbeat of a running execution, so a slow run is not mistaken for an abandoned one. */
+  async touch(id: string, now: number): Promise<boolean> {
+    return (await this.store.redis.eval(MARK, 1, this.#k('plan', id), '', '', now)) === 1;
+  }
+
+  /**
+   * Records, before the unwind order is sent, that the plan is unwinding its first leg and why: a run resumed
+   * after a crash then finishes the unwind instead of re-sending the second leg of a hedge already being undone.
+   */
+  async markUnwinding(id: string, why: string, now: number): Promise<boolean> {
+    return (await this.store.redis.eval(MARK, 1, this.#k('plan', id), 'unwinding', why, now)) === 1;
+  }
+
+  /** Why the plan is unwinding its first leg, or null when it is not. */
+  async unwinding(id: string): Promise<string | null> {
+    return this.store.redis.hget(this.#k('plan', id), 'unwinding');
   }
 
   async approve(id: string, approver: string, now: number): Promise<ApproveResult> {

@@ -59,6 +59,9 @@ export class HedgeExecutor {
       if (!t.ok) return t.record;
     } else if (!(rec.status === 'executing' && opts.resume && now - rec.updatedAt >= RESUME_AFTER_MS)) {
       return rec;
+    } else if (!(await this.d.harvester.claimStale(id, now, now - RESUME_AFTER_MS))) {
+      // Another resumer (or the original runner's heartbeat) got there first.
+      return this.d.harvester.plan(id);
     }
     return this.#execute(rec.plan);
   }
@@ -72,11 +75,22 @@ export class HedgeExecutor {
       if (!refused(e)) throw this.#unknown(plan, e);
       return this.#fail(plan, `first leg refused by the exchange: ${e.message}`, 'warning');
     }
+    if (!(o0.filledQuantity > 0) && (o0.status === 'new' || o0.status === 'partially_filled')) {
+      // A resting leg may still fill: until a cancel is confirmed its fate is unknown, and the cancel's answer
+      // says what filled before it.
+      try {
+        o0 = await this.d.exchange.cancelOrder(o0.orderId);
+      } catch (e) {
+        throw this.#unknown(plan, e);
+      }
+    }
     if (!(o0.filledQuantity > 0)) {
-      if (o0.status === 'new' || o0.status === 'partially_filled') await this.d.exchange.cancelOrder(o0.orderId).catch(() => undefined);
       return this.#fail(plan, `first leg did not fill (${o0.status}${o0.rejectReason ? `: ${o0.rejectReason}` : ''})`, 'warning');
     }
     if (!second) return this.#done(plan, [o0]);
+    // A run that died while unwinding finishes the unwind; re-sending the second leg would hedge a closed leg.
+    const unwinding = await this.d.harvester.unwinding(plan.id);
+    if (unwinding !== null) return this.#secondLegFailed(plan, first, o0, unwinding);
 
     // Equal base quantity: an entry's second leg follows what the first really filled.
     const q1 = plan.action === 'enter' ? Math.min(second.quantity, o0.filledQuantity) : second.quantity;
@@ -95,6 +109,7 @@ export class HedgeExecutor {
 
   async #place(plan: HedgePlan, leg: HedgeLeg, i: number, quantity: number, unwind = false): Promise<Order> {
     const clientOrderId = legClientId(plan.id, i, unwind);
+    await this.d.harvester.touch(plan.id, this.d.now());
     const o =
       leg.market === 'perp'
         ? await this.d.exchange.placeOrder({
@@ -124,6 +139,7 @@ export class HedgeExecutor {
       return this.#broken(plan, `the ${first.market} leg closed but the second leg ${why}; the position is no longer hedged`, o0);
     }
     const undo: HedgeLeg = { ...first, side: first.side === 'buy' ? 'sell' : 'buy', reduceOnly: first.market === 'perp' };
+    await this.d.harvester.markUnwinding(plan.id, why, this.d.now());
     try {
       const u = await this.#place(plan, undo, 0, o0.filledQuantity, true);
       if (u.filledQuantity >= o0.filledQuantity * (1 - 1e-9)) {
@@ -162,11 +178,14 @@ export class HedgeExecutor {
       await this.d.harvester.dropHedge(plan.symbol);
     } else {
       const h = await this.d.harvester.hedge(plan.symbol);
-      if (h) {
+      // The hedge names the last plan applied to it: a run resumed after this write must not subtract twice.
+      if (h && h.planId !== plan.id) {
         const leg = plan.legs[0]!;
         const filled = o0?.filledQuantity ?? 0;
         await this.d.harvester.putHedge(
-          leg.market === 'perp' ? { ...h, perpQty: Math.max(0, h.perpQty - filled) } : { ...h, spotQty: Math.max(0, h.spotQty - filled) },
+          leg.market === 'perp'
+            ? { ...h, planId: plan.id, perpQty: Math.max(0, h.perpQty - filled) }
+            : { ...h, planId: plan.id, spotQty: Math.max(0, h.spotQty - filled) },
         );
       }
     }

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { runFundingHarvester } from '../../jobs/funding-harvester.js';
 import { ExchangeError, type Exchange } from '../../src/exchange/port.js';
+import { legClientId, RESUME_AFTER_MS } from '../../src/services/hedge-executor.js';
 import type { PaperExchange } from '../../src/exchange/paper/paper-exchange.js';
 import { drained, jobsHarness, type JobsHarness } from './support/harness.js';
 
@@ -132,5 +133,49 @@ describe('funding harvester', () => {
     expect(audit).toContain('harvester.unwind');
     // The failed plan releases the symbol: the next run may try again.
     expect(await h.ctx.harvester.openPlanFor('BTC-PERP')).toBeNull();
+  });
+  it('when a run died mid-hedge and the harvester was then stopped, should still finish the abandoned plan, never leave the first leg naked', async () => {
+    h = await jobsHarness({ env: { HARVESTER_MODE: 'auto' } });
+    const t0 = Date.now() - RESUME_AFTER_MS - 1_000;
+    const plan = {
+      id: 'crashed1', action: 'enter' as const, symbol: 'BTC-PERP', spotSymbol: 'BTC-USD', perpSide: 'short' as const,
+      legs: [
+        { market: 'perp' as const, symbol: 'BTC-PERP', side: 'sell' as const, quantity: 0.1, reduceOnly: false },
+        { market: 'spot' as const, symbol: 'BTC-USD', side: 'buy' as const, quantity: 0.1, reduceOnly: false },
+      ],
+      leverage: 2, mark: 65_000, spot: 65_000, annRate: 1.095, predictedAnnRate: null, reason: 'test', createdAt: t0,
+    };
+    await h.ctx.harvester.createPlan({ plan, status: 'approved', mode: 'auto', expiresAt: t0 + 600_000, required: 1 }, t0);
+    expect((await h.ctx.harvester.transition(plan.id, ['approved'], 'executing', t0)).ok).toBe(true);
+    // The dead run had placed the first leg only.
+    await h.paper.placeOrder({ symbol: 'BTC-PERP', side: 'sell', orderType: 'market', quantity: 0.1, leverage: 2, reduceOnly: false, clientOrderId: legClientId(plan.id, 0) });
+    expect(await h.run('harvester', { action: 'stop' })).toBeTruthy();
+    expect(await h.ctx.harvester.enabled()).toBe(false);
+
+    const out = await runFundingHarvester(h.bg.ctx);
+    expect(out.find((o) => o.symbol === 'BTC-PERP')).toMatchObject({ reason: 'resumed', planId: plan.id });
+    expect((await h.ctx.harvester.plan(plan.id))?.status).toBe('executed');
+    const b = await book(h.paper);
+    expect(b.perp?.size).toBeCloseTo(0.1, 9);
+    expect(b.spotBtc).toBeCloseTo(0.1, 9);
+    // Stopped means nothing new: no further plan was proposed or entered.
+    expect((await runFundingHarvester(h.bg.ctx)).filter((o) => o.action === 'enter')).toHaveLength(0);
+  });
+  it('when a rebalance is resumed after dying between recording the hedge and marking the plan done, should not shrink the hedge twice', async () => {
+    h = await jobsHarness({ env: { HARVESTER_MODE: 'auto' } });
+    await h.paper.setFunding('BTC-PERP', 0.001);
+    await runFundingHarvester(h.bg.ctx);
+    await h.paper.placeOrder({ symbol: 'BTC-PERP', side: 'buy', orderType: 'market', quantity: 0.05, leverage: 2, reduceOnly: true, clientOrderId: 'shrink-2' });
+    const out = await runFundingHarvester(h.bg.ctx);
+    const planId = out.find((o) => o.symbol === 'BTC-PERP' && o.action === 'rebalance')!.planId!;
+    expect((await h.ctx.harvester.hedge('BTC-PERP'))?.perpQty).toBeCloseTo(0.103, 9);
+    // The state a crash leaves between the hedge write and the plan's `executed`: hedge updated, plan executing.
+    await h.redis.hset(`${h.prefix}:harvester:plan:${planId}`, 'status', 'executing', 'updatedAt', String(Date.now() - RESUME_AFTER_MS - 1_000));
+    await h.redis.set(`${h.prefix}:harvester:open:BTC-PERP`, planId);
+
+    expect((await runFundingHarvester(h.bg.ctx)).find((o) => o.symbol === 'BTC-PERP')).toMatchObject({ reason: 'resumed', planId });
+    expect((await h.ctx.harvester.plan(planId))?.status).toBe('executed');
+    expect(await h.ctx.harvester.hedge('BTC-PERP')).toMatchObject({ perpQty: expect.closeTo(0.103, 9), spotQty: expect.closeTo(0.103, 9) });
+    expect((await book(h.paper)).perp?.size).toBeCloseTo(0.103, 9);
   });
 });
