@@ -47,13 +47,16 @@ export async function dispatch(
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
       const field = issue?.path[0];
+      // zod does not report the input on an issue, so "missing" is read from the raw options: a value that is
+      // present but out of range (1e999 is Infinity, 3.5 for a whole number) must not be called missing.
+      const given = field !== undefined && rawArgs != null && (rawArgs as Record<string, unknown>)[String(field)] !== undefined;
       const msg =
         issue?.code === 'unrecognized_keys'
           ? `Too many or unknown options.`
-          : issue?.code === 'invalid_type' && issue.input === undefined && field !== undefined
+          : issue?.code === 'invalid_type' && !given && field !== undefined
             ? `Missing ${String(field)}.`
             : (issue?.message ?? 'Invalid options.');
-      throw new UserError('bad_args', `${msg} Usage: ${usage(def)}`);
+      throw new UserError('bad_args', `${/[.!?]$/.test(msg) ? msg : `${msg}.`} Usage: ${usage(def)}`);
     }
     requireRole(ctx, inv, def.role, `use /${def.name}`);
     // The generic args type is checked by argsSchema at run time.

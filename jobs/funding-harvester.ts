@@ -11,7 +11,7 @@ import { floorToStep } from '../src/domain/numbers.js';
 import { isDomainError } from '../src/domain/result.js';
 import { spotSymbolFor } from '../src/domain/symbols.js';
 import { pct, qty, usd, utc } from '../src/format.js';
-import type { Instrument } from '../src/exchange/port.js';
+import { ExchangeError, type Instrument } from '../src/exchange/port.js';
 import type { Hedge, HedgeLeg, HedgePlan, PlanRecord } from '../src/services/harvester-state.js';
 import { HedgeExecutor } from '../src/services/hedge-executor.js';
 import { randomBytes } from 'node:crypto';
@@ -63,8 +63,10 @@ async function harvestOne(ctx: JobContext, inst: Instrument): Promise<HarvesterO
   let spot: number;
   try {
     spot = (await ctx.exchange.spotTicker(spotSymbol)).lastPrice;
-  } catch {
-    return null; // no spot market: no hedge possible
+  } catch (err) {
+    // No spot market means no hedge is possible; any other failure must surface (the caller logs it).
+    if (err instanceof ExchangeError && err.kind === 'unknown_symbol') return null;
+    throw err;
   }
   const [f, t, paused, cascade] = await Promise.all([
     ctx.exchange.funding(symbol),

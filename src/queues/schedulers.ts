@@ -36,8 +36,10 @@ export function schedulePlan(c: ScheduleConfig, overrides: Partial<Record<JobNam
     { id: JOB_NAMES.risk, everyMs: c.RISK_INTERVAL_SECONDS * 1000 },
     { id: JOB_NAMES.reminder, everyMs: REMINDER_EVERY_MS },
     { id: JOB_NAMES.basis, everyMs: BASIS_SAMPLE_EVERY_MS },
+    // Scheduled in every mode: with HARVESTER_MODE=off it opens nothing but still finishes a hedge whose execution
+    // was interrupted by a crash, so one leg is never left on its own.
+    { id: JOB_NAMES.harvester, everyMs: c.HARVESTER_INTERVAL_SECONDS * 1000 },
   ];
-  if (c.HARVESTER_MODE !== 'off') plan.push({ id: JOB_NAMES.harvester, everyMs: c.HARVESTER_INTERVAL_SECONDS * 1000 });
   return plan.map((e) => ({ ...e, everyMs: overrides[e.id] ?? e.everyMs }));
 }
 

@@ -30,7 +30,7 @@ describe('schedulers and workers', () => {
     await closeTestRedis();
   });
 
-  it('should upsert one scheduler per job (never duplicates) and drop the harvester when it is switched off', async () => {
+  it('should upsert one scheduler per job (never duplicates) and keep the harvester scheduled when switched off (it then only finishes interrupted hedges)', async () => {
     const q = new Queue(QUEUES.market, { connection: redis, prefix: `${queuePrefix}-plan` });
     closers.push({ close: async () => { await q.obliterate({ force: true }).catch(() => undefined); await q.close(); } });
     const on = loadConfig({ HARVESTER_MODE: 'auto', CASCADE_INTERVAL_SECONDS: '7' });
@@ -39,8 +39,10 @@ describe('schedulers and workers', () => {
     const list = await listSchedulers(q);
     expect(list.map((s) => s.id).sort()).toEqual(Object.values(JOB_NAMES).sort());
     expect(list.find((s) => s.id === JOB_NAMES.cascade)?.everyMs).toBe(7_000);
-    await upsertSchedulers(q, schedulePlan(loadConfig({ HARVESTER_MODE: 'off' })));
-    expect((await listSchedulers(q)).map((s) => s.id)).not.toContain(JOB_NAMES.harvester);
+    await upsertSchedulers(q, schedulePlan(loadConfig({ HARVESTER_MODE: 'off', HARVESTER_INTERVAL_SECONDS: '60' })));
+    const off = await listSchedulers(q);
+    expect(off.map((s) => s.id).sort()).toEqual(Object.values(JOB_NAMES).sort());
+    expect(off.find((s) => s.id === JOB_NAMES.harvester)?.everyMs).toBe(60_000);
   });
 
   it('with two workers on one queue, should run each scheduled iteration exactly once', async () => {
