@@ -48,12 +48,13 @@ export async function dispatch(
       const issue = parsed.error.issues[0];
       const field = issue?.path[0];
       // zod does not report the input on an issue, so "missing" is read from the raw options: a value that is
-      // present but out of range (1e999 is Infinity, 3.5 for a whole number) must not be called missing.
+      // present but out of range (1e999 is Infinity, 3.5 for a whole number) must not be called missing, and an
+      // absent number (a union issue, not invalid_type) must be.
       const given = field !== undefined && rawArgs != null && (rawArgs as Record<string, unknown>)[String(field)] !== undefined;
       const msg =
         issue?.code === 'unrecognized_keys'
           ? `Too many or unknown options.`
-          : issue?.code === 'invalid_type' && !given && field !== undefined
+          : !given && field !== undefined
             ? `Missing ${String(field)}.`
             : (issue?.message ?? 'Invalid options.');
       throw new UserError('bad_args', `${/[.!?]$/.test(msg) ? msg : `${msg}.`} Usage: ${usage(def)}`);

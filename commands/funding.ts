@@ -2,7 +2,7 @@ import { defineCommand } from './define.js';
 import { symbolOption } from './symbol-option.js';
 import { annualize, fundingPayment, formatCountdown } from '../src/domain/funding.js';
 import { unwrap } from '../src/domain/result.js';
-import { pct, price, qty, signedUsd, utc } from '../src/format.js';
+import { pct, price, qty, ratePct, signedUsd, utc } from '../src/format.js';
 import type { ReplyField } from './reply.js';
 
 export default defineCommand({
@@ -26,11 +26,11 @@ export default defineCommand({
     const predictedApr = unwrap(annualize({ rate: predicted, intervalHours: h }));
     const per8h = (r: number) => (h === 8 ? '' : ` (${pct((r * 8) / h, 4)} per 8h)`);
     const fields: ReplyField[] = [
-      { name: 'Current rate', value: `${pct(f.currentRate, 4)} per ${h}h${per8h(f.currentRate)}`, inline: true },
+      { name: 'Current rate', value: `${ratePct(f.currentRate)} per ${h}h${per8h(f.currentRate)}`, inline: true },
       { name: 'Annualised (APR)', value: pct(apr, 2), inline: true },
       {
         name: f.predictedRate === null ? 'Predicted (est., = current)' : 'Predicted next',
-        value: `${pct(predicted, 4)} per ${h}h · APR ${pct(predictedApr, 2)}`,
+        value: `${ratePct(predicted)} per ${h}h · APR ${pct(predictedApr, 2)}`,
         inline: true,
       },
       { name: 'Interval', value: `${h}h`, inline: true },

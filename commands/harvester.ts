@@ -6,6 +6,7 @@
 import { defineButton, defineCommand, type ButtonResult } from './define.js';
 import type { CommandContext } from './context.js';
 import { requireRole } from './dispatch.js';
+import { UserError } from '../src/errors.js';
 import { personOf } from './order.js';
 import type { Reply } from './reply.js';
 import { pct, qty, utc } from '../src/format.js';
@@ -31,7 +32,14 @@ export default defineCommand({
     const now = ctx.now();
     if (action !== 'status') {
       requireRole(ctx, inv, 'admin', `${action} the harvester`);
+      if (action === 'start' && ctx.config.HARVESTER_MODE === 'off') {
+        throw new UserError('harvester_off', 'The harvester cannot start: HARVESTER_MODE=off. Set HARVESTER_MODE=propose (or auto) and restart PerpDesk.');
+      }
       const me = personOf(inv);
+      const [wasEnabled, hedgesNow] = await Promise.all([ctx.harvester.enabled(), ctx.harvester.hedges()]);
+      // Nothing changes: say so, and keep the audit log to real switches.
+      if (action === 'stop' && !wasEnabled) return statusReply(ctx, 'already stopped', now);
+      if (action === 'start' && wasEnabled && !hedgesNow.some((h) => h.status === 'broken')) return statusReply(ctx, 'already running', now);
       await ctx.harvester.setEnabled(action === 'start');
       let cleared = 0;
       if (action === 'start') {
@@ -82,7 +90,7 @@ async function statusReply(ctx: CommandContext, changed: string | null, now: num
       }
     : undefined;
   return {
-    title: changed ? `Harvester ${changed === 'start' ? 'started' : 'stopped'}` : 'Funding harvester',
+    title: changed ? `Harvester ${changed === 'start' ? 'started' : changed === 'stop' ? 'stopped' : changed}` : 'Funding harvester',
     fields,
     table,
     text: decisions.length ? undefined : 'No decision yet: the harvester has not run since it was enabled.',

@@ -29,6 +29,16 @@ export function pct(x: number, digits = 2): string {
   return `${v === `-${(0).toFixed(digits)}` ? (0).toFixed(digits) : v}%`;
 }
 
+/**
+ * A funding rate as percent with at least 4 decimals and 3 significant digits: an hourly 0.00125 % must not print
+ * as 0.0013 % next to a predicted 0.0012 % that is the same rate a float ulp away.
+ */
+export function ratePct(x: number): string {
+  const a = Math.abs(x * 100);
+  const digits = a > 0 && Number.isFinite(a) ? Math.max(4, Math.min(8, 2 - Math.floor(Math.log10(a)))) : 4;
+  return pct(x, digits);
+}
+
 export function signedPct(x: number, digits = 2): string {
   const s = pct(x, digits);
   return x > 0 ? `+${s}` : s;

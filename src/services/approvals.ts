@@ -7,6 +7,7 @@ import {
   type ApprovalRecord, type ApprovalStatus, type Person,
 } from './approval-types.js';
 import { key, type Store } from './store.js';
+import { utc } from '../format.js';
 
 export * from './approval-types.js';
 
@@ -85,7 +86,7 @@ export class ApprovalStore {
       ...causeOf(data.requester),
       action: 'order.requested',
       subject: data.id,
-      detail: `${planWords(data)}; needs ${data.required} approval(s) before ${new Date(data.expiresAt).toISOString()}`,
+      detail: `${planWords(data)}; needs ${data.required} approval(s) before ${utc(data.expiresAt)}`,
     };
     const created = await this.store.redis.eval(
       CREATE_LUA, 3, k, this.#openKey, this.audit.streamKey,
@@ -164,7 +165,7 @@ export class ApprovalStore {
       action: 'order.expired',
       detail: `not approved within the time limit: ${planWords(rec)}`,
       cause: SYSTEM,
-      reason: `not approved before ${new Date(rec.expiresAt).toISOString()}`,
+      reason: `not approved before ${utc(rec.expiresAt)}`,
     });
   }
 }

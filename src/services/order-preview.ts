@@ -9,7 +9,7 @@ import {
   annualize, bufferOf, fundingAgainstClose, fundingPayment, formatCountdown, isDomainError, kelly, orderChecks,
   riskSize, roundOrder, type OrderChecks,
 } from '../domain/index.js';
-import { compactUsd, pct, price as fmtPrice, qty as fmtQty, signedPct, signedUsd, usd, utc } from '../format.js';
+import { compactUsd, pct, price as fmtPrice, ratePct, qty as fmtQty, signedPct, signedUsd, usd, utc } from '../format.js';
 import type { CascadeState } from './cascade-state.js';
 import type { KillSwitch } from './kill-switch.js';
 import type { MarketService } from './market.js';
@@ -54,6 +54,9 @@ interface Check {
   mark: Mark;
   text: string;
 }
+
+/** A limit further than this from mark gets a warning line in the preview (not a blocker). */
+export const LIMIT_FAR_FROM_MARK = 0.1;
 
 const pass = (text: string): Check => ({ mark: '✅', text });
 const warn = (text: string): Check => ({ mark: '⚠️', text });
@@ -211,12 +214,22 @@ export async function previewOpen(d: PreviewDeps, input: OpenOrderInput): Promis
   } else {
     checks.push(pass(`Liquidation buffer ${pct(buffer, 1)} ≥ ${pct(MIN_LIQ_BUFFER, 0)}`));
   }
-  const rateText = `${signedPct(funding.currentRate, 4)}/${h}h (${pct(aprValue, 1)} APR)`;
+  const rateText = `${funding.currentRate > 0 ? '+' : ''}${ratePct(funding.currentRate)}/${h}h (${pct(aprValue, 2)} APR)`;
   checks.push(
     against === true
       ? warn(`Funding ${rateText} works strongly against a ${input.side} (beyond ${pct(FUNDING_AGAINST_APR, 0)} APR)`)
       : pass(`Funding ${rateText} is not strongly against a ${input.side}`),
   );
+  if (orderType === 'limit' && Math.abs(orderPrice / mark - 1) > LIMIT_FAR_FROM_MARK) {
+    // Usually a typo (a missing digit): the size, margin and funding above assume a fill at the limit price.
+    const gap = pct(Math.abs(orderPrice / mark - 1), 1);
+    const below = orderPrice < mark;
+    checks.push(warn(
+      (side === 'buy') === below
+        ? `Limit ${side} at ${fmtPrice(orderPrice, inst.tickSize)} is ${gap} ${below ? 'below' : 'above'} mark: it rests until the market gets there; check the price`
+        : `Limit ${side} at ${fmtPrice(orderPrice, inst.tickSize)} is ${gap} ${below ? 'below' : 'above'} mark: it fills at once near mark, with the quantity sized at your limit; check the price`,
+    ));
+  }
   checks.push(pausedCheck(pause, false));
   checks.push(cascadeCheck(inst.symbol, cascade, c));
   const marginNeed = margin + fees;

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { createInterface, type Interface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import { parseCommandText } from '../../commands/text.js';
+import { usage } from '../../commands/define.js';
 import type { Invocation } from '../../commands/context.js';
 import type { Reply, ReplyButton } from '../../commands/reply.js';
 import { renderText } from './render.js';
@@ -83,7 +84,10 @@ export class ConsoleTransport implements Notifier {
       return;
     }
     if ('error' in parsed) {
-      this.#write(parsed.error);
+      // Same answer as Telegram: say how the command is written, not only that it was wrong.
+      const name = /^\/([a-z0-9_]+)/i.exec(text)?.[1]?.toLowerCase();
+      const def = this.opts.desk.commands.find((c) => c.name === name);
+      this.#write(def ? `${parsed.error} Usage: ${usage(def)}` : parsed.error);
       return;
     }
     const reply = await this.opts.desk.command(parsed.name, parsed.args, this.#inv);

@@ -37,7 +37,7 @@ describe('console transport', () => {
     expect(out).toContain('Missing symbol. Usage: /funding <symbol>');
     expect(out).toContain('Unknown command /nope');
     expect(out).toContain('Not a command. Type /help');
-    expect(out).toContain('Too many values for /oi.');
+    expect(out).toContain('Too many values for /oi. Usage: /oi <symbol>');
     expect(out).toContain('No open positions.');
     await c.close();
   });
