@@ -17,7 +17,7 @@ import { startBackground, type Background, type BackgroundOptions } from '../job
 import type { StatusInfo } from './services/services.js';
 import type { Desk } from './transports/desk.js';
 import { ConsoleTransport } from './transports/console.js';
-import { TelegramTransport } from './transports/telegram.js';
+import type { TelegramTransport } from './transports/telegram.js';
 import { Pacer } from './services/alert-pacing.js';
 import type { DiscordTransport } from './transports/discord.js';
 import { createMetricsRegistry, startHttpServer, type HttpServerHandle } from './http/server.js';
@@ -137,6 +137,8 @@ export async function startApp(o: AppOptions): Promise<App> {
     if (o.config.TELEGRAM_BOT_TOKEN) {
       // Command replies take their slots from the same Redis budget as alert deliveries, so the two never add up
       // to more than Telegram's per-chat limits.
+      // telegraf is loaded only when Telegram is configured, like discord.js.
+      const { TelegramTransport } = await import('./transports/telegram.js');
       telegram = new TelegramTransport({
         desk,
         token: o.config.TELEGRAM_BOT_TOKEN.reveal(),

@@ -57,7 +57,14 @@ async function main(): Promise<void> {
     });
     log.info({ url: app.http.url, exchange: exchange.name }, 'perpdesk ready');
     process.stderr.write(`PerpDesk listening on ${app.http.url} (/healthz, /readyz, /metrics); exchange: ${exchange.name}${logFile ? `; logs: ${logFile}` : ''}\n`);
-    if (app.console) process.stdin.on('end', () => void app?.console?.idle().then(() => shutdown('stdin closed')));
+    if (app.console) {
+      // Ctrl-D at a terminal means "quit"; a closed pipe or /dev/null (a service manager, docker without a TTY)
+      // only ends console input, and the bot keeps running its jobs until it gets SIGINT/SIGTERM.
+      process.stdin.on('end', () => {
+        if (process.stdin.isTTY) void app?.console?.idle().then(() => shutdown('console closed'));
+        else void app?.console?.idle().then(() => process.stderr.write('PerpDesk: console input closed; still running (stop with Ctrl-C or SIGTERM).\n'));
+      });
+    }
   } catch (e) {
     if (e instanceof ConfigError) {
       process.stderr.write(`perpdesk: ${e.message}\n`);

@@ -91,7 +91,7 @@ export async function startRedisServer(opts: RedisServerOptions = {}): Promise<R
   ];
   // A small shell watchdog: when our stdin pipe closes (parent died, even by SIGKILL), stop redis.
   // (Background jobs of a non-interactive sh read /dev/null, hence the explicit fd 3.)
-  const script = `"$0" "$@" & rp=$!; trap 'kill -TERM $rp 2>/dev/null; wait $rp; exit 0' TERM INT; ` +
+  const script = `"$0" "$@" & rp=$!; trap 'kill -TERM $rp 2>/dev/null; wait $rp; exit 0' TERM INT HUP; ` +
     `exec 3<&0; (cat <&3 >/dev/null; kill -TERM $rp 2>/dev/null) & wait $rp`;
   const child = spawn('sh', ['-c', script, binary, ...args], { stdio: ['pipe', 'ignore', 'pipe'] });
   let stderr = '';
