@@ -21,7 +21,7 @@ function waitFor(get: () => string, re: RegExp, ms = 20_000): Promise<RegExpExec
 }
 
 describe('npm start on the embedded defaults', () => {
-  it('boots, answers /healthz and /funding, and Ctrl-C leaves no redis-server behind', async () => {
+  it('boots, answers /healthz and /funding, survives stdin closing, and Ctrl-C leaves no redis-server behind', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'pd-start-'));
     const env = { ...process.env, DATA_DIR: dataDir, HTTP_PORT: '0', REDIS_URL: '', DISCORD_TOKEN: '', TELEGRAM_BOT_TOKEN: '' };
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: root, env, stdio: ['pipe', 'pipe', 'pipe'] });
@@ -38,6 +38,11 @@ describe('npm start on the embedded defaults', () => {
 
       child.stdin.write('/funding BTC-PERP\n');
       await waitFor(() => out, /Funding BTC-PERP[\s\S]*Next funding[\s\S]*Your next payment/);
+
+      // A closed pipe (no terminal) ends console input only: the bot keeps serving.
+      child.stdin.end();
+      await waitFor(() => err, /console input closed; still running/);
+      expect((await fetch(`${url}/healthz`)).status).toBe(200);
 
       const log = readFileSync(join(dataDir, 'perpdesk.log'), 'utf8');
       const port = Number(/"port":(\d+),"dataDir"/.exec(log)![1]);
