@@ -5,4 +5,4 @@ RUN npm ci --no-audit --no-fund
 COPY . .
 ENV NODE_ENV=production
 EXPOSE 8080
-CMD ["npx", "tsx", "src/main.ts"]
+CMD ["node", "--max-semi-space-size=2", "--import", "tsx", "src/main.ts"]
