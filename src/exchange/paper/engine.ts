@@ -10,7 +10,7 @@ import {
 } from '../../domain/index.js';
 import {
   ExchangeError, type Account, type AccruedFunding, type FundingInfo, type Instrument, type ListOrdersQuery,
-  type OpenInterest, type Order, type OrderSide, type Position, type SpotTicker, type Ticker,
+  type OpenInterest, type Order, type OrderSide, type PlaceOrderRequest, type Position, type SpotTicker, type Ticker,
 } from '../port.js';
 import { DEFAULT_MARKETS, type MarketSpec, type SpotSpec } from './instruments.js';
 import { ok, rejected, unknownSymbol } from './errors.js';
@@ -53,17 +53,8 @@ export interface CascadeOptions {
   steps: number;
 }
 
-export interface PaperOrderRequest {
-  symbol: string;
-  side: OrderSide;
-  orderType: 'market' | 'limit';
-  quantity: number;
-  price?: number;
-  leverage: number;
-  reduceOnly: boolean;
-  timeInForce?: 'gtc' | 'ioc';
-  clientOrderId: string;
-}
+/** The engine takes exactly the port's request. */
+export type PaperOrderRequest = PlaceOrderRequest;
 
 export interface PaperSpotOrderRequest {
   symbol: string;
