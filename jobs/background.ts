@@ -4,6 +4,7 @@
  * `npm start` runs both; `npm run worker` runs the market jobs alone and leaves delivery to the process with
  * transports. Jobs use their own Redis connection that waits out a Redis restart instead of failing.
  */
+import { queueCounts } from '../src/queues/counts.js';
 import { Queue } from 'bullmq';
 import type { Config } from '../src/config/env.js';
 import type { Exchange } from '../src/exchange/port.js';
@@ -140,13 +141,7 @@ export async function startBackground(o: BackgroundOptions): Promise<Background>
     services,
     market,
     delivery,
-    queues: async () =>
-      Promise.all(
-        counted.map(async (q) => {
-          const c = await q.getJobCounts('waiting', 'active', 'delayed', 'failed');
-          return { name: q.name, waiting: c.waiting ?? 0, active: c.active ?? 0, delayed: c.delayed ?? 0, failed: c.failed ?? 0 };
-        }),
-      ),
+    queues: async () => Promise.all(counted.map(queueCounts)),
     schedulers: () => listSchedulers(market),
     close,
   };

@@ -12,6 +12,7 @@ import { createRedis, closeRedis } from './queues/redis.js';
 import { buildServices } from './services/build.js';
 import { alertDestinations } from './services/announce.js';
 import { DEFAULT_QUEUE_PREFIX, queuePrefix } from './queues/names.js';
+import { queueCounts } from './queues/counts.js';
 import { startOrderProcessing, type OrderProcessing } from '../jobs/place-order.js';
 import { startBackground, type Background, type BackgroundOptions } from '../jobs/background.js';
 import type { StatusInfo } from './services/services.js';
@@ -71,7 +72,10 @@ export async function startApp(o: AppOptions): Promise<App> {
       exchange: o.exchange.name,
       exchangeOk: await o.exchange.instruments().then(() => true, () => false),
       redisOk: await redisOk(),
-      queues: (await bg?.queues().catch(() => [])) ?? [],
+      queues: [
+        ...((await bg?.queues().catch(() => [])) ?? []),
+        ...(await queueCounts(services.orderQueue.queue).then((c) => [c], () => [])),
+      ],
       schedulers: (await bg?.schedulers().catch(() => [])) ?? [],
       transports,
       startedAt,
