@@ -12,6 +12,7 @@ import { causeOf, personKey, planWords, type ApprovalRecord } from '../src/servi
 import { APPROVE_ACTION, REJECT_ACTION, renderApproval, staleNotice } from '../src/services/approval-render.js';
 import { ApprovalNotices } from '../src/services/approval-notices.js';
 import { approvalBlocker } from '../src/services/order-guards.js';
+import { duplicateApprovalNotice, isOverdue, recordedApprovalNotice, selfApprovalRefusal } from '../src/services/approval-decision.js';
 import { utc } from '../src/format.js';
 
 const UNKNOWN = 'This preview is no longer valid: PerpDesk has no record of it (another deployment, or older than 30 days). Run the command again.';
@@ -34,8 +35,7 @@ async function expireNow(ctx: CommandContext, rec: ApprovalRecord, inv: Invocati
 }
 
 function overdue(ctx: CommandContext, rec: ApprovalRecord, id: ButtonId): boolean {
-  const now = ctx.now();
-  return now >= rec.expiresAt || (id.exp > 0 && now > id.exp * 1000);
+  return isOverdue(ctx.now(), rec.expiresAt, id.exp);
 }
 
 async function refuse(ctx: CommandContext, rec: ApprovalRecord, inv: Invocation, why: string): Promise<ButtonResult> {
@@ -52,12 +52,8 @@ export const approveButton = defineButton({
     if (rec.status !== 'pending') return { update: renderApproval(rec), notice: staleNotice(rec) };
     if (overdue(ctx, rec, id)) return expireNow(ctx, rec, inv);
     const me = personOf(inv);
-    // Both the rule at preview time and the current configuration must allow it: a restart that turns
-    // self-approval off also covers previews already shown.
-    const selfAllowed = rec.selfApprovalAllowed && ctx.config.ALLOW_SELF_APPROVAL;
-    if (!selfAllowed && personKey(me) === personKey(rec.requester)) {
-      return refuse(ctx, rec, inv, 'You requested this order, so someone else must approve it (self-approval is off: ALLOW_SELF_APPROVAL=false).');
-    }
+    const selfRefusal = selfApprovalRefusal(me, rec.requester, rec.selfApprovalAllowed, ctx.config.ALLOW_SELF_APPROVAL, 'order');
+    if (selfRefusal) return refuse(ctx, rec, inv, selfRefusal);
     const blocker = await approvalBlocker(rec.plan, ctx);
     if (blocker) {
       return refuse(ctx, rec, inv, `Approval refused: ${blocker}. The preview stays open until ${utc(rec.expiresAt)}.`);
@@ -71,10 +67,10 @@ export const approveButton = defineButton({
       case 'conflict':
         return { update: renderApproval(r.record), notice: staleNotice(r.record) };
       case 'duplicate':
-        return { notice: `You already approved this order (${r.count} of ${r.record.required}); it needs another approver.` };
+        return { notice: duplicateApprovalNotice('order', r.count, r.record.required) };
       case 'recorded':
         await notices(ctx).updated(r.record, clicked(inv));
-        return { update: renderApproval(r.record), notice: `Your approval is recorded (${r.count} of ${r.record.required}).` };
+        return { update: renderApproval(r.record), notice: recordedApprovalNotice(r.count, r.record.required) };
       case 'approved': {
         ctx.log.info({ approvalId: rec.id, approvers: r.count }, 'order approved');
         try {

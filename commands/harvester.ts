@@ -1,19 +1,23 @@
 /**
  * `/harvester status|start|stop` and the Approve / Reject buttons of harvester proposals (`pd1:hvok:<plan>:<exp>`,
- * `pd1:hvno:<plan>:<exp>`). Clicks change a plan only through HarvesterState's atomic transitions; an approved
- * plan is executed at once by the same executor the auto mode uses.
+ * `pd1:hvno:<plan>:<exp>`). Clicks are judged by the same rules as order approvals (approval-decision.ts) and change
+ * a plan only through HarvesterState, which runs the orders' approve / transition scripts (status compare-and-set
+ * and audit entry in one atomic step); an approved plan is executed at once by the same executor auto mode uses.
  */
 import { defineButton, defineCommand, type ButtonResult } from './define.js';
-import type { CommandContext } from './context.js';
+import type { CommandContext, Invocation } from './context.js';
 import { requireRole } from './dispatch.js';
 import { UserError } from '../src/errors.js';
 import { personOf } from './order.js';
 import type { Reply } from './reply.js';
 import { pct, qty, utc } from '../src/format.js';
-import { personKey } from '../src/services/approval-types.js';
+import { causeOf } from '../src/services/approvals.js';
+import { personKey, type Person } from '../src/services/approval-types.js';
+import { approverNames, duplicateApprovalNotice, isOverdue, recordedApprovalNotice } from '../src/services/approval-decision.js';
+import type { AuditEntry } from '../src/services/audit.js';
 import type { PlanRecord } from '../src/services/harvester-state.js';
 import { OutcomeUnknownError } from '../src/services/hedge-executor.js';
-import { executorFor, HARVEST_APPROVE, HARVEST_REJECT, planFields, planStatusAlert, planWords } from '../jobs/funding-harvester.js';
+import { executorFor, expirePlan, HARVEST_APPROVE, HARVEST_REJECT, planFields, planStatusAlert, planWords } from '../jobs/funding-harvester.js';
 
 const MODE_WORDS = {
   off: 'off (HARVESTER_MODE=off)',
@@ -100,6 +104,7 @@ async function statusReply(ctx: CommandContext, changed: string | null, now: num
 }
 
 const UNKNOWN = 'This harvester proposal is no longer known (older than 30 days or from another deployment).';
+const NOUN = 'proposal';
 
 function planReply(rec: PlanRecord, note: string): Reply {
   const p = rec.plan;
@@ -112,15 +117,25 @@ function planReply(rec: PlanRecord, note: string): Reply {
 }
 
 function stale(rec: PlanRecord): ButtonResult {
-  const who = rec.decidedBy ? ` by ${rec.decidedBy}` : '';
+  const by = rec.decidedBy ?? (rec.approvers.length ? approverNames(rec.approvers) : null);
+  const who = by ? ` by ${by}` : '';
   return { update: planReply(rec, `Already ${rec.status}${who}.`), notice: `This proposal is already ${rec.status}${who}.` };
 }
 
+/** Audit entry of a person's decision on a plan: the same shape as the order approvals' entries. */
+function entry(me: Person, now: number, rec: PlanRecord, action: string, detail: string): AuditEntry {
+  return { ts: now, ...causeOf(me), action: `harvester.${action}`, subject: rec.plan.id, detail };
+}
+
 async function expire(ctx: CommandContext, rec: PlanRecord): Promise<ButtonResult> {
-  const t = await ctx.harvester.transition(rec.plan.id, ['pending'], 'expired', ctx.now(), { decidedBy: 'PerpDesk' });
-  if (t.ok && t.record) await ctx.alerts.publish(planStatusAlert(t.record, 'Expired: not approved in time.', ctx.now()));
+  const t = await expirePlan(ctx, rec);
   const cur = t.record ?? rec;
   return { update: planReply(cur, 'Expired: not approved in time.'), notice: 'This proposal has expired.' };
+}
+
+async function refuse(ctx: CommandContext, rec: PlanRecord, inv: Invocation, why: string): Promise<ButtonResult> {
+  await ctx.audit.append(entry(personOf(inv), ctx.now(), rec, 'approval_refused', `${why}: ${planWords(rec.plan)}`));
+  return { notice: why };
 }
 
 export const approveHarvest = defineButton({
@@ -131,27 +146,31 @@ export const approveHarvest = defineButton({
     if (!rec) return { notice: UNKNOWN };
     if (rec.status !== 'pending') return stale(rec);
     const now = ctx.now();
-    if (now >= rec.expiresAt || (id.exp > 0 && now > id.exp * 1000)) return expire(ctx, rec);
+    if (isOverdue(now, rec.expiresAt, id.exp)) return expire(ctx, rec);
     const me = personOf(inv);
+    // No self-approval rule here: the harvester (the system) requested the plan, never a chat user.
     if (rec.plan.action === 'enter') {
       const pause = await ctx.killSwitch.state();
-      if (pause) return { notice: `Approval refused: trading is paused by ${pause.by} (${pause.reason}).` };
-      if (await ctx.cascade.active(rec.plan.symbol, now)) return { notice: `Approval refused: a liquidation cascade is running in ${rec.plan.symbol}; the harvester opens nothing until it is over.` };
+      if (pause) return refuse(ctx, rec, inv, `Approval refused: trading is paused by ${pause.by} (${pause.reason}).`);
+      if (await ctx.cascade.active(rec.plan.symbol, now)) return refuse(ctx, rec, inv, `Approval refused: a liquidation cascade is running in ${rec.plan.symbol}; the harvester opens nothing until it is over.`);
     }
-    const r = await ctx.harvester.approve(rec.plan.id, `${me.displayName} (${personKey(me)})`, now);
+    const words = planWords(rec.plan);
+    const r = await ctx.harvester.approve(rec.plan.id, me, now, {
+      recorded: entry(me, now, rec, 'approval_recorded', `approval __COUNT__ of ${rec.required}: ${words}`),
+      approved: entry(me, now, rec, 'approved', `approval __COUNT__ of ${rec.required}, plan approved: ${words}`),
+    });
     if (r.kind === 'missing') return { notice: UNKNOWN };
     if (r.kind === 'expired') return expire(ctx, r.record);
     if (r.kind === 'conflict') return stale(r.record);
-    if (r.kind === 'duplicate') return { notice: `You already approved this proposal (${r.record.approvers.length} of ${r.record.required}).` };
-    await ctx.audit.append({ ts: now, actor: `${me.displayName} (${personKey(me)})`, platform: me.platform, action: r.kind === 'approved' ? 'harvester.approved' : 'harvester.approval_recorded', subject: rec.plan.id, detail: planWords(rec.plan) });
-    if (r.kind === 'recorded') return { update: planReply(r.record, `Approvals: ${r.record.approvers.length} of ${r.record.required}.`), notice: 'Your approval is recorded.' };
+    if (r.kind === 'duplicate') return { notice: duplicateApprovalNotice(NOUN, r.count, r.record.required) };
+    if (r.kind === 'recorded') return { update: planReply(r.record, `Approvals: ${r.count} of ${r.record.required}.`), notice: recordedApprovalNotice(r.count, r.record.required) };
     try {
       const done = await executorFor(ctx).run(rec.plan.id);
       const cur = done ?? r.record;
-      return { update: planReply(cur, `Approved by ${me.displayName}. ${cur.result ?? ''}`.trim()), notice: cur.status === 'executed' ? 'Approved: both legs placed.' : `Approved, but ${cur.status}: ${cur.result ?? ''}` };
+      return { update: planReply(cur, `Approved by ${approverNames(r.record.approvers)}. ${cur.result ?? ''}`.trim()), notice: cur.status === 'executed' ? 'Approved: both legs placed.' : `Approved, but ${cur.status}: ${cur.result ?? ''}` };
     } catch (e) {
       if (e instanceof OutcomeUnknownError) {
-        return { update: planReply(r.record, `Approved by ${me.displayName}; the exchange did not answer in time. The next harvester run checks and completes it with the same order ids.`), notice: 'Approved; placement is being confirmed.' };
+        return { update: planReply(r.record, `Approved by ${approverNames(r.record.approvers)}; the exchange did not answer in time. The next harvester run checks and completes it with the same order ids.`), notice: 'Approved; placement is being confirmed.' };
       }
       throw e;
     }
@@ -165,14 +184,17 @@ export const rejectHarvest = defineButton({
     const rec = await ctx.harvester.plan(id.ref);
     if (!rec) return { notice: UNKNOWN };
     if (rec.status !== 'pending') return stale(rec);
-    const me = personOf(inv);
     const now = ctx.now();
-    const t = await ctx.harvester.transition(rec.plan.id, ['pending'], 'rejected', now, { decidedBy: me.displayName });
+    if (isOverdue(now, rec.expiresAt, id.exp)) return expire(ctx, rec);
+    const me = personOf(inv);
+    const t = await ctx.harvester.transition(rec.plan.id, ['pending'], 'rejected', now, {
+      decidedBy: me.displayName,
+      audit: entry(me, now, rec, 'rejected', `rejected: ${planWords(rec.plan)}`),
+    });
     if (!t.ok || !t.record) return t.record ? stale(t.record) : { notice: UNKNOWN };
-    await ctx.audit.append({ ts: now, actor: `${me.displayName} (${personKey(me)})`, platform: me.platform, action: 'harvester.rejected', subject: rec.plan.id, detail: planWords(rec.plan) });
     // Edits the proposal in the other chats; the clicked one gets the update below.
     await ctx.alerts.publish(planStatusAlert(t.record, `Rejected by ${me.displayName}: nothing was sent to the exchange.`, now));
-    return { update: planReply(t.record, `Rejected by ${me.displayName}: nothing was sent to the exchange.`), notice: 'Rejected.' };
+    return { update: planReply(t.record, `Rejected by ${me.displayName}: nothing was sent to the exchange.`), notice: 'Rejected: nothing was sent to the exchange.' };
   },
 });
 

@@ -14,6 +14,7 @@ import { pct, qty, usd, utc } from '../src/format.js';
 import { ExchangeError, type Instrument } from '../src/exchange/port.js';
 import type { Hedge, HedgeLeg, HedgePlan, PlanRecord } from '../src/services/harvester-state.js';
 import { HedgeExecutor } from '../src/services/hedge-executor.js';
+import { SYSTEM } from '../src/services/approvals.js';
 import { randomBytes } from 'node:crypto';
 import type { JobContext } from './job-context.js';
 
@@ -194,8 +195,7 @@ async function settleOpenPlan(ctx: JobContext, rec: PlanRecord): Promise<Harvest
   const now = ctx.now();
   const symbol = rec.plan.symbol;
   if (rec.status === 'pending' && now >= rec.expiresAt) {
-    const t = await ctx.harvester.transition(rec.plan.id, ['pending'], 'expired', now, { decidedBy: 'PerpDesk' });
-    if (t.ok && t.record) await ctx.alerts.publish(planStatusAlert(t.record, 'Expired: not approved in time.', now));
+    await expirePlan(ctx, rec);
     return { symbol, action: 'none', reason: 'proposal_expired', planId: rec.plan.id };
   }
   if (rec.status === 'approved' || rec.status === 'executing') {
@@ -203,6 +203,21 @@ async function settleOpenPlan(ctx: JobContext, rec: PlanRecord): Promise<Harvest
     return { symbol, action: rec.plan.action, reason: 'resumed', planId: rec.plan.id };
   }
   return { symbol, action: 'none', reason: 'proposal_pending', planId: rec.plan.id };
+}
+
+/**
+ * Moves a pending plan past its deadline to `expired`, audited like an expired order (`harvester.expired` by
+ * PerpDesk, in the same atomic step), and edits the proposal message. Only the caller that wins the transition
+ * announces it.
+ */
+export async function expirePlan(ctx: Pick<JobContext, 'harvester' | 'alerts' | 'now'>, rec: PlanRecord): Promise<{ ok: boolean; record: PlanRecord | null }> {
+  const now = ctx.now();
+  const t = await ctx.harvester.transition(rec.plan.id, ['pending'], 'expired', now, {
+    decidedBy: SYSTEM.actor,
+    audit: { ts: now, ...SYSTEM, action: 'harvester.expired', subject: rec.plan.id, detail: `not approved within the time limit: ${planWords(rec.plan)}` },
+  });
+  if (t.ok && t.record) await ctx.alerts.publish(planStatusAlert(t.record, 'Expired: not approved in time.', now));
+  return t;
 }
 
 async function record(ctx: JobContext, d: { symbol: string; action: string; reason: string; annRate: number | null; at: number; note?: string }): Promise<HarvesterOutcome> {

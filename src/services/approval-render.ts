@@ -3,12 +3,13 @@ import type { Reply, Severity } from '../../commands/reply.js';
 import { encodeButtonId } from '../transports/button-id.js';
 import { price as fmtPrice, qty as fmtQty, utc } from '../format.js';
 import type { ApprovalRecord } from './approval-types.js';
+import { approverNames } from './approval-decision.js';
 
 export const APPROVE_ACTION = 'ap';
 export const REJECT_ACTION = 'rj';
 
 export function names(rec: ApprovalRecord): string {
-  return rec.approvers.map((a) => a.displayName).join(', ') || 'nobody';
+  return approverNames(rec.approvers);
 }
 
 function fillText(rec: ApprovalRecord): string {

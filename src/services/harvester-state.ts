@@ -1,5 +1,8 @@
 import { z } from 'zod';
 import { key, type Store } from './store.js';
+import { APPROVE_LUA, TRANSITION_LUA } from './approval-scripts.js';
+import { AuditLog, type AuditEntry } from './audit.js';
+import { Approver, personKey, type Person } from './approval-types.js';
 
 /**
  * The funding harvester's persisted state: on/off switch, open hedges, last decision per symbol, and hedge plans
@@ -44,7 +47,7 @@ export const PlanRecord = z.object({
   status: z.enum(PLAN_STATUSES),
   mode: z.enum(['propose', 'auto']),
   expiresAt: z.number(),
-  approvers: z.array(z.string()),
+  approvers: z.array(Approver),
   required: z.number().int().min(1),
   decidedBy: z.string().nullable(),
   result: z.string().nullable(),
@@ -79,41 +82,10 @@ export const Decision = z.object({
 export type Decision = z.infer<typeof Decision>;
 
 // A plan is a hash: `data` (the plan JSON, never rewritten), `status`, `mode`, `expiresAt`, `required`,
-// `decidedBy`, `result`, `updatedAt`; approvers in a set beside it. The scripts touch only the small fields, so the
-// plan's numbers are never re-encoded by Lua.
-
-// KEYS[1] plan hash. ARGV: allowed from statuses (comma list), to, now, decidedBy ('' = keep), result ('' = keep).
-const TRANSITION = `
-local status = redis.call('HGET', KEYS[1], 'status')
-if not status then return 'missing' end
-local ok = false
-for s in string.gmatch(ARGV[1], '[^,]+') do if status == s then ok = true end end
-if not ok then return 'conflict' end
-redis.call('HSET', KEYS[1], 'status', ARGV[2], 'updatedAt', ARGV[3])
-if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'decidedBy', ARGV[4]) end
-if ARGV[5] ~= '' then redis.call('HSET', KEYS[1], 'result', ARGV[5]) end
-return 'ok'
-`;
-
-// KEYS[1] plan hash, KEYS[2] approvers set. ARGV: approver key, now. The approver reaching `required` approves.
-const APPROVE = `
-local status = redis.call('HGET', KEYS[1], 'status')
-if not status then return 'missing' end
-if status ~= 'pending' then return 'conflict' end
-local now = tonumber(ARGV[2])
-if now >= tonumber(redis.call('HGET', KEYS[1], 'expiresAt')) then
-  redis.call('HSET', KEYS[1], 'status', 'expired', 'updatedAt', ARGV[2])
-  return 'expired'
-end
-if redis.call('SADD', KEYS[2], ARGV[1]) == 0 then return 'duplicate' end
-redis.call('EXPIRE', KEYS[2], ${30 * 86_400})
-redis.call('HSET', KEYS[1], 'updatedAt', ARGV[2])
-if redis.call('SCARD', KEYS[2]) >= tonumber(redis.call('HGET', KEYS[1], 'required')) then
-  redis.call('HSET', KEYS[1], 'status', 'approved', 'decidedBy', ARGV[1])
-  return 'approved'
-end
-return 'recorded'
-`;
+// `decidedBy`, `result`, `updatedAt`; approvers in a hash beside it (person key → Approver JSON, as for orders).
+// Status changes and approvals run the order approvals' own Lua scripts (approval-scripts.ts), so both state
+// machines share one compare-and-set and write their audit entry in the same atomic step. The scripts touch only
+// the small fields, so the plan's numbers are never re-encoded by Lua.
 
 // KEYS[1] plan hash. ARGV: now, staleBefore. Takes over an `executing` plan untouched since staleBefore: bumping
 // updatedAt in the same step means a second resumer (or the original runner's next heartbeat) sees it as owned.
@@ -133,14 +105,27 @@ return 1
 `;
 
 const PLAN_TTL_S = 30 * 86_400;
+const AUDIT_MAXLEN = 100_000;
+const FINAL_PLAN_STATUSES: ReadonlySet<PlanStatus> = new Set(['executed', 'failed', 'rejected', 'expired']);
+const ScriptReply = z.tuple([z.string(), z.union([z.string(), z.number()])]);
 
-export type ApproveResult = { kind: 'approved' | 'recorded' | 'duplicate' | 'conflict' | 'expired'; record: PlanRecord } | { kind: 'missing' };
+/** Audit entries an approval click writes, with `__COUNT__` standing for the approvals so far (filled in by Lua). */
+export interface ApprovalAudit {
+  recorded: AuditEntry;
+  approved: AuditEntry;
+}
+
+export type ApproveResult = { kind: 'approved' | 'recorded' | 'duplicate' | 'conflict' | 'expired'; count: number; record: PlanRecord } | { kind: 'missing' };
 
 export class HarvesterState {
   constructor(private readonly store: Store) {}
 
   #k(...parts: string[]): string {
     return key(this.store, 'harvester', ...parts);
+  }
+
+  get #auditKey(): string {
+    return new AuditLog(this.store).streamKey;
   }
 
   /** Running unless someone ran `/harvester stop` (HARVESTER_MODE=off disables it regardless). */
@@ -202,10 +187,16 @@ export class HarvesterState {
   }
 
   async plan(id: string): Promise<PlanRecord | null> {
-    const [h, approvers] = await Promise.all([
+    const [h, approversRaw] = await Promise.all([
       this.store.redis.hgetall(this.#k('plan', id)),
-      this.store.redis.smembers(this.#k('plan', id, 'approvers')),
+      this.store.redis.hgetall(this.#k('plan', id, 'approvers')),
     ]);
+    const approvers = Object.values(approversRaw)
+      .flatMap((r) => {
+        const a = parse(Approver, r);
+        return a ? [a] : [];
+      })
+      .sort((a, b) => a.at - b.at || a.displayName.localeCompare(b.displayName));
     if (!h.data) return null;
     const plan = parse(HedgePlan, h.data);
     if (!plan) return null;
@@ -214,7 +205,7 @@ export class HarvesterState {
       status: h.status,
       mode: h.mode,
       expiresAt: Number(h.expiresAt),
-      approvers: approvers.sort(),
+      approvers,
       required: Number(h.required),
       decidedBy: h.decidedBy ?? null,
       result: h.result ?? null,
@@ -233,8 +224,23 @@ export class HarvesterState {
     return null;
   }
 
-  async transition(id: string, from: readonly PlanStatus[], to: PlanStatus, now: number, extra: { decidedBy?: string; result?: string } = {}): Promise<{ ok: boolean; record: PlanRecord | null }> {
-    const kind = await this.store.redis.eval(TRANSITION, 1, this.#k('plan', id), from.join(','), to, now, extra.decidedBy ?? '', extra.result ?? '');
+  /**
+   * Compare-and-set of the plan's status; `audit`, when given, is appended in the same atomic step (people's
+   * decisions are audited this way; the executor's own steps write their leg entries separately).
+   */
+  async transition(id: string, from: readonly PlanStatus[], to: PlanStatus, now: number, extra: { decidedBy?: string; result?: string; audit?: AuditEntry } = {}): Promise<{ ok: boolean; record: PlanRecord | null }> {
+    const fields: string[] = ['updatedAt', String(now)];
+    if (extra.decidedBy) fields.push('decidedBy', extra.decidedBy);
+    if (extra.result) fields.push('result', extra.result);
+    // KEYS[3] is the orders' open-approvals index in the shared script; plans keep theirs per symbol (`open:<symbol>`),
+    // so it gets a key nothing else uses and the script's ZREM there is a no-op.
+    const raw = await this.store.redis.eval(
+      TRANSITION_LUA, 4,
+      this.#k('plan', id), this.#k('plan', id, 'approvers'), this.#k('plans', 'unindexed'), this.#auditKey,
+      from.join(','), to, FINAL_PLAN_STATUSES.has(to) ? '1' : '0', extra.audit ? JSON.stringify(extra.audit) : '', String(AUDIT_MAXLEN), id,
+      String(PLAN_TTL_S), ...fields,
+    );
+    const [kind] = ScriptReply.parse(raw);
     return { ok: kind === 'ok', record: await this.plan(id) };
   }
 
@@ -261,11 +267,31 @@ export class HarvesterState {
     return this.store.redis.hget(this.#k('plan', id), 'unwinding');
   }
 
-  async approve(id: string, approver: string, now: number): Promise<ApproveResult> {
-    const kind = String(await this.store.redis.eval(APPROVE, 2, this.#k('plan', id), this.#k('plan', id, 'approvers'), approver, now));
+  /**
+   * Adds a distinct approver to a pending plan with the orders' approve script: the one reaching `required` moves it
+   * to `approved`, and the matching audit entry lands in the same step. A click at or past the deadline returns
+   * `expired` without changing anything; the caller expires the plan (audited) through `transition`.
+   */
+  async approve(id: string, approver: Person, now: number, audit: ApprovalAudit): Promise<ApproveResult> {
+    const raw = await this.store.redis.eval(
+      APPROVE_LUA, 3,
+      this.#k('plan', id), this.#k('plan', id, 'approvers'), this.#auditKey,
+      personKey(approver), JSON.stringify(Approver.parse({ ...approver, at: now })), await this.#required(id), String(now),
+      JSON.stringify(audit.recorded), JSON.stringify(audit.approved), String(AUDIT_MAXLEN),
+    );
+    const [kind, n] = ScriptReply.parse(raw);
     const record = await this.plan(id);
     if (kind === 'missing' || !record) return { kind: 'missing' };
-    return { kind: kind as Exclude<ApproveResult['kind'], 'missing'>, record };
+    if (kind === 'approved' || kind === 'recorded' || kind === 'duplicate') {
+      // Approvers live as long as their plan.
+      await this.store.redis.expire(this.#k('plan', id, 'approvers'), PLAN_TTL_S);
+      return { kind, count: Number(n), record };
+    }
+    return { kind: kind === 'expired' ? 'expired' : 'conflict', count: record.approvers.length, record };
+  }
+
+  async #required(id: string): Promise<string> {
+    return (await this.store.redis.hget(this.#k('plan', id), 'required')) ?? '1';
   }
 }
 
