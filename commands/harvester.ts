@@ -4,6 +4,7 @@
  * a plan only through HarvesterState, which runs the orders' approve / transition scripts (status compare-and-set
  * and audit entry in one atomic step); an approved plan is executed at once by the same executor auto mode uses.
  */
+import type { ButtonId } from '../src/transports/button-id.js';
 import { defineButton, defineCommand, type ButtonResult } from './define.js';
 import type { CommandContext, Invocation } from './context.js';
 import { requireRole } from './dispatch.js';
@@ -138,15 +139,23 @@ async function refuse(ctx: CommandContext, rec: PlanRecord, inv: Invocation, why
   return { notice: why };
 }
 
+/** The plan a click is about, while it still waits for a decision; otherwise the answer for the clicker. */
+async function pendingPlan(ctx: CommandContext, id: ButtonId): Promise<{ rec: PlanRecord; now: number } | ButtonResult> {
+  const rec = await ctx.harvester.plan(id.ref);
+  if (!rec) return { notice: UNKNOWN };
+  if (rec.status !== 'pending') return stale(rec);
+  const now = ctx.now();
+  if (isOverdue(now, rec.expiresAt, id.exp)) return expire(ctx, rec);
+  return { rec, now };
+}
+
 export const approveHarvest = defineButton({
   action: HARVEST_APPROVE,
   role: 'approver',
   async run(ctx, id, inv) {
-    const rec = await ctx.harvester.plan(id.ref);
-    if (!rec) return { notice: UNKNOWN };
-    if (rec.status !== 'pending') return stale(rec);
-    const now = ctx.now();
-    if (isOverdue(now, rec.expiresAt, id.exp)) return expire(ctx, rec);
+    const open = await pendingPlan(ctx, id);
+    if (!('rec' in open)) return open;
+    const { rec, now } = open;
     const me = personOf(inv);
     // No self-approval rule here: the harvester (the system) requested the plan, never a chat user.
     if (rec.plan.action === 'enter') {
@@ -181,11 +190,9 @@ export const rejectHarvest = defineButton({
   action: HARVEST_REJECT,
   role: 'approver',
   async run(ctx, id, inv) {
-    const rec = await ctx.harvester.plan(id.ref);
-    if (!rec) return { notice: UNKNOWN };
-    if (rec.status !== 'pending') return stale(rec);
-    const now = ctx.now();
-    if (isOverdue(now, rec.expiresAt, id.exp)) return expire(ctx, rec);
+    const open = await pendingPlan(ctx, id);
+    if (!('rec' in open)) return open;
+    const { rec, now } = open;
     const me = personOf(inv);
     const t = await ctx.harvester.transition(rec.plan.id, ['pending'], 'rejected', now, {
       decidedBy: me.displayName,
