@@ -6,15 +6,16 @@
 
 /**
  * Saves a new approval unless the id exists. KEYS: 1 approval hash, 2 open-approvals zset, 3 audit stream
- * ARGV: 1 data JSON, 2 expiresAt, 3 createdAt, 4 retention seconds, 5 approval id, 6 audit JSON, 7 audit MAXLEN.
+ * ARGV: 1 data JSON, 2 expiresAt, 3 createdAt, 4 approval id, 5 audit JSON, 6 audit MAXLEN.
  * Returns 1 when created, 0 when the id was taken.
+ * An open approval never expires from Redis (a limit order may rest for months); retention starts once it is final
+ * (TRANSITION_LUA), and pending ones are moved to `expired` by the sweep.
  */
 export const CREATE_LUA = `
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('HSET', KEYS[1], 'status', 'pending', 'data', ARGV[1], 'expiresAt', ARGV[2], 'updatedAt', ARGV[3])
-redis.call('EXPIRE', KEYS[1], tonumber(ARGV[4]))
-redis.call('ZADD', KEYS[2], tonumber(ARGV[3]), ARGV[5])
-redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[7], '*', 'e', ARGV[6])
+redis.call('ZADD', KEYS[2], tonumber(ARGV[3]), ARGV[4])
+redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[6], '*', 'e', ARGV[5])
 return 1
 `;
 

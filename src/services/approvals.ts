@@ -90,7 +90,7 @@ export class ApprovalStore {
     };
     const created = await this.store.redis.eval(
       CREATE_LUA, 3, k, this.#openKey, this.audit.streamKey,
-      JSON.stringify(data), String(data.expiresAt), String(data.createdAt), String(RETENTION_SECONDS), data.id,
+      JSON.stringify(data), String(data.expiresAt), String(data.createdAt), data.id,
       JSON.stringify(entry), String(AUDIT_MAXLEN),
     );
     if (created !== 1) throw new Error(`approval id ${data.id} already exists`);

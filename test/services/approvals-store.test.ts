@@ -53,6 +53,19 @@ describe('ApprovalStore', () => {
     expect((await audit.latest(10)).map((e) => e.action)).toEqual(['order.requested']);
   });
 
+  it('keeps an open approval in Redis for as long as it is open, and starts retention only once it is final', async () => {
+    await store.create(input({ id: 'a9' }));
+    const k = `${prefix}:approval:a9`;
+    expect(await redis.ttl(k)).toBe(-1);
+    await store.approve('a9', bob, T0 + 1);
+    await store.transition('a9', ['approved'], 'submitted', T0 + 2, { action: 'order.submitted', detail: 'd', cause: SYSTEM });
+    expect(await redis.ttl(k)).toBe(-1); // a resting limit order may stay open for months
+    await store.transition('a9', ['submitted'], 'filled', T0 + 3, { action: 'order.filled', detail: 'd', cause: SYSTEM });
+    const ttl = await redis.ttl(k);
+    expect(ttl).toBeGreaterThan(29 * 86_400);
+    expect(ttl).toBeLessThanOrEqual(30 * 86_400);
+  });
+
   it('lets exactly one of many concurrent transitions win, and audits only the winner', async () => {
     await store.create(input({ id: 'a2' }));
     const results = await Promise.all(Array.from({ length: 20 }, (_, i) =>
