@@ -12,12 +12,13 @@ export class AlertAnnouncer implements Announcer {
     private readonly now: () => number,
   ) {}
 
-  async announce(kind: AnnouncementKind, reply: Reply): Promise<AnnounceReport> {
+  async announce(kind: AnnouncementKind, reply: Reply, incident?: string): Promise<AnnounceReport> {
     const at = this.now();
     const title = reply.title ?? (kind === 'order' ? 'Order' : kind === 'trading_paused' ? 'Trading paused' : 'Trading resumed');
     const r = await this.alerts.publish({
-      // Every announcement is news: keyed by time so two pauses a minute apart are both announced.
-      key: `announce:${kind}:${at}:${title}`.slice(0, 200),
+      // Every announcement is news: keyed by its incident (an order's approval id) or by time, so two fills in the
+      // same millisecond or two pauses a minute apart are all announced.
+      key: `announce:${kind}:${incident ?? `${at}:${title}`}`.slice(0, 200),
       kind: kind === 'order' ? 'order' : 'trading',
       severity: reply.severity ?? (kind === 'trading_paused' ? 'critical' : 'info'),
       title,

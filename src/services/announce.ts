@@ -21,7 +21,8 @@ export interface AnnounceReport {
 }
 
 export interface Announcer {
-  announce(kind: AnnouncementKind, reply: Reply): Promise<AnnounceReport>;
+  /** `incident` names what is announced (e.g. the approval id) so two announcements are never merged as duplicates. */
+  announce(kind: AnnouncementKind, reply: Reply, incident?: string): Promise<AnnounceReport>;
 }
 
 /** The team alert chats of the configuration; the console always, when a console transport runs. */

@@ -50,7 +50,7 @@ export class ApprovalNotices {
     await this.updated(rec, except);
     if (rec.status !== 'filled' && rec.status !== 'failed') return;
     try {
-      const r = await this.d.announcer.announce('order', orderAlert(rec));
+      const r = await this.d.announcer.announce('order', orderAlert(rec), rec.id);
       for (const f of r.failed) this.d.log.warn({ approvalId: rec.id, ...f.destination, error: f.error }, 'order alert not delivered');
     } catch (err) {
       this.d.log.warn({ err, approvalId: rec.id }, 'order alert failed');
