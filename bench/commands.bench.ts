@@ -8,6 +8,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startDiscordStandIn } from '../test/fakes/discord/index.js';
+import { discordEnv } from '../test/support/discord-env.js';
 import { startRedisServer } from '../src/queues/redis-server.js';
 import { PaperExchange } from '../src/exchange/paper/paper-exchange.js';
 import { startApp } from '../src/app.js';
@@ -62,12 +63,7 @@ const dir = mkdtempSync(join(tmpdir(), 'pd-bench-'));
 const redis = await startRedisServer({ dataDir: dir });
 const discord = await startDiscordStandIn({ guildId: '1100000000000000001' });
 const paper = await PaperExchange.open({ redis: redis.url, keyPrefix: 'bench', volatilityScale: 0 });
-const config = loadConfig({
-  DISCORD_TOKEN: discord.token,
-  DISCORD_APPLICATION_ID: discord.applicationId,
-  DISCORD_GUILD_ID: discord.guildId,
-  DISCORD_API_URL: discord.url,
-});
+const config = loadConfig(discordEnv(discord));
 const app = await startApp({ config, log: silentLogger, redisUrl: redis.url, exchange: paper, prefix: 'bench', httpPort: 0 });
 try {
   await new Promise((r) => setTimeout(r, 1000));
@@ -84,8 +80,8 @@ try {
   console.log(JSON.stringify({ bench: 'funding_dispatch_to_reply_discord', calls: CALLS, p50_ms: +pct(lat, 50).toFixed(2), p99_ms: +pct(lat, 99).toFixed(2), max_ms: +lat[lat.length - 1]!.toFixed(2), target_p99_ms: 25 }));
   console.log(JSON.stringify({ bench: 'idle_rss_with_stand_in', rss_mb: +idleRssMb.toFixed(1), note: 'bot + discord.js + paper exchange + the Discord stand-in in one process' }));
   console.log(JSON.stringify({ bench: 'idle_rss_bot', rss_mb: await botIdleRssMb(), note: '`npm start` on the embedded defaults (console; node --max-semi-space-size=2 + tsx), 5 s after start, redis-server not counted', target_mb: 150 }));
-  const discordEnv = { DISCORD_TOKEN: discord.token, DISCORD_APPLICATION_ID: discord.applicationId, DISCORD_GUILD_ID: discord.guildId, DISCORD_API_URL: discord.url, LOG_LEVEL: 'info' };
-  console.log(JSON.stringify({ bench: 'idle_rss_bot_discord', rss_mb: await botIdleRssMb(discordEnv), note: '`npm start` with Discord (against the stand-in in the bench process), 5 s after ready', target_mb: 150 }));
+  
+  console.log(JSON.stringify({ bench: 'idle_rss_bot_discord', rss_mb: await botIdleRssMb(discordEnv(discord)), note: '`npm start` with Discord (against the stand-in in the bench process), 5 s after ready', target_mb: 150 }));
 } finally {
   await app.close();
   await discord.close();

@@ -1,6 +1,7 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { startDiscordStandIn, type DiscordStandIn, type StandInInteraction, type FinalMessage } from '../fakes/discord/index.js';
 import { startTestApp, type TestApp } from '../support/app.js';
+import { discordEnv } from '../support/discord-env.js';
 
 let discord: DiscordStandIn;
 let t: TestApp;
@@ -12,10 +13,7 @@ const TRADER_ROLE = '1200000000000000001';
 beforeAll(async () => {
   discord = await startDiscordStandIn({ guildId: '1100000000000000001' });
   t = await startTestApp({
-    DISCORD_TOKEN: discord.token,
-    DISCORD_APPLICATION_ID: discord.applicationId,
-    DISCORD_GUILD_ID: discord.guildId,
-    DISCORD_API_URL: discord.url,
+    ...discordEnv(discord),
     PERPDESK_TRADERS: `discord:${TRADER},discord-role:${TRADER_ROLE}`,
     PERPDESK_APPROVERS: `discord:${APPROVER},discord:${TRADER}`,
     ALLOW_SELF_APPROVAL: 'false',

@@ -1,6 +1,7 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { startDiscordStandIn, type DiscordStandIn } from '../fakes/discord/index.js';
 import { startTestApp, type TestApp } from '../support/app.js';
+import { discordEnv } from '../support/discord-env.js';
 import { annualize } from '../../src/domain/funding.js';
 import { unwrap } from '../../src/domain/result.js';
 import { pct } from '../../src/format.js';
@@ -11,10 +12,7 @@ let t: TestApp;
 beforeAll(async () => {
   discord = await startDiscordStandIn({ guildId: '1100000000000000001' });
   t = await startTestApp({
-    DISCORD_TOKEN: discord.token,
-    DISCORD_APPLICATION_ID: discord.applicationId,
-    DISCORD_GUILD_ID: discord.guildId,
-    DISCORD_API_URL: discord.url,
+    ...discordEnv(discord),
   });
 });
 afterAll(async () => {
