@@ -23,9 +23,9 @@ import { QUEUES } from '../src/queues/names.js';
 import { closeRedis, createRedis } from '../src/queues/redis.js';
 import { startRedisServer } from '../src/queues/redis-server.js';
 import { JOB_NAMES } from '../src/queues/schedulers.js';
-import { PLATFORM_LIMITS } from '../src/services/alert-pacing.js';
-import { Notifiers, type MessageRef, type Notifier } from '../src/services/notifier.js';
-import type { Reply } from '../commands/reply.js';
+import { PLATFORM_LIMITS } from '../src/services/alerts/pacing.js';
+import { Notifiers, type MessageRef, type Notifier } from '../src/services/alerts/notifier.js';
+import type { Reply } from '../src/chat/reply.js';
 import { TelegramTransport } from '../src/transports/telegram.js';
 import type { Desk } from '../src/transports/desk.js';
 

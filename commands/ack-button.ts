@@ -4,8 +4,8 @@
  */
 import { defineButton } from './define.js';
 import { personOf } from './order.js';
-import { personKey } from '../src/services/approval-types.js';
-import { ACK_ACTION, renderAlert } from '../src/services/alert-render.js';
+import { personKey } from '../src/services/approvals/types.js';
+import { ACK_ACTION, renderAlert } from '../src/services/alerts/render.js';
 import { utc } from '../src/format.js';
 
 export default defineButton({

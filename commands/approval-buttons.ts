@@ -7,12 +7,12 @@ import { defineButton, type ButtonResult } from './define.js';
 import type { CommandContext, Invocation } from './context.js';
 import { hasRole } from './dispatch.js';
 import { personOf } from './order.js';
-import type { ButtonId } from '../src/transports/button-id.js';
-import { causeOf, personKey, planWords, type ApprovalRecord } from '../src/services/approvals.js';
-import { APPROVE_ACTION, REJECT_ACTION, renderApproval, staleNotice } from '../src/services/approval-render.js';
-import { ApprovalNotices } from '../src/services/approval-notices.js';
-import { approvalBlocker } from '../src/services/order-guards.js';
-import { duplicateApprovalNotice, isOverdue, recordedApprovalNotice, selfApprovalRefusal } from '../src/services/approval-decision.js';
+import type { ButtonId } from '../src/chat/button-id.js';
+import { causeOf, personKey, planWords, type ApprovalRecord } from '../src/services/approvals/store.js';
+import { APPROVE_ACTION, REJECT_ACTION, renderApproval, staleNotice } from '../src/services/approvals/render.js';
+import { ApprovalNotices } from '../src/services/approvals/notices.js';
+import { approvalBlocker } from '../src/services/orders/guards.js';
+import { duplicateApprovalNotice, isOverdue, recordedApprovalNotice, selfApprovalRefusal } from '../src/services/approvals/decision.js';
 import { utc } from '../src/format.js';
 
 const UNKNOWN = 'This preview is no longer valid: PerpDesk has no record of it (another deployment, or older than 30 days). Run the command again.';

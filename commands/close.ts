@@ -1,7 +1,7 @@
 import { defineCommand } from './define.js';
 import { symbolOption } from './symbol-option.js';
 import { offerPreview } from './order.js';
-import { previewClose } from '../src/services/order-preview.js';
+import { previewClose } from '../src/services/orders/preview.js';
 
 export default defineCommand({
   name: 'close',

@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import type { Role } from '../src/config/principals.js';
-import type { ButtonId } from '../src/transports/button-id.js';
+import type { ButtonId } from '../src/chat/button-id.js';
 import type { CommandContext, Invocation } from './context.js';
-import type { Reply } from './reply.js';
+import type { Reply } from '../src/chat/reply.js';
 
 /** One option of a command: drives Discord registration, text parsing, usage help and validation. */
 export interface OptionSpec {

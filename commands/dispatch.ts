@@ -1,9 +1,9 @@
 import { PermissionError, UserError, errorRef } from '../src/errors.js';
 import { rolesOf, type Role } from '../src/config/principals.js';
-import { parseButtonId } from '../src/transports/button-id.js';
+import { parseButtonId } from '../src/chat/button-id.js';
 import type { CommandContext, Invocation } from './context.js';
 import { argsSchema, usage, type ButtonDef, type ButtonResult, type CommandDef } from './define.js';
-import { userErrorReply, type Reply } from './reply.js';
+import { userErrorReply, type Reply } from '../src/chat/reply.js';
 
 const ROLE_WORDS: Record<Role, string> = {
   viewer: 'viewer',

@@ -3,7 +3,7 @@ import { symbolOption } from './symbol-option.js';
 import { annualize, fundingPayment, formatCountdown } from '../src/domain/funding.js';
 import { unwrap } from '../src/domain/result.js';
 import { pct, price, qty, ratePct, signedUsd, utc } from '../src/format.js';
-import type { ReplyField } from './reply.js';
+import type { ReplyField } from '../src/chat/reply.js';
 
 export default defineCommand({
   name: 'funding',

@@ -4,20 +4,20 @@
  * a plan only through HarvesterState, which runs the orders' approve / transition scripts (status compare-and-set
  * and audit entry in one atomic step); an approved plan is executed at once by the same executor auto mode uses.
  */
-import type { ButtonId } from '../src/transports/button-id.js';
+import type { ButtonId } from '../src/chat/button-id.js';
 import { defineButton, defineCommand, type ButtonResult } from './define.js';
 import type { CommandContext, Invocation } from './context.js';
 import { requireRole } from './dispatch.js';
 import { UserError } from '../src/errors.js';
 import { personOf } from './order.js';
-import type { Reply } from './reply.js';
+import type { Reply } from '../src/chat/reply.js';
 import { pct, qty, utc } from '../src/format.js';
-import { causeOf } from '../src/services/approvals.js';
-import { personKey, type Person } from '../src/services/approval-types.js';
-import { approverNames, duplicateApprovalNotice, isOverdue, recordedApprovalNotice } from '../src/services/approval-decision.js';
+import { causeOf } from '../src/services/approvals/store.js';
+import { personKey, type Person } from '../src/services/approvals/types.js';
+import { approverNames, duplicateApprovalNotice, isOverdue, recordedApprovalNotice } from '../src/services/approvals/decision.js';
 import type { AuditEntry } from '../src/services/audit.js';
-import type { PlanRecord } from '../src/services/harvester-state.js';
-import { OutcomeUnknownError } from '../src/services/hedge-executor.js';
+import type { PlanRecord } from '../src/services/harvester/state.js';
+import { OutcomeUnknownError } from '../src/services/harvester/hedge-executor.js';
 import { executorFor, expirePlan, HARVEST_APPROVE, HARVEST_REJECT, planFields, planStatusAlert, planWords } from '../jobs/funding-harvester.js';
 
 const MODE_WORDS = {

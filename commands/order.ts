@@ -1,11 +1,11 @@
 import { defineCommand } from './define.js';
 import { symbolOption } from './symbol-option.js';
 import type { CommandContext, Invocation } from './context.js';
-import type { Reply } from './reply.js';
-import { previewOpen, type Preview } from '../src/services/order-preview.js';
-import { causeOf, planWords } from '../src/services/approvals.js';
-import { renderApproval } from '../src/services/approval-render.js';
-import type { Person } from '../src/services/approval-types.js';
+import type { Reply } from '../src/chat/reply.js';
+import { previewOpen, type Preview } from '../src/services/orders/preview.js';
+import { causeOf, planWords } from '../src/services/approvals/store.js';
+import { renderApproval } from '../src/services/approvals/render.js';
+import type { Person } from '../src/services/approvals/types.js';
 
 export function personOf(inv: Invocation): Person {
   return { platform: inv.actor.platform, userId: inv.actor.userId, displayName: inv.actor.displayName };

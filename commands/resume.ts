@@ -1,6 +1,6 @@
 import { defineCommand } from './define.js';
 import { personOf } from './order.js';
-import { causeOf } from '../src/services/approvals.js';
+import { causeOf } from '../src/services/approvals/store.js';
 import { utc } from '../src/format.js';
 
 export default defineCommand({

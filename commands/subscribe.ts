@@ -1,6 +1,6 @@
 import { defineCommand } from './define.js';
 import type { Invocation } from './context.js';
-import type { Destination, DestPrefs, SignalKind } from '../src/services/alert-types.js';
+import type { Destination, DestPrefs, SignalKind } from '../src/services/alerts/types.js';
 
 export const SIGNAL_CHOICES = ['off', 'basis', 'oi', 'all'] as const;
 

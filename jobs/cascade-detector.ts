@@ -11,7 +11,7 @@ import { pct, signedPct, utc } from '../src/format.js';
 import type { CascadeRecord } from '../src/services/cascade-state.js';
 import { key } from '../src/services/store.js';
 import type { Instrument } from '../src/exchange/port.js';
-import type { AlertInput } from '../src/services/alert-types.js';
+import type { AlertInput } from '../src/services/alerts/types.js';
 import type { JobContext } from './job-context.js';
 import { checkOiSignal } from './oi-signal.js';
 

@@ -12,9 +12,9 @@ import { isDomainError } from '../src/domain/result.js';
 import { spotSymbolFor } from '../src/domain/symbols.js';
 import { pct, qty, usd, utc } from '../src/format.js';
 import { ExchangeError, type Instrument } from '../src/exchange/port.js';
-import type { Hedge, HedgeLeg, HedgePlan, PlanRecord } from '../src/services/harvester-state.js';
-import { HedgeExecutor } from '../src/services/hedge-executor.js';
-import { SYSTEM } from '../src/services/approvals.js';
+import type { Hedge, HedgeLeg, HedgePlan, PlanRecord } from '../src/services/harvester/state.js';
+import { HedgeExecutor } from '../src/services/harvester/hedge-executor.js';
+import { SYSTEM } from '../src/services/approvals/store.js';
 import { randomBytes } from 'node:crypto';
 import type { JobContext } from './job-context.js';
 

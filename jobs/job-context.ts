@@ -1,10 +1,10 @@
 import type { Config } from '../src/config/env.js';
 import type { Exchange } from '../src/exchange/port.js';
 import type { Logger } from '../src/log.js';
-import type { AlertService } from '../src/services/alerts.js';
+import type { AlertService } from '../src/services/alerts/publish.js';
 import type { AuditLog } from '../src/services/audit.js';
 import type { CascadeState } from '../src/services/cascade-state.js';
-import type { HarvesterState } from '../src/services/harvester-state.js';
+import type { HarvesterState } from '../src/services/harvester/state.js';
 import type { KillSwitch } from '../src/services/kill-switch.js';
 import type { MarketService } from '../src/services/market.js';
 import type { SampleStore } from '../src/services/samples.js';

@@ -10,10 +10,10 @@ import type { Exchange } from '../src/exchange/port.js';
 import type { Logger } from '../src/log.js';
 import { QUEUES } from '../src/queues/names.js';
 import { closeRedis, createRedis } from '../src/queues/redis.js';
-import { ApprovalNotices } from '../src/services/approval-notices.js';
-import type { ApprovalRecord } from '../src/services/approval-types.js';
-import { PlaceOrderData } from '../src/services/order-queue.js';
-import { OrderExecutor, type ReconcileReport } from '../src/services/orders.js';
+import { ApprovalNotices } from '../src/services/approvals/notices.js';
+import type { ApprovalRecord } from '../src/services/approvals/types.js';
+import { PlaceOrderData } from '../src/services/orders/queue.js';
+import { OrderExecutor, type ReconcileReport } from '../src/services/orders/executor.js';
 import type { Services } from '../src/services/services.js';
 
 export const DEFAULT_SWEEP_MS = 15_000;

@@ -11,7 +11,7 @@ import { gte } from '../src/domain/numbers.js';
 import { isDomainError } from '../src/domain/result.js';
 import { pct, price, qty, signedUsd, usd } from '../src/format.js';
 import type { FundingInfo, Instrument, Position } from '../src/exchange/port.js';
-import type { AlertInput } from '../src/services/alert-types.js';
+import type { AlertInput } from '../src/services/alerts/types.js';
 import { key } from '../src/services/store.js';
 import type { JobContext } from './job-context.js';
 

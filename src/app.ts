@@ -10,7 +10,7 @@ import type { Logger } from './log.js';
 import { Lifecycle } from './lifecycle.js';
 import { createRedis, closeRedis } from './queues/redis.js';
 import { buildServices } from './services/build.js';
-import { alertDestinations } from './services/announce.js';
+import { alertDestinations } from './services/alerts/announce.js';
 import { DEFAULT_QUEUE_PREFIX, queuePrefix } from './queues/names.js';
 import { queueCounts } from './queues/counts.js';
 import { startOrderProcessing, type OrderProcessing } from '../jobs/place-order.js';
@@ -19,7 +19,7 @@ import type { StatusInfo } from './services/services.js';
 import type { Desk } from './transports/desk.js';
 import { ConsoleTransport } from './transports/console.js';
 import type { TelegramTransport } from './transports/telegram.js';
-import { Pacer } from './services/alert-pacing.js';
+import { Pacer } from './services/alerts/pacing.js';
 import type { DiscordTransport } from './transports/discord.js';
 import { createMetricsRegistry, startHttpServer, type HttpServerHandle } from './http/server.js';
 

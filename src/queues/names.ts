@@ -14,6 +14,6 @@ export const QUEUES = {
   orders: 'orders',
   /** Market jobs run by schedulers: cascade detector, risk monitor, harvester, funding reminder. */
   market: 'market',
-  /** Outbound chat messages, one queue per destination kind; see src/services/alerts.ts. */
+  /** Outbound chat messages, one queue per destination kind; see src/services/alerts/publish.ts. */
   notify: 'notify',
 } as const;

@@ -4,18 +4,18 @@ import { AuditLog } from './audit.js';
 import { CascadeState } from './cascade-state.js';
 import { KillSwitch } from './kill-switch.js';
 import { MarketService } from './market.js';
-import { MessageRefs } from './message-refs.js';
-import { Notifiers } from './notifier.js';
+import { MessageRefs } from './alerts/message-refs.js';
+import { Notifiers } from './alerts/notifier.js';
 import { SampleStore } from './samples.js';
 import type { Services, StatusInfo } from './services.js';
-import { ApprovalStore } from './approvals.js';
-import { OrderQueue } from './order-queue.js';
-import { DirectAnnouncer, type Announcer, type Destination } from './announce.js';
+import { ApprovalStore } from './approvals/store.js';
+import { OrderQueue } from './orders/queue.js';
+import { DirectAnnouncer, type Announcer, type Destination } from './alerts/announce.js';
 import { queuePrefix } from '../queues/names.js';
-import { AlertService } from './alerts.js';
-import { AlertAnnouncer } from './alert-announcer.js';
-import { Subscriptions } from './subscriptions.js';
-import { HarvesterState } from './harvester-state.js';
+import { AlertService } from './alerts/publish.js';
+import { AlertAnnouncer } from './alerts/announcer.js';
+import { Subscriptions } from './alerts/subscriptions.js';
+import { HarvesterState } from './harvester/state.js';
 
 export interface ServiceDeps {
   redis: Redis;

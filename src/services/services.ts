@@ -3,14 +3,14 @@ import type { SampleStore } from './samples.js';
 import type { KillSwitch } from './kill-switch.js';
 import type { CascadeState } from './cascade-state.js';
 import type { AuditLog } from './audit.js';
-import type { MessageRefs } from './message-refs.js';
-import type { Notifiers } from './notifier.js';
-import type { ApprovalStore } from './approvals.js';
-import type { OrderQueue } from './order-queue.js';
-import type { Announcer } from './announce.js';
-import type { AlertService } from './alerts.js';
-import type { Subscriptions } from './subscriptions.js';
-import type { HarvesterState } from './harvester-state.js';
+import type { MessageRefs } from './alerts/message-refs.js';
+import type { Notifiers } from './alerts/notifier.js';
+import type { ApprovalStore } from './approvals/store.js';
+import type { OrderQueue } from './orders/queue.js';
+import type { Announcer } from './alerts/announce.js';
+import type { AlertService } from './alerts/publish.js';
+import type { Subscriptions } from './alerts/subscriptions.js';
+import type { HarvesterState } from './harvester/state.js';
 
 export interface StatusInfo {
   exchange: string;

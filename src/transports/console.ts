@@ -6,7 +6,7 @@ import type { Readable, Writable } from 'node:stream';
 import { parseCommandText } from '../../commands/text.js';
 import { usage } from '../../commands/define.js';
 import type { Invocation } from '../../commands/context.js';
-import type { Reply, ReplyButton } from '../../commands/reply.js';
+import type { Reply, ReplyButton } from '../chat/reply.js';
 import { renderText } from './render.js';
 import type { Desk, MessageRef, Notifier } from './desk.js';
 

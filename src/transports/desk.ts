@@ -1,4 +1,4 @@
-import type { Reply } from '../../commands/reply.js';
+import type { Reply } from '../chat/reply.js';
 import type { ButtonResult, CommandDef } from '../../commands/define.js';
 import type { Invocation } from '../../commands/context.js';
 
@@ -15,6 +15,6 @@ export interface Desk {
   messageSent(track: string, ref: MessageRef): Promise<void>;
 }
 
-export type { MessageRef, Notifier } from '../services/notifier.js';
-export { DeliveryError } from '../services/notifier.js';
-import type { MessageRef } from '../services/notifier.js';
+export type { MessageRef, Notifier } from '../services/alerts/notifier.js';
+export { DeliveryError } from '../services/alerts/notifier.js';
+import type { MessageRef } from '../services/alerts/notifier.js';

@@ -18,7 +18,7 @@ import {
 } from 'discord.js';
 import type { CommandDef, OptionSpec } from '../../commands/define.js';
 import type { Invocation } from '../../commands/context.js';
-import type { Reply, ButtonStyle as ReplyButtonStyle } from '../../commands/reply.js';
+import type { Reply, ButtonStyle as ReplyButtonStyle } from '../chat/reply.js';
 import type { Logger } from '../log.js';
 import { renderDiscordEmbed } from './render.js';
 import { DeliveryError, type Desk, type MessageRef, type Notifier } from './desk.js';

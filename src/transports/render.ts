@@ -1,4 +1,4 @@
-import type { Reply, ReplyTable, Severity } from '../../commands/reply.js';
+import type { Reply, ReplyTable, Severity } from '../chat/reply.js';
 
 /** Reply → what each platform shows. Transports call these and nothing else to format. */
 

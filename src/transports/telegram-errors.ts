@@ -1,5 +1,5 @@
 import { TelegramError } from 'telegraf';
-import { DeliveryError } from '../services/notifier.js';
+import { DeliveryError } from '../services/alerts/notifier.js';
 
 /**
  * Telegram errors → what the rest of PerpDesk understands. The bot token sits in every Bot API URL, so network

@@ -1,6 +1,6 @@
 import type { Telegram } from 'telegraf';
 import type { InlineKeyboardButton, InlineKeyboardMarkup } from 'telegraf/types';
-import type { Reply, ReplyButton } from '../../commands/reply.js';
+import type { Reply, ReplyButton } from '../chat/reply.js';
 import { escapeHtml, renderTelegramHtml } from './render.js';
 import { isNotModified, isTelegramError } from './telegram-errors.js';
 

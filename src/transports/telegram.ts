@@ -3,14 +3,14 @@ import type { CallbackQuery, Chat, Message, User } from 'telegraf/types';
 import { parseCommandText } from '../../commands/text.js';
 import { usage, type ButtonResult } from '../../commands/define.js';
 import type { Invocation } from '../../commands/context.js';
-import type { Reply } from '../../commands/reply.js';
+import type { Reply } from '../chat/reply.js';
 import { ConfigError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Desk, MessageRef, Notifier } from './desk.js';
 import { describeError, isTelegramError, toDeliveryError } from './telegram-errors.js';
 import { TelegramOutbound, type SendOptions, type TelegramMessageKind } from './telegram-outbound.js';
 
-/** The part of the notify queue's pacer a transport uses (src/services/alert-pacing.ts implements it). */
+/** The part of the notify queue's pacer a transport uses (src/services/alerts/pacing.ts implements it). */
 export interface SendPacer {
   /** Reserves the chat's next send slot; resolves to its time (epoch ms on the `now` clock). */
   reserve(dest: { platform: 'telegram'; chatId: string; chatType: 'private' | 'group' }, now: number): Promise<number>;

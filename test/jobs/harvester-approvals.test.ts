@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { runFundingHarvester } from '../../jobs/funding-harvester.js';
-import { encodeButtonId } from '../../src/transports/button-id.js';
+import { encodeButtonId } from '../../src/chat/button-id.js';
 import type { AuditEntry } from '../../src/services/audit.js';
-import type { HedgePlan } from '../../src/services/harvester-state.js';
+import type { HedgePlan } from '../../src/services/harvester/state.js';
 import { drained, jobsHarness, telegramInvocation, type JobsHarness } from './support/harness.js';
 
 let h: JobsHarness | undefined;

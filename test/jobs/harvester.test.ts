@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { runFundingHarvester } from '../../jobs/funding-harvester.js';
 import { ExchangeError, type Exchange } from '../../src/exchange/port.js';
-import { legClientId, RESUME_AFTER_MS } from '../../src/services/hedge-executor.js';
+import { legClientId, RESUME_AFTER_MS } from '../../src/services/harvester/hedge-executor.js';
 import type { PaperExchange } from '../../src/exchange/paper/paper-exchange.js';
 import { drained, jobsHarness, type JobsHarness } from './support/harness.js';
 

@@ -9,7 +9,7 @@ import { silentLogger } from '../../src/log.js';
 import { startRedisServer, type RedisServerHandle } from '../../src/queues/redis-server.js';
 import { closeRedis, createRedis } from '../../src/queues/redis.js';
 import { JOB_NAMES } from '../../src/queues/schedulers.js';
-import { Notifiers } from '../../src/services/notifier.js';
+import { Notifiers } from '../../src/services/alerts/notifier.js';
 import { eventually, RecordingNotifier } from './support/harness.js';
 
 const HOUR = 3_600_000;

@@ -1,6 +1,6 @@
 import { describe, it, expect, afterAll } from 'vitest';
-import { AlertService } from '../../src/services/alerts.js';
-import { AlertAnnouncer } from '../../src/services/alert-announcer.js';
+import { AlertService } from '../../src/services/alerts/publish.js';
+import { AlertAnnouncer } from '../../src/services/alerts/announcer.js';
 import { closeTestRedis, deletePrefix, testPrefix, testRedis } from '../support/redis.js';
 
 const redis = testRedis();

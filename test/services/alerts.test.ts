@@ -4,8 +4,8 @@ import { TelegramTransport } from '../../src/transports/telegram.js';
 import { silentLogger } from '../../src/log.js';
 import type { Desk } from '../../src/transports/desk.js';
 import { commands } from '../../commands/registry.js';
-import { Pacer } from '../../src/services/alert-pacing.js';
-import type { AlertInput } from '../../src/services/alert-types.js';
+import { Pacer } from '../../src/services/alerts/pacing.js';
+import type { AlertInput } from '../../src/services/alerts/types.js';
 import { drained, eventually, jobsHarness, sleep, telegramInvocation, type JobsHarness } from '../jobs/support/harness.js';
 import { testRedis, testPrefix, deletePrefix, closeTestRedis } from '../support/redis.js';
 

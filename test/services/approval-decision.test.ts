@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { approverNames, duplicateApprovalNotice, isOverdue, recordedApprovalNotice, selfApprovalRefusal } from '../../src/services/approval-decision.js';
+import { approverNames, duplicateApprovalNotice, isOverdue, recordedApprovalNotice, selfApprovalRefusal } from '../../src/services/approvals/decision.js';
 
 const ann = { platform: 'telegram' as const, userId: '1', displayName: 'Ann' };
 const bob = { platform: 'telegram' as const, userId: '2', displayName: 'Bob' };

@@ -9,15 +9,15 @@ import { commands, buttons } from '../../commands/registry.js';
 import { dispatch, dispatchButton } from '../../commands/dispatch.js';
 import type { CommandContext, Invocation } from '../../commands/context.js';
 import type { ButtonResult } from '../../commands/define.js';
-import type { Reply } from '../../commands/reply.js';
+import type { Reply } from '../../src/chat/reply.js';
 import { loadConfig, type Config } from '../../src/config/env.js';
 import type { Exchange } from '../../src/exchange/port.js';
 import { PaperExchange } from '../../src/exchange/paper/paper-exchange.js';
 import { silentLogger } from '../../src/log.js';
 import { QUEUES } from '../../src/queues/names.js';
 import { buildServices } from '../../src/services/build.js';
-import { alertDestinations } from '../../src/services/announce.js';
-import type { MessageRef, Notifier } from '../../src/services/notifier.js';
+import { alertDestinations } from '../../src/services/alerts/announce.js';
+import type { MessageRef, Notifier } from '../../src/services/alerts/notifier.js';
 import { startOrderProcessing, type OrderProcessing } from '../../jobs/place-order.js';
 import { closeTestRedis, deletePrefix, redisUrl, testPrefix, testRedis } from '../support/redis.js';
 

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
 import { AuditLog } from '../../src/services/audit.js';
-import { ApprovalStore, SYSTEM, type NewApproval } from '../../src/services/approvals.js';
+import { ApprovalStore, SYSTEM, type NewApproval } from '../../src/services/approvals/store.js';
 import { closeTestRedis, deletePrefix, testPrefix, testRedis } from '../support/redis.js';
 
 let redis: Redis;

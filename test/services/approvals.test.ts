@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { buttonOf, eventually, makeHarness, ALERT_CHANNEL, CHAT, type Harness } from './approvals-harness.js';
-import { parseButtonId } from '../../src/transports/button-id.js';
-import { clientOrderIdFor } from '../../src/services/orders.js';
+import { parseButtonId } from '../../src/chat/button-id.js';
+import { clientOrderIdFor } from '../../src/services/orders/executor.js';
 
 let h: Harness | undefined;
 afterEach(async () => {

@@ -6,10 +6,10 @@
 import { PurpleFleaClient } from '../../src/exchange/purpleflea.js';
 import { silentLogger } from '../../src/log.js';
 import { createRedis } from '../../src/queues/redis.js';
-import { AlertService } from '../../src/services/alerts.js';
+import { AlertService } from '../../src/services/alerts/publish.js';
 import { AuditLog } from '../../src/services/audit.js';
-import { HarvesterState } from '../../src/services/harvester-state.js';
-import { HedgeExecutor } from '../../src/services/hedge-executor.js';
+import { HarvesterState } from '../../src/services/harvester/state.js';
+import { HedgeExecutor } from '../../src/services/harvester/hedge-executor.js';
 
 const env = (k: string): string => {
   const v = process.env[k];

@@ -3,10 +3,10 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PurpleFleaClient } from '../../src/exchange/purpleflea.js';
 import { silentLogger } from '../../src/log.js';
-import { AlertService } from '../../src/services/alerts.js';
+import { AlertService } from '../../src/services/alerts/publish.js';
 import { AuditLog } from '../../src/services/audit.js';
-import { HarvesterState } from '../../src/services/harvester-state.js';
-import { HedgeExecutor, OutcomeUnknownError, RESUME_AFTER_MS, legClientId } from '../../src/services/hedge-executor.js';
+import { HarvesterState } from '../../src/services/harvester/state.js';
+import { HedgeExecutor, OutcomeUnknownError, RESUME_AFTER_MS, legClientId } from '../../src/services/harvester/hedge-executor.js';
 import { closeTestRedis, deletePrefix, redisUrl, testPrefix, testRedis } from '../support/redis.js';
 import { approvedEntry, bookStandIn, filled, type BookStandIn } from './hedge-stand-in.js';
 

@@ -5,7 +5,7 @@
  */
 import type { Redis } from 'ioredis';
 import { startExchangeStandIn, type ExchangeStandIn, type StandInReply, type StandInRequest } from '../fakes/exchange-stand-in.js';
-import { HarvesterState, type HedgePlan } from '../../src/services/harvester-state.js';
+import { HarvesterState, type HedgePlan } from '../../src/services/harvester/state.js';
 
 export interface WireOrder {
   order_id: string;

@@ -5,8 +5,8 @@ import { buttonOf, eventually, makeHarness, withPlaceOrder, ALERT_CHANNEL, type 
 import { redisUrl } from '../support/redis.js';
 import { ExchangeError } from '../../src/exchange/port.js';
 import { PaperExchange } from '../../src/exchange/paper/paper-exchange.js';
-import { clientOrderIdFor } from '../../src/services/orders.js';
-import type { ApprovalRecord, ApprovalStatus } from '../../src/services/approval-types.js';
+import { clientOrderIdFor } from '../../src/services/orders/executor.js';
+import type { ApprovalRecord, ApprovalStatus } from '../../src/services/approvals/types.js';
 
 let h: Harness | undefined;
 const extra: { close(): Promise<void> }[] = [];

@@ -2,10 +2,10 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startTelegramStandIn, type TelegramStandIn } from '../fakes/telegram/index.js';
 import { buildTestDesk, type TestDesk } from '../support/desk.js';
 import { TelegramTransport } from '../../src/transports/telegram.js';
-import { DeliveryError } from '../../src/services/notifier.js';
+import { DeliveryError } from '../../src/services/alerts/notifier.js';
 import { silentLogger } from '../../src/log.js';
-import { encodeButtonId } from '../../src/transports/button-id.js';
-import { Pacer } from '../../src/services/alert-pacing.js';
+import { encodeButtonId } from '../../src/chat/button-id.js';
+import { Pacer } from '../../src/services/alerts/pacing.js';
 
 const BOT = 'PerpDeskBot';
 

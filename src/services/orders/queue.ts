@@ -1,7 +1,7 @@
 import { Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import { QUEUES } from '../queues/names.js';
+import { QUEUES } from '../../queues/names.js';
 
 export const PLACE_ORDER_JOB = 'place-order';
 export const PlaceOrderData = z.object({ approvalId: z.string().min(1).max(40) });

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { Alert, destKey, type Destination } from './alert-types.js';
-import { key, type Store } from './store.js';
+import { Alert, destKey, type Destination } from './types.js';
+import { key, type Store } from '../store.js';
 
 /**
  * One FIFO outbox per destination: a sorted set of messages by publish sequence. A delivery job is only a send

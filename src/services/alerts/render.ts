@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import type { Reply } from '../../commands/reply.js';
-import { encodeButtonId } from '../transports/button-id.js';
-import { utc } from '../format.js';
-import type { Alert } from './alert-types.js';
+import type { Reply } from '../../chat/reply.js';
+import { encodeButtonId } from '../../chat/button-id.js';
+import { utc } from '../../format.js';
+import type { Alert } from './types.js';
 
 export const ACK_ACTION = 'ack';
 /** How long an Acknowledge button stays valid. */

@@ -1,4 +1,4 @@
-import type { Reply } from '../../commands/reply.js';
+import type { Reply } from '../../chat/reply.js';
 
 /** Where a delivered message sits, so a follow-up can edit it in place. */
 export interface MessageRef {

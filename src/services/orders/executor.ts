@@ -4,13 +4,13 @@
  * answers with the first order instead of opening a second one. Every state change is persisted (with its audit
  * entry) before the next side effect.
  */
-import type { Config } from '../config/env.js';
-import { ExchangeError, type Exchange, type Order, type PlaceOrderRequest } from '../exchange/port.js';
-import type { Logger } from '../log.js';
-import { planWords, SYSTEM, type ApprovalStore } from './approvals.js';
-import type { ApprovalRecord, ApprovalStatus, OrderResult } from './approval-types.js';
-import type { KillSwitch } from './kill-switch.js';
-import { submissionBlocker } from './order-guards.js';
+import type { Config } from '../../config/env.js';
+import { ExchangeError, type Exchange, type Order, type PlaceOrderRequest } from '../../exchange/port.js';
+import type { Logger } from '../../log.js';
+import { planWords, SYSTEM, type ApprovalStore } from '../approvals/store.js';
+import type { ApprovalRecord, ApprovalStatus, OrderResult } from '../approvals/types.js';
+import type { KillSwitch } from '../kill-switch.js';
+import { submissionBlocker } from './guards.js';
 
 export function clientOrderIdFor(approvalId: string): string {
   return `pd-${approvalId}`;

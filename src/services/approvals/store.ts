@@ -1,15 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import type { AuditEntry, AuditLog } from './audit.js';
-import { APPROVE_LUA, CREATE_LUA, TRANSITION_LUA } from './approval-scripts.js';
+import type { AuditEntry, AuditLog } from '../audit.js';
+import { APPROVE_LUA, CREATE_LUA, TRANSITION_LUA } from './scripts.js';
 import {
   ApprovalData, Approver, FINAL_STATUSES, OrderResult, personKey,
   type ApprovalRecord, type ApprovalStatus, type Person,
-} from './approval-types.js';
-import { key, type Store } from './store.js';
-import { utc } from '../format.js';
+} from './types.js';
+import { key, type Store } from '../store.js';
+import { utc } from '../../format.js';
 
-export * from './approval-types.js';
+export * from './types.js';
 
 /** Final approvals stay readable this long (stale buttons, /audit context), then Redis drops them. */
 const RETENTION_SECONDS = 30 * 86_400;

@@ -5,12 +5,12 @@
  * first is unwound; if that fails too, or an exit is left half done, the hedge is marked broken and a critical alert
  * asks a person to decide — never a silent naked position.
  */
-import { ExchangeError, type Exchange, type Order } from '../exchange/port.js';
-import type { Logger } from '../log.js';
-import { pct, qty } from '../format.js';
-import type { AlertService } from './alerts.js';
-import type { AuditLog } from './audit.js';
-import type { HarvesterState, HedgeLeg, HedgePlan, PlanRecord } from './harvester-state.js';
+import { ExchangeError, type Exchange, type Order } from '../../exchange/port.js';
+import type { Logger } from '../../log.js';
+import { pct, qty } from '../../format.js';
+import type { AlertService } from '../alerts/publish.js';
+import type { AuditLog } from '../audit.js';
+import type { HarvesterState, HedgeLeg, HedgePlan, PlanRecord } from './state.js';
 
 export interface HedgeExecutorDeps {
   exchange: Exchange;

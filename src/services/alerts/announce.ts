@@ -1,11 +1,11 @@
 /**
  * Announcements to every alert destination (interfaces.md §4) for the kinds this module raises: "order" and
- * "trading paused / resumed". `Announcer` is the seam: the alert pipeline (src/services/alerts.ts, with
+ * "trading paused / resumed". `Announcer` is the seam: the alert pipeline (src/services/alerts/publish.ts, with
  * subscriptions and per-kind settings) can implement it; until it is wired, `DirectAnnouncer` sends through the
  * transports' notifiers to the configured alert chats.
  */
-import type { Reply } from '../../commands/reply.js';
-import type { Config } from '../config/env.js';
+import type { Reply } from '../../chat/reply.js';
+import type { Config } from '../../config/env.js';
 import type { Notifier, Notifiers } from './notifier.js';
 
 export type AnnouncementKind = 'order' | 'trading_paused' | 'trading_resumed';

@@ -1,9 +1,9 @@
-import type { Logger } from '../log.js';
-import type { Announcer } from './announce.js';
-import { orderAlert, renderApproval } from './approval-render.js';
-import type { ApprovalRecord } from './approval-types.js';
-import type { MessageRefs } from './message-refs.js';
-import type { Notifiers } from './notifier.js';
+import type { Logger } from '../../log.js';
+import type { Announcer } from '../alerts/announce.js';
+import { orderAlert, renderApproval } from './render.js';
+import type { ApprovalRecord } from './types.js';
+import type { MessageRefs } from '../alerts/message-refs.js';
+import type { Notifiers } from '../alerts/notifier.js';
 
 export interface ApprovalNoticesDeps {
   messageRefs: MessageRefs;

@@ -1,11 +1,11 @@
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
-import type { Logger } from '../log.js';
-import { key, type Store } from './store.js';
-import { DEFAULT_PREFS, destKey, telegramChatType, wants, type Alert, type Destination } from './alert-types.js';
-import { alertTrack, incidentOf, incidentRef, renderAlert } from './alert-render.js';
-import { DeliverJob, FanoutJob, type AlertService } from './alerts.js';
-import type { Pacer } from './alert-pacing.js';
-import { Outbox, type Claimed } from './alert-outbox.js';
+import type { Logger } from '../../log.js';
+import { key, type Store } from '../store.js';
+import { DEFAULT_PREFS, destKey, telegramChatType, wants, type Alert, type Destination } from './types.js';
+import { alertTrack, incidentOf, incidentRef, renderAlert } from './render.js';
+import { DeliverJob, FanoutJob, type AlertService } from './publish.js';
+import type { Pacer } from './pacing.js';
+import { Outbox, type Claimed } from './outbox.js';
 import type { MessageRefs, StoredMessageRef } from './message-refs.js';
 import { DeliveryError, type Notifiers } from './notifier.js';
 import type { Subscriptions } from './subscriptions.js';

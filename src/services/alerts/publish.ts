@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { Queue, type JobsOptions } from 'bullmq';
 import { z } from 'zod';
-import type { Logger } from '../log.js';
-import { QUEUES } from '../queues/names.js';
-import { key, type Store } from './store.js';
-import { Alert, Destination, type AlertInput } from './alert-types.js';
-import { incidentOf, incidentRef, type AckState } from './alert-render.js';
+import type { Logger } from '../../log.js';
+import { QUEUES } from '../../queues/names.js';
+import { key, type Store } from '../store.js';
+import { Alert, Destination, type AlertInput } from './types.js';
+import { incidentOf, incidentRef, type AckState } from './render.js';
 
 export const DEFAULT_ALERT_COOLDOWN_MS = 600_000;
 const INCIDENT_TTL_S = 7 * 86_400;

@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { key, type Store } from './store.js';
-import { APPROVE_LUA, TRANSITION_LUA } from './approval-scripts.js';
-import { AuditLog, type AuditEntry } from './audit.js';
-import { Approver, personKey, type Person } from './approval-types.js';
+import { key, type Store } from '../store.js';
+import { APPROVE_LUA, TRANSITION_LUA } from '../approvals/scripts.js';
+import { AuditLog, type AuditEntry } from '../audit.js';
+import { Approver, personKey, type Person } from '../approvals/types.js';
 
 /**
  * The funding harvester's persisted state: on/off switch, open hedges, last decision per symbol, and hedge plans

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { key, type Store } from './store.js';
+import { key, type Store } from '../store.js';
 
 export const MessageRefSchema = z.object({
   platform: z.enum(['discord', 'telegram', 'console']),

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { destKey, telegramChatType, type Destination } from './alert-types.js';
+import { destKey, telegramChatType, type Destination } from './types.js';
 
 /**
  * Per-destination pacing under the chat platforms' limits. Each send reserves a future slot in Redis (one Lua

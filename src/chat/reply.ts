@@ -10,7 +10,7 @@ export interface ReplyField {
 }
 
 export interface ReplyButton {
-  /** Encoded, versioned id (src/transports/button-id.ts); < 64 bytes so Telegram takes it too. */
+  /** Encoded, versioned id (src/chat/button-id.ts); < 64 bytes so Telegram takes it too. */
   id: string;
   label: string;
   style: ButtonStyle;

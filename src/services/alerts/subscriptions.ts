@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { key, type Store } from './store.js';
-import { DEFAULT_PREFS, DestPrefs, Destination, destKey } from './alert-types.js';
+import { key, type Store } from '../store.js';
+import { DEFAULT_PREFS, DestPrefs, Destination, destKey } from './types.js';
 
 export const Subscription = z.object({
   dest: Destination,

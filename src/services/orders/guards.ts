@@ -1,12 +1,12 @@
 /** Checks repeated after the preview: at the approval click and right before the order is sent. */
-import type { Config } from '../config/env.js';
-import type { Exchange } from '../exchange/port.js';
-import { gt } from '../domain/numbers.js';
-import { pct, signedPct, usd } from '../format.js';
-import type { OrderPlan } from './approval-types.js';
-import type { CascadeState } from './cascade-state.js';
-import type { KillSwitch } from './kill-switch.js';
-import { PRICE_TOLERANCE } from './order-policy.js';
+import type { Config } from '../../config/env.js';
+import type { Exchange } from '../../exchange/port.js';
+import { gt } from '../../domain/numbers.js';
+import { pct, signedPct, usd } from '../../format.js';
+import type { OrderPlan } from '../approvals/types.js';
+import type { CascadeState } from '../cascade-state.js';
+import type { KillSwitch } from '../kill-switch.js';
+import { PRICE_TOLERANCE } from './policy.js';
 
 export interface SubmissionGuardDeps {
   killSwitch: KillSwitch;

@@ -1,9 +1,9 @@
 /** How an approval looks to people: the preview message in each state, the "order" alert, and stale-click notes. */
-import type { Reply, Severity } from '../../commands/reply.js';
-import { encodeButtonId } from '../transports/button-id.js';
-import { price as fmtPrice, qty as fmtQty, utc } from '../format.js';
-import type { ApprovalRecord } from './approval-types.js';
-import { approverNames } from './approval-decision.js';
+import type { Reply, Severity } from '../../chat/reply.js';
+import { encodeButtonId } from '../../chat/button-id.js';
+import { price as fmtPrice, qty as fmtQty, utc } from '../../format.js';
+import type { ApprovalRecord } from './types.js';
+import { approverNames } from './decision.js';
 
 export const APPROVE_ACTION = 'ap';
 export const REJECT_ACTION = 'rj';

@@ -2,24 +2,24 @@
  * Builds the `/order` and `/close` previews: the exact order that approval would send (rounded to lot and tick),
  * and every risk check with its result. Reads the exchange only; nothing is sent.
  */
-import type { Config } from '../config/env.js';
-import { UserError } from '../errors.js';
-import type { Exchange, Instrument, Position } from '../exchange/port.js';
+import type { Config } from '../../config/env.js';
+import { UserError } from '../../errors.js';
+import type { Exchange, Instrument, Position } from '../../exchange/port.js';
 import {
   annualize, bufferOf, fundingAgainstClose, fundingPayment, formatCountdown, isDomainError, kelly, orderChecks,
   riskSize, roundOrder, type OrderChecks,
-} from '../domain/index.js';
-import { compactUsd, pct, price as fmtPrice, ratePct, qty as fmtQty, signedPct, signedUsd, usd, utc } from '../format.js';
-import type { CascadeState } from './cascade-state.js';
-import type { KillSwitch } from './kill-switch.js';
-import type { MarketService } from './market.js';
-import type { SampleStore } from './samples.js';
-import { readOi, QUADRANT_WORDS } from './oi-reading.js';
-import type { OrderPlan, PreviewView } from './approval-types.js';
+} from '../../domain/index.js';
+import { compactUsd, pct, price as fmtPrice, ratePct, qty as fmtQty, signedPct, signedUsd, usd, utc } from '../../format.js';
+import type { CascadeState } from '../cascade-state.js';
+import type { KillSwitch } from '../kill-switch.js';
+import type { MarketService } from '../market.js';
+import type { SampleStore } from '../samples.js';
+import { readOi, QUADRANT_WORDS } from '../oi-reading.js';
+import type { OrderPlan, PreviewView } from '../approvals/types.js';
 import {
   CASCADE_MAX_SLIPPAGE, DEFAULT_RISK_FRACTION, DEFAULT_STOP_DISTANCE, EST_MAKER_FEE, EST_TAKER_FEE, FUNDING_AGAINST_APR,
   FUNDING_STAMP_WARN_MS, KELLY_ASSUMPTION, MIN_LIQ_BUFFER,
-} from './order-policy.js';
+} from './policy.js';
 
 export type PreviewConfig = Pick<Config, 'MAX_LEVERAGE' | 'MAX_NOTIONAL_USD'>;
 

@@ -3,7 +3,7 @@
  * cannot drift apart: when a click is too late, when the clicker may not approve their own request, and what the
  * clicker is told about counts. Pure functions: the handlers keep their own persistence and execution.
  */
-import { personKey, type Person } from './approval-types.js';
+import { personKey, type Person } from './types.js';
 
 /** Past the record's deadline, or past the deadline printed in the clicked button (`exp`, seconds; 0 = none). */
 export function isOverdue(now: number, expiresAt: number, buttonExpSeconds: number): boolean {

@@ -1,6 +1,6 @@
-import type { Reply } from '../../commands/reply.js';
+import type { Reply } from '../../chat/reply.js';
 import type { AnnounceReport, AnnouncementKind, Announcer } from './announce.js';
-import type { AlertService } from './alerts.js';
+import type { AlertService } from './publish.js';
 
 /**
  * Announcements (/pause, /resume, order results) through the alert pipeline: durable, paced, to every destination
