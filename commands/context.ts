@@ -3,7 +3,7 @@ import type { Config } from '../src/config/env.js';
 import type { Logger } from '../src/log.js';
 import type { Actor, Platform } from '../src/config/principals.js';
 import type { Services } from '../src/services/services.js';
-import type { CommandDef } from './define.js';
+import type { CommandSummary } from './options.js';
 
 /** What every command and button handler receives: the exchange, config and the Redis-backed services. */
 export interface CommandContext extends Services {
@@ -12,7 +12,7 @@ export interface CommandContext extends Services {
   log: Logger;
   now(): number;
   /** The registry's list, for /help. */
-  commands: readonly CommandDef[];
+  commands: readonly CommandSummary[];
 }
 
 /** One command call as a transport saw it. */

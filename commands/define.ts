@@ -2,21 +2,10 @@ import { z } from 'zod';
 import type { Role } from '../src/config/principals.js';
 import type { ButtonId } from '../src/chat/button-id.js';
 import type { CommandContext, Invocation } from './context.js';
-import type { Reply } from '../src/chat/reply.js';
+import type { OptionSpec } from './options.js';
 
-/** One option of a command: drives Discord registration, text parsing, usage help and validation. */
-export interface OptionSpec {
-  readonly name: string;
-  readonly description: string;
-  readonly type: 'string' | 'number' | 'integer';
-  readonly required?: boolean;
-  readonly choices?: readonly string[];
-  /** Discord autocomplete source. */
-  readonly autocomplete?: 'symbol';
-  readonly min?: number;
-  readonly max?: number;
-  readonly maxLength?: number;
-}
+export type { OptionSpec } from './options.js';
+import type { Reply } from '../src/chat/reply.js';
 
 type ValueOf<O extends OptionSpec> = O['type'] extends 'string'
   ? O['choices'] extends readonly (infer C)[]
@@ -98,10 +87,4 @@ export function argsSchema(options: readonly OptionSpec[]): z.ZodType<Record<str
   return z.object(shape).strict() as unknown as z.ZodType<Record<string, string | number | undefined>>;
 }
 
-export function usage(def: CommandDef): string {
-  const parts = def.options.map((o) => {
-    const label = o.choices ? o.choices.join('|') : o.name;
-    return o.required ? `<${label}>` : `[${label}]`;
-  });
-  return [`/${def.name}`, ...parts].join(' ');
-}
+export { usage } from './options.js';

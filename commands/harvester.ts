@@ -18,7 +18,7 @@ import { approverNames, duplicateApprovalNotice, isOverdue, recordedApprovalNoti
 import type { AuditEntry } from '../src/services/audit.js';
 import type { PlanRecord } from '../src/services/harvester/state.js';
 import { OutcomeUnknownError } from '../src/services/harvester/hedge-executor.js';
-import { executorFor, expirePlan, HARVEST_APPROVE, HARVEST_REJECT, planFields, planStatusAlert, planWords } from '../jobs/funding-harvester.js';
+import { executorFor, expirePlan, HARVEST_APPROVE, HARVEST_REJECT, planFields, planStatusAlert, planWords } from '../src/services/harvester/plans.js';
 
 const MODE_WORDS = {
   off: 'off (HARVESTER_MODE=off)',

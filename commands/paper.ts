@@ -6,7 +6,7 @@ import { defineCommand } from './define.js';
 import { UserError } from '../src/errors.js';
 import { pct, price } from '../src/format.js';
 import type { Exchange } from '../src/exchange/port.js';
-import { DEFAULT_TUNING } from '../jobs/job-context.js';
+import { DEFAULT_TUNING } from '../src/config/tuning.js';
 
 /** The scenario side of the paper exchange, seen structurally so commands need not import the implementation. */
 export interface ScenarioControls {

@@ -10,16 +10,13 @@ import { harvesterDecision } from '../src/domain/harvester.js';
 import { floorToStep } from '../src/domain/numbers.js';
 import { isDomainError } from '../src/domain/result.js';
 import { spotSymbolFor } from '../src/domain/symbols.js';
-import { pct, qty, usd, utc } from '../src/format.js';
+import { pct, qty, usd } from '../src/format.js';
 import { ExchangeError, type Instrument } from '../src/exchange/port.js';
 import type { Hedge, HedgeLeg, HedgePlan, PlanRecord } from '../src/services/harvester/state.js';
-import { HedgeExecutor } from '../src/services/harvester/hedge-executor.js';
-import { SYSTEM } from '../src/services/approvals/store.js';
+import { executorFor, expirePlan, planWords, proposalAlert } from '../src/services/harvester/plans.js';
 import { randomBytes } from 'node:crypto';
 import type { JobContext } from './job-context.js';
 
-export const HARVEST_APPROVE = 'hvok';
-export const HARVEST_REJECT = 'hvno';
 /** Perp-leg leverage of a hedge: low, because the spot leg's gain sits outside the margin account (§4). */
 const HEDGE_LEVERAGE = 2;
 /** Share of available margin one hedge may use: spot costs the full notional, the perp leg notional/leverage. */
@@ -30,10 +27,6 @@ export interface HarvesterOutcome {
   action: string;
   reason: string;
   planId?: string;
-}
-
-export function executorFor(ctx: Pick<JobContext, 'exchange' | 'harvester' | 'audit' | 'alerts' | 'log' | 'now'>): HedgeExecutor {
-  return new HedgeExecutor({ exchange: ctx.exchange, harvester: ctx.harvester, audit: ctx.audit, alerts: ctx.alerts, log: ctx.log, now: () => ctx.now() });
 }
 
 export async function runFundingHarvester(ctx: JobContext): Promise<HarvesterOutcome[]> {
@@ -205,21 +198,6 @@ async function settleOpenPlan(ctx: JobContext, rec: PlanRecord): Promise<Harvest
   return { symbol, action: 'none', reason: 'proposal_pending', planId: rec.plan.id };
 }
 
-/**
- * Moves a pending plan past its deadline to `expired`, audited like an expired order (`harvester.expired` by
- * PerpDesk, in the same atomic step), and edits the proposal message. Only the caller that wins the transition
- * announces it.
- */
-export async function expirePlan(ctx: Pick<JobContext, 'harvester' | 'alerts' | 'now'>, rec: PlanRecord): Promise<{ ok: boolean; record: PlanRecord | null }> {
-  const now = ctx.now();
-  const t = await ctx.harvester.transition(rec.plan.id, ['pending'], 'expired', now, {
-    decidedBy: SYSTEM.actor,
-    audit: { ts: now, ...SYSTEM, action: 'harvester.expired', subject: rec.plan.id, detail: `not approved within the time limit: ${planWords(rec.plan)}` },
-  });
-  if (t.ok && t.record) await ctx.alerts.publish(planStatusAlert(t.record, 'Expired: not approved in time.', now));
-  return t;
-}
-
 async function record(ctx: JobContext, d: { symbol: string; action: string; reason: string; annRate: number | null; at: number; note?: string }): Promise<HarvesterOutcome> {
   await ctx.harvester.recordDecision(d);
   return { symbol: d.symbol, action: d.action, reason: d.reason };
@@ -229,57 +207,3 @@ function planId(): string {
   return `p${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
 }
 
-export function planWords(p: HedgePlan): string {
-  return `${p.action} ${p.symbol}: ${p.legs.map((l) => `${l.market} ${l.side} ${l.quantity} ${l.symbol}${l.reduceOnly ? ' reduce-only' : ''}`).join(' + ')} (funding ${pct(p.annRate)} APR)`;
-}
-
-const ACTION_WORDS = { enter: 'enter', exit: 'exit', rebalance: 'rebalance' } as const;
-
-export function planFields(p: HedgePlan, lot?: number): { name: string; value: string; inline?: boolean }[] {
-  return [
-    ...p.legs.map((l) => ({
-      name: `${l.market === 'perp' ? 'Perp' : 'Spot'} leg`,
-      value: `${l.side} ${qty(l.quantity, lot)} ${l.symbol}${l.reduceOnly ? ' (reduce-only)' : ''}${l.market === 'perp' && !l.reduceOnly ? ` at ${p.leverage}x` : ''}`,
-      inline: true,
-    })),
-    { name: 'Funding rate', value: `${pct(p.annRate)} APR${p.predictedAnnRate === null ? '' : ` (predicted ${pct(p.predictedAnnRate)})`}`, inline: true },
-    { name: 'Notional', value: usd((p.legs[0]?.quantity ?? 0) * p.mark), inline: true },
-  ];
-}
-
-export function proposalAlert(rec: PlanRecord, inst?: Instrument) {
-  const p = rec.plan;
-  const exp = Math.floor(rec.expiresAt / 1000);
-  return {
-    key: `harvester:${p.id}:proposal`,
-    kind: 'harvester' as const,
-    severity: 'warning' as const,
-    symbol: p.symbol,
-    title: `Harvester proposal — ${ACTION_WORDS[p.action]} ${p.symbol}${p.action === 'enter' ? ` (${p.perpSide} perp / ${p.perpSide === 'short' ? 'long' : 'short'} spot)` : ''}`,
-    text: `${p.reason}\nNeeds ${rec.required} approval(s) before ${utc(rec.expiresAt)}.`,
-    fields: planFields(p, inst?.lotSize),
-    incident: `harvester:${p.id}`,
-    buttons: [
-      { action: HARVEST_APPROVE, ref: p.id, exp, label: 'Approve', style: 'success' as const },
-      { action: HARVEST_REJECT, ref: p.id, exp, label: 'Reject', style: 'danger' as const },
-    ],
-    at: p.createdAt,
-  };
-}
-
-/** Follow-up of a proposal (approved, rejected, expired): edits the proposal message, without buttons. */
-export function planStatusAlert(rec: PlanRecord, status: string, at: number) {
-  const p = rec.plan;
-  return {
-    key: `harvester:${p.id}:${rec.status}`,
-    kind: 'harvester' as const,
-    severity: rec.status === 'rejected' || rec.status === 'expired' ? ('info' as const) : ('warning' as const),
-    filterSeverity: 'warning' as const,
-    symbol: p.symbol,
-    title: `Harvester proposal — ${ACTION_WORDS[p.action]} ${p.symbol}: ${rec.status}`,
-    text: `${p.reason}\n${status}`,
-    fields: planFields(p),
-    incident: `harvester:${p.id}`,
-    at,
-  };
-}

@@ -1,0 +1,98 @@
+/**
+ * Harvester plans as both the job (jobs/funding-harvester.ts) and the `/harvester` command need them: the executor
+ * built from the services, expiry of an unapproved proposal, and how a plan reads in chat. Kept here, below both,
+ * so a command never reaches into a job.
+ */
+import { pct, qty, usd, utc } from '../../format.js';
+import type { Exchange, Instrument } from '../../exchange/port.js';
+import type { Logger } from '../../log.js';
+import type { AlertService } from '../alerts/publish.js';
+import type { AuditLog } from '../audit.js';
+import { SYSTEM } from '../approvals/store.js';
+import { HedgeExecutor } from './hedge-executor.js';
+import type { HarvesterState, HedgePlan, PlanRecord } from './state.js';
+
+export const HARVEST_APPROVE = 'hvok';
+export const HARVEST_REJECT = 'hvno';
+export interface PlanDeps {
+  exchange: Exchange;
+  harvester: HarvesterState;
+  audit: AuditLog;
+  alerts: AlertService;
+  log: Logger;
+  now(): number;
+}
+
+export function executorFor(ctx: PlanDeps): HedgeExecutor {
+  return new HedgeExecutor({ exchange: ctx.exchange, harvester: ctx.harvester, audit: ctx.audit, alerts: ctx.alerts, log: ctx.log, now: () => ctx.now() });
+}
+
+/**
+ * Moves a pending plan past its deadline to `expired`, audited like an expired order (`harvester.expired` by
+ * PerpDesk, in the same atomic step), and edits the proposal message. Only the caller that wins the transition
+ * announces it.
+ */
+export async function expirePlan(ctx: Pick<PlanDeps, 'harvester' | 'alerts' | 'now'>, rec: PlanRecord): Promise<{ ok: boolean; record: PlanRecord | null }> {
+  const now = ctx.now();
+  const t = await ctx.harvester.transition(rec.plan.id, ['pending'], 'expired', now, {
+    decidedBy: SYSTEM.actor,
+    audit: { ts: now, ...SYSTEM, action: 'harvester.expired', subject: rec.plan.id, detail: `not approved within the time limit: ${planWords(rec.plan)}` },
+  });
+  if (t.ok && t.record) await ctx.alerts.publish(planStatusAlert(t.record, 'Expired: not approved in time.', now));
+  return t;
+}
+
+export function planWords(p: HedgePlan): string {
+  return `${p.action} ${p.symbol}: ${p.legs.map((l) => `${l.market} ${l.side} ${l.quantity} ${l.symbol}${l.reduceOnly ? ' reduce-only' : ''}`).join(' + ')} (funding ${pct(p.annRate)} APR)`;
+}
+
+const ACTION_WORDS = { enter: 'enter', exit: 'exit', rebalance: 'rebalance' } as const;
+
+export function planFields(p: HedgePlan, lot?: number): { name: string; value: string; inline?: boolean }[] {
+  return [
+    ...p.legs.map((l) => ({
+      name: `${l.market === 'perp' ? 'Perp' : 'Spot'} leg`,
+      value: `${l.side} ${qty(l.quantity, lot)} ${l.symbol}${l.reduceOnly ? ' (reduce-only)' : ''}${l.market === 'perp' && !l.reduceOnly ? ` at ${p.leverage}x` : ''}`,
+      inline: true,
+    })),
+    { name: 'Funding rate', value: `${pct(p.annRate)} APR${p.predictedAnnRate === null ? '' : ` (predicted ${pct(p.predictedAnnRate)})`}`, inline: true },
+    { name: 'Notional', value: usd((p.legs[0]?.quantity ?? 0) * p.mark), inline: true },
+  ];
+}
+
+export function proposalAlert(rec: PlanRecord, inst?: Instrument) {
+  const p = rec.plan;
+  const exp = Math.floor(rec.expiresAt / 1000);
+  return {
+    key: `harvester:${p.id}:proposal`,
+    kind: 'harvester' as const,
+    severity: 'warning' as const,
+    symbol: p.symbol,
+    title: `Harvester proposal — ${ACTION_WORDS[p.action]} ${p.symbol}${p.action === 'enter' ? ` (${p.perpSide} perp / ${p.perpSide === 'short' ? 'long' : 'short'} spot)` : ''}`,
+    text: `${p.reason}\nNeeds ${rec.required} approval(s) before ${utc(rec.expiresAt)}.`,
+    fields: planFields(p, inst?.lotSize),
+    incident: `harvester:${p.id}`,
+    buttons: [
+      { action: HARVEST_APPROVE, ref: p.id, exp, label: 'Approve', style: 'success' as const },
+      { action: HARVEST_REJECT, ref: p.id, exp, label: 'Reject', style: 'danger' as const },
+    ],
+    at: p.createdAt,
+  };
+}
+
+/** Follow-up of a proposal (approved, rejected, expired): edits the proposal message, without buttons. */
+export function planStatusAlert(rec: PlanRecord, status: string, at: number) {
+  const p = rec.plan;
+  return {
+    key: `harvester:${p.id}:${rec.status}`,
+    kind: 'harvester' as const,
+    severity: rec.status === 'rejected' || rec.status === 'expired' ? ('info' as const) : ('warning' as const),
+    filterSeverity: 'warning' as const,
+    symbol: p.symbol,
+    title: `Harvester proposal — ${ACTION_WORDS[p.action]} ${p.symbol}: ${rec.status}`,
+    text: `${p.reason}\n${status}`,
+    fields: planFields(p),
+    incident: `harvester:${p.id}`,
+    at,
+  };
+}
