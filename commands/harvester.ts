@@ -1,6 +1,6 @@
 /**
  * `/harvester status|start|stop` and the Approve / Reject buttons of harvester proposals (`pd1:hvok:<plan>:<exp>`,
- * `pd1:hvno:<plan>:<exp>`). Clicks are judged by the same rules as order approvals (approval-decision.ts) and change
+ * `pd1:hvno:<plan>:<exp>`). Clicks are judged by the same rules as order approvals (src/services/approvals/decision.ts) and change
  * a plan only through HarvesterState, which runs the orders' approve / transition scripts (status compare-and-set
  * and audit entry in one atomic step); an approved plan is executed at once by the same executor auto mode uses.
  */

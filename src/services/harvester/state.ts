@@ -83,7 +83,7 @@ export type Decision = z.infer<typeof Decision>;
 
 // A plan is a hash: `data` (the plan JSON, never rewritten), `status`, `mode`, `expiresAt`, `required`,
 // `decidedBy`, `result`, `updatedAt`; approvers in a hash beside it (person key → Approver JSON, as for orders).
-// Status changes and approvals run the order approvals' own Lua scripts (approval-scripts.ts), so both state
+// Status changes and approvals run the order approvals' own Lua scripts (approvals/scripts.ts), so both state
 // machines share one compare-and-set and write their audit entry in the same atomic step. The scripts touch only
 // the small fields, so the plan's numbers are never re-encoded by Lua.
 
