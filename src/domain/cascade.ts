@@ -30,7 +30,7 @@ export function cascadeSeedRule(input: CascadeSeedRuleInput): Result<boolean> {
 export const CASCADE_LEVELS = ['none', 'watch', 'cascade', 'severe', 'extreme'] as const;
 export type CascadeLevelName = (typeof CASCADE_LEVELS)[number];
 export type CascadeDirection = 'long_liquidation' | 'short_squeeze' | 'none';
-export type CascadeReason = 'ok' | 'insufficient_data' | 'stale_data';
+export type CascadeReason = 'ok' | 'short_history' | 'insufficient_data' | 'stale_data';
 
 export type OiSample = { ts: number; oi: number; price: number };
 export type CascadeLevelInput = {
@@ -82,8 +82,10 @@ function levelOf(score: number): CascadeLevelName {
 
 /**
  * Compares the newest sample with the latest one at least a window old, scaling both changes to "per window" so
- * the score does not depend on the sampling period. Needs OI falling *and* price moving: a price move alone fires
- * far too often, and rising OI on a big move is new positioning, not liquidation.
+ * the score does not depend on the sampling period. With less than a window of history (first start) it compares
+ * with the oldest sample, unscaled (reason short_history), so a cascade in the first minutes is not missed. Needs
+ * OI falling *and* price moving: a price move alone fires far too often, and rising OI on a big move is new
+ * positioning, not liquidation.
  */
 export function cascadeLevel(input: CascadeLevelInput): Result<CascadeLevel> {
   return guard(input, (f): CascadeLevel => {
@@ -91,15 +93,23 @@ export function cascadeLevel(input: CascadeLevelInput): Result<CascadeLevel> {
     const oiDrop = f.opt('oiDropThreshold', 'invalid_threshold', 0.03, positive);
     const priceMove = f.opt('priceMoveThreshold', 'invalid_threshold', 0.02, positive);
     const samples = readSamples(f.raw('samples'));
+    const oldest = samples[0];
     const now = samples[samples.length - 1];
-    if (now === undefined || samples.length < 2) return noSignal('insufficient_data');
+    if (oldest === undefined || now === undefined || samples.length < 2) return noSignal('insufficient_data');
     let base: OiSample | undefined;
     for (const s of samples) if (s.ts <= now.ts - windowMs) base = s;
-    if (base === undefined) return noSignal('insufficient_data');
-    const elapsed = now.ts - base.ts;
-    if (elapsed > 2 * windowMs) return noSignal('stale_data');
-
-    const k = windowMs / elapsed;
+    let k = 1;
+    let reason: CascadeReason = 'ok';
+    if (base === undefined) {
+      // Less than a window of history (first start): the raw change since the oldest sample, never scaled up. A
+      // drop this big in under a window is at least as fast as the threshold; scaling it up would alert on noise.
+      base = oldest;
+      reason = 'short_history';
+    } else {
+      const elapsed = now.ts - base.ts;
+      if (elapsed > 2 * windowMs) return noSignal('stale_data');
+      k = windowMs / elapsed;
+    }
     const oiRate = ((now.oi - base.oi) / base.oi) * k;
     const pxRate = ((now.price - base.price) / base.price) * k;
     let score = Math.min(Math.max(0, -oiRate) / oiDrop, Math.abs(pxRate) / priceMove);
@@ -116,7 +126,7 @@ export function cascadeLevel(input: CascadeLevelInput): Result<CascadeLevel> {
       oiChange: out(oiRate),
       priceChange: out(pxRate),
       fundingFlip,
-      reason: 'ok',
+      reason,
     };
   });
 }
