@@ -1,8 +1,9 @@
 /**
  * Liquidation-cascade detector (domain.md §7): samples OI and mark per symbol, scores the last window with
- * cascadeLevel, and alerts through cascadeAlertGate (last alert per symbol and direction in Redis). While a symbol
- * is in cascade it keeps CascadeState fresh, which makes order previews limit-only and stops the harvester; one
- * cooldown after the last hot sample it clears the state and posts one "cascade over" message.
+ * cascadeLevel (right after start, with less than a window of samples, the raw change since the oldest one:
+ * short_history), and alerts through cascadeAlertGate (last alert per symbol and direction in Redis). While a
+ * symbol is in cascade it keeps CascadeState fresh, which makes order previews limit-only and stops the harvester;
+ * one cooldown after the last hot sample it clears the state and posts one "cascade over" message.
  */
 import { z } from 'zod';
 import { cascadeAlertGate, cascadeLevel, CASCADE_LEVELS, type CascadeLevel, type CascadeLevelName } from '../src/domain/cascade.js';
@@ -77,7 +78,7 @@ async function detectOne(ctx: JobContext, inst: Instrument): Promise<CascadeOutc
     // Limit-only trading starts before the alert goes out: a reader must never see the alert but a market order pass.
     await ctx.cascade.put(rec);
     if (isDomainError(gate) || !gate.send) return { symbol, level: lvl.level, alerted: null };
-    const r = await ctx.alerts.publish(cascadeAlert(ctx, inst, lvl, since, now));
+    const r = await ctx.alerts.publish(cascadeAlert(ctx, inst, lvl, since, now, samples[0]?.ts ?? now));
     if (r.published) {
       await ctx.store.redis.set(lastKey, JSON.stringify({ level: lvl.level, direction: lvl.direction, atMs: now }), 'PX', cooldown);
       return { symbol, level: lvl.level, alerted: gate.reason as CascadeOutcome['alerted'] };
@@ -107,9 +108,11 @@ const DIRECTION_WORDS = {
   short_squeeze: 'short squeeze (price rising while OI unwinds)',
 } as const;
 
-function cascadeAlert(ctx: JobContext, inst: Instrument, lvl: CascadeLevel, since: number, now: number): AlertInput {
+function cascadeAlert(ctx: JobContext, inst: Instrument, lvl: CascadeLevel, since: number, now: number, oldestTs: number): AlertInput {
   const dir = lvl.direction as 'long_liquidation' | 'short_squeeze';
   const window = minutes(ctx.tuning.cascadeWindowMs);
+  // Short history is the raw change since the oldest sample, not a per-window rate: say over how long it happened.
+  const span = lvl.reason === 'short_history' ? `over ${minutes(now - oldestTs)} (less than one ${window} window of history)` : `per ${window} window`;
   const extreme = lvl.level === 'extreme';
   const lines = [
     `Trading in ${inst.symbol} is limit-only while the cascade lasts: market orders are refused, limit orders must sit within 0.5% of mark, reduce-only closes go as limits, and the harvester opens nothing.`,
@@ -124,8 +127,8 @@ function cascadeAlert(ctx: JobContext, inst: Instrument, lvl: CascadeLevel, sinc
     text: lines.join('\n'),
     fields: [
       { name: 'Direction', value: DIRECTION_WORDS[dir] },
-      { name: 'OI change', value: `${signedPct(lvl.oiChange ?? 0)} per ${window} window`, inline: true },
-      { name: 'Price change', value: `${signedPct(lvl.priceChange ?? 0)} per ${window} window`, inline: true },
+      { name: 'OI change', value: `${signedPct(lvl.oiChange ?? 0)} ${span}`, inline: true },
+      { name: 'Price change', value: `${signedPct(lvl.priceChange ?? 0)} ${span}`, inline: true },
       { name: 'Window', value: window, inline: true },
       { name: 'Severity', value: `${lvl.level} (score ${(lvl.score ?? 0).toFixed(2)}; cascade ≥ 1, severe ≥ 2, extreme ≥ 3)`, inline: true },
       { name: 'Funding flip', value: lvl.fundingFlip ? 'yes: the funding rate changed sign' : 'no', inline: true },

@@ -4,6 +4,7 @@ import { eventually, jobsHarness, sleep, type JobsHarness } from './support/harn
 
 const INTERVAL_MS = 1_000;
 const HOUR = 3_600_000;
+const ORDER = { symbol: 'btc', side: 'long', size_usd: 1000, leverage: 2 };
 
 describe('cascade detector on a paper cascade', () => {
   let h: JobsHarness;
@@ -24,7 +25,7 @@ describe('cascade detector on a paper cascade', () => {
   afterAll(async () => h?.close());
 
   it('when /paper cascade runs, should raise exactly one cascade alert within one interval + 1 s, go limit-only, then post one "cascade over"', async () => {
-    // The detector needs a sample one window old before it can score anything.
+    // Two windows of samples, so the alert is scored per window (ok), not from short history.
     await eventually(async () => {
       const s = await h.ctx.samples.oiSince('BTC-PERP', Date.now() - 10_000);
       return s.length >= 2 && s[s.length - 1]!.ts - s[0]!.ts >= 2_100;
@@ -57,5 +58,48 @@ describe('cascade detector on a paper cascade', () => {
     expect(JSON.stringify(await h.run('funding', { symbol: 'BTC-PERP' }))).not.toMatch(/limit-only/);
     // A later escalation edits the first message instead of posting another.
     for (const e of h.notifier.edits) expect(e.ref.messageId).toBe(alert.messageId);
+  });
+});
+
+describe('cascade detector in its first minutes after start', () => {
+  let h: JobsHarness;
+
+  beforeAll(async () => {
+    // The default 5-minute window: for the whole test the detector has less than one window of history.
+    h = await jobsHarness({
+      tickMs: 100,
+      every: {
+        [JOB_NAMES.cascade]: INTERVAL_MS,
+        [JOB_NAMES.risk]: HOUR,
+        [JOB_NAMES.reminder]: HOUR,
+        [JOB_NAMES.basis]: HOUR,
+        [JOB_NAMES.harvester]: HOUR,
+      },
+    });
+  });
+  afterAll(async () => h?.close());
+
+  it('when OI drops 6% and price 4% two seconds after start, should raise the cascade alert and refuse a market order', async () => {
+    const started = Date.now();
+    await eventually(async () => (await h.ctx.samples.oiSince('BTC-PERP', 0)).length >= 1, 5_000, 'a calm sample');
+    await sleep(Math.max(0, started + 2_000 - Date.now()));
+    expect(h.notifier.titles(/cascade/i)).toHaveLength(0);
+
+    await h.paper.startCascade('BTC-PERP', { oiDropPct: 6, priceDropPct: 4, steps: 1 });
+
+    await eventually(() => h.notifier.titles(/Liquidation cascade/).length > 0, INTERVAL_MS + 1_000, 'cascade alert within one interval + 1 s');
+    const alert = h.notifier.sent.find((s) => /Liquidation cascade/.test(s.reply.title ?? ''))!;
+    const fields = Object.fromEntries((alert.reply.fields ?? []).map((f) => [f.name, f.value]));
+    expect(alert.reply.title).toBe('Liquidation cascade (severe) — BTC-PERP');
+    expect(fields['Severity']).toMatch(/^severe \(score 2\.00;/);
+    // The raw change since the oldest sample, never scaled up to a 5-minute rate.
+    expect(fields['OI change']).toMatch(/^-6\.00% over \d+ s \(less than one 5 min window of history\)$/);
+    expect(fields['Price change']).toMatch(/^-4\.00% over \d+ s \(less than one 5 min window of history\)$/);
+
+    expect(await h.ctx.cascade.active('BTC-PERP', Date.now())).not.toBeNull();
+    const market = await h.run('order', ORDER);
+    expect(market.text).toContain('Liquidation cascade (severe) in BTC-PERP: market orders are refused');
+    expect(market.buttons).toBeUndefined();
+    expect(await h.paper.listOrders()).toHaveLength(0);
   });
 });
