@@ -3,7 +3,7 @@
  * Shipped data (data/, BTC) or user CSVs with the same columns.
  */
 import { readFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
+import { SHIPPED_DATA_DIR } from '../config/paths.js';
 import { UserError } from '../errors.js';
 import { allocColumns, type EventColumns } from './engine.js';
 import { parseFundingCsv, parseIsoUtc, parsePriceCsv, type FundingColumns, type PriceColumns } from './csv.js';
@@ -15,7 +15,7 @@ export const DEFAULT_SPOT_COLUMN = 'spot_btcusdt_close';
 /** A settlement whose exact bar is missing may use an earlier close this many hours old at most. */
 export const DEFAULT_MAX_PRICE_AGE_HOURS = 2;
 
-const DATA_DIR = fileURLToPath(new URL('../../data/', import.meta.url));
+const DATA_DIR = SHIPPED_DATA_DIR;
 const SHIPPED: Record<string, { funding: string; prices: string }> = {
   BTC: {
     funding: `${DATA_DIR}funding-binance-btcusdt-8h-2019-09_2023-06.csv`,

@@ -1,9 +1,11 @@
-import { describe, it, expect } from 'vitest';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { beforeAll, describe, it, expect } from 'vitest';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { builtinModules } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import ts from 'typescript';
 
 const root = new URL('../../', import.meta.url).pathname;
 
@@ -20,11 +22,19 @@ function waitFor(get: () => string, re: RegExp, ms = 20_000): Promise<RegExpExec
   });
 }
 
+// `npm start` builds dist/ when sources changed (scripts/build.mjs), then runs the compiled bot: test exactly that.
+const START = ['--enable-source-maps', '--max-semi-space-size=2', 'dist/src/main.js'];
+
 describe('npm start on the embedded defaults', () => {
+  beforeAll(() => {
+    const r = spawnSync(process.execPath, ['scripts/build.mjs'], { cwd: root, encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+  }, 180_000);
+
   it('boots, answers /healthz and /funding, survives stdin closing, and Ctrl-C leaves no redis-server behind', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'pd-start-'));
     const env = { ...process.env, DATA_DIR: dataDir, HTTP_PORT: '0', REDIS_URL: '', DISCORD_TOKEN: '', TELEGRAM_BOT_TOKEN: '' };
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: root, env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, START, { cwd: root, env, stdio: ['pipe', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -60,7 +70,7 @@ describe('npm start on the embedded defaults', () => {
   });
 
   it('stops with exit code 2 and one line naming a bad variable', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: root, env: { ...process.env, MAX_LEVERAGE: 'lots' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, START, { cwd: root, env: { ...process.env, MAX_LEVERAGE: 'lots' }, stdio: ['ignore', 'pipe', 'pipe'] });
     let err = '';
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
@@ -68,5 +78,21 @@ describe('npm start on the embedded defaults', () => {
     expect(err.trim().split('\n')).toHaveLength(1);
     expect(err).toMatch(/MAX_LEVERAGE: invalid value/);
     expect(err).not.toMatch(/\s+at /);
+  });
+
+  it('runs compiled without devDependencies: dist/ imports only dependencies and Node built-ins', () => {
+    const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+    const files = readdirSync(join(root, 'dist'), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.js'));
+    expect(files).toContain(join('src', 'main.js'));
+    const bad: string[] = [];
+    for (const f of files) {
+      const code = readFileSync(join(root, 'dist', f), 'utf8');
+      for (const { fileName: spec } of ts.preProcessFile(code, true, true).importedFiles) {
+        if (spec.startsWith('.') || spec.startsWith('node:') || builtinModules.includes(spec)) continue;
+        const name = spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]!;
+        if (!(name in pkg.dependencies)) bad.push(`${f}: ${spec}`);
+      }
+    }
+    expect(bad).toEqual([]);
   });
 });

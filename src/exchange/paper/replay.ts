@@ -3,14 +3,12 @@
  * replay as an index price.
  */
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { SHIPPED_DATA_DIR } from '../../config/paths.js';
 import { parse } from 'csv-parse/sync';
 import type { ReplaySeries } from './engine.js';
 
 /** The real BTC series shipped in data/ (see data/PROVENANCE.md). */
-export const DEFAULT_REPLAY_FILE = fileURLToPath(
-  new URL('../../../data/bars-1h-binance-btcusd-perp-coinm-2023-01_2023-06.csv', import.meta.url),
-);
+export const DEFAULT_REPLAY_FILE = `${SHIPPED_DATA_DIR}bars-1h-binance-btcusd-perp-coinm-2023-01_2023-06.csv`;
 
 export function loadCloses(path: string): number[] {
   const rows = parse(readFileSync(path, 'utf8'), { columns: true, skip_empty_lines: true }) as Record<string, string>[];
