@@ -1,12 +1,16 @@
 /**
- * `/paper cascade|price|funding|reset [symbol] [value]` (admin, paper mode only): the paper exchange's scenario
- * controls, so a team can rehearse: `/paper cascade BTC-PERP` and the cascade alert and limit-only trading follow.
+ * `/paper cascade|price|funding|reset|partial|resting|reject|normal [symbol] [value]` (admin, paper mode only): the
+ * paper exchange's scenario controls, so a team can rehearse: `/paper cascade BTC-PERP` and the cascade alert and
+ * limit-only trading follow; `/paper partial BTC-PERP 0.3` and the next order fills 30 % with the rest left open.
  */
 import { defineCommand } from './define.js';
 import { UserError } from '../src/errors.js';
 import { pct, price } from '../src/format.js';
 import type { Exchange } from '../src/exchange/port.js';
 import { DEFAULT_TUNING } from '../src/config/tuning.js';
+import { spotSymbolFor } from '../src/domain/symbols.js';
+
+const DEFAULT_PARTIAL = 0.5;
 
 /** The scenario side of the paper exchange, seen structurally so commands need not import the implementation. */
 export interface ScenarioControls {
@@ -14,11 +18,33 @@ export interface ScenarioControls {
   setFunding(symbol: string, rate: number | null): Promise<void>;
   startCascade(symbol: string, opts: { oiDropPct: number; priceDropPct: number; steps: number }): Promise<void>;
   reset(): Promise<void>;
+  setFillModel(symbol: string, mode: FillVerb, fraction?: number): Promise<void>;
+}
+
+/** Fill models a venue can show: the verbs of `/paper` that set them (paper/fill-models.ts). */
+const FILL_VERBS = ['partial', 'resting', 'reject', 'normal'] as const;
+type FillVerb = (typeof FILL_VERBS)[number];
+
+function isFillVerb(action: string): action is FillVerb {
+  return (FILL_VERBS as readonly string[]).includes(action);
+}
+
+function fillModelText(sym: string, mode: FillVerb, fraction: number): string {
+  switch (mode) {
+    case 'partial':
+      return `Market and crossing orders in ${sym} now fill ${pct(fraction, 0)} on arrival; the rest stays open (partially_filled) until /paper normal ${sym}, then fills at the next market move.`;
+    case 'resting':
+      return `Market and crossing orders in ${sym} are now accepted but fill nothing (status new) until /paper normal ${sym}, then fill at the next market move.`;
+    case 'reject':
+      return `Orders in ${sym} are now accepted by the API and then rejected by the venue (status rejected), until /paper normal ${sym}.`;
+    case 'normal':
+      return `${sym} fills orders in full again; orders held by a fill model fill at the next market move (tick or price change).`;
+  }
 }
 
 export function scenarioControls(ex: Exchange): ScenarioControls | null {
   const c = ex as unknown as Partial<ScenarioControls>;
-  return ex.name === 'paper' && typeof c.setPrice === 'function' && typeof c.setFunding === 'function' && typeof c.startCascade === 'function' && typeof c.reset === 'function'
+  return ex.name === 'paper' && typeof c.setPrice === 'function' && typeof c.setFunding === 'function' && typeof c.startCascade === 'function' && typeof c.reset === 'function' && typeof c.setFillModel === 'function'
     ? (c as ScenarioControls)
     : null;
 }
@@ -29,13 +55,13 @@ const CASCADE_STEPS = 3;
 
 export default defineCommand({
   name: 'paper',
-  description: 'Paper-exchange scenario controls: cascade, price, funding, reset (admin, paper mode only)',
+  description: 'Paper-exchange scenario controls: cascade, price, funding, reset; fill models partial, resting, reject, normal (admin, paper mode only)',
   role: 'admin',
   sideEffect: 'control',
   options: [
-    { name: 'action', description: 'cascade, price, funding or reset', type: 'string', required: true, choices: ['cascade', 'price', 'funding', 'reset'] },
-    { name: 'symbol', description: 'Perpetual, e.g. BTC-PERP', type: 'string', autocomplete: 'symbol', maxLength: 40 },
-    { name: 'value', description: 'cascade: price drop % (negative = squeeze, default 5); price: new mark; funding: rate per interval (omit to unpin)', type: 'number' },
+    { name: 'action', description: 'cascade, price, funding, reset, or a fill model: partial, resting, reject, normal', type: 'string', required: true, choices: ['cascade', 'price', 'funding', 'reset', ...FILL_VERBS] },
+    { name: 'symbol', description: 'Perpetual, e.g. BTC-PERP (fill models also take a spot pair, e.g. BTC-USD)', type: 'string', autocomplete: 'symbol', maxLength: 40 },
+    { name: 'value', description: 'cascade: price drop % (negative = squeeze, default 5); price: new mark; funding: rate per interval (omit to unpin); partial: share filled (0-1, default 0.5)', type: 'number' },
   ],
   async run(ctx, args, inv) {
     const controls = ctx.config.EXCHANGE === 'paper' ? scenarioControls(ctx.exchange) : null;
@@ -49,6 +75,19 @@ export default defineCommand({
       return { text: 'Paper account reset: fresh balance, no positions or orders, no pinned funding or running cascade.', severity: 'success' };
     }
     if (!args.symbol) throw new UserError('bad_args', `Missing symbol. Usage: /paper ${args.action} <symbol> [value]`);
+    if (isFillVerb(args.action)) {
+      // A spot pair (BTC-USD) names the hedge's spot leg; anything else resolves to a perp.
+      const spot = /-USD$/i.test(args.symbol.trim());
+      const perp = await ctx.market.resolve(spot ? args.symbol.trim().replace(/-USD$/i, '') : args.symbol);
+      const target = spot ? spotSymbolFor(perp.symbol) : perp.symbol;
+      const fraction = args.value ?? DEFAULT_PARTIAL;
+      if (args.action === 'partial' && !(fraction > 0 && fraction < 1)) {
+        throw new UserError('bad_args', 'The share filled on arrival is a number between 0 and 1, e.g. /paper partial BTC-PERP 0.3');
+      }
+      await controls.setFillModel(target, args.action, args.action === 'partial' ? fraction : undefined);
+      await audit(args.action === 'partial' ? `fill model of ${target}: partial ${fraction}` : `fill model of ${target}: ${args.action}`);
+      return { title: `Paper fill model — ${target}: ${args.action}`, text: fillModelText(target, args.action, fraction), severity: args.action === 'normal' ? 'success' : 'warning' };
+    }
     const inst = await ctx.market.resolve(args.symbol);
     const sym = inst.symbol;
     if (args.action === 'price') {

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { silentLogger, type Logger } from '../log.js';
 import { ExchangeError, type OrderStatus } from './port.js';
 import type { PaperExchange } from './paper/paper-exchange.js';
+import { FILL_MODE_NAMES, type FillMode } from './paper/fill-models.js';
 import { Num } from './schemas.js';
 import {
   accountBody, accruedFundingBody, errorBody, fundingBody, instrumentsBody, openInterestBody, orderBody, ordersBody,
@@ -62,6 +63,7 @@ const SpotOrderRequest = z.object({
 const PriceRequest = z.object({ symbol: z.string(), price: Num });
 const FundingRequest = z.object({ symbol: z.string(), rate: Num.nullable() });
 const CascadeRequest = z.object({ symbol: z.string(), oi_drop_pct: Num, price_drop_pct: Num, steps: Num });
+const FillRequest = z.object({ symbol: z.string(), mode: z.enum(FILL_MODE_NAMES as [FillMode, ...FillMode[]]), fraction: Num.optional() });
 const TickRequest = z.object({ now_ms: Num.optional() });
 const FaucetRequest = z.object({ amount: Num });
 const StatusParam = z.enum(['new', 'partially_filled', 'filled', 'canceled', 'rejected']);
@@ -138,6 +140,12 @@ export async function startPaperServer(opts: PaperServerOptions): Promise<PaperS
       await ex.startCascade(r.symbol, { oiDropPct: r.oi_drop_pct, priceDropPct: r.price_drop_pct, steps: r.steps });
       return ok;
     },
+    'POST /paper/fill': async ({ body }) => {
+      const r = parseRequest(FillRequest, await body());
+      await ex.setFillModel(r.symbol, r.mode, r.fraction);
+      return ok;
+    },
+    'GET /paper/fill': async () => ({ fill_models: await ex.fillModels() }),
     'POST /paper/tick': async ({ body }) => {
       const r = parseRequest(TickRequest, await body());
       await ex.tick(r.now_ms);

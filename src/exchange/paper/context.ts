@@ -80,3 +80,8 @@ export function account(ctx: EngineContext): Account {
   const used = margin + ctx.book.reservedQuote;
   return { equity: s.wallet + upnlSum + spotValue, availableMargin: s.wallet - used, usedMargin: used, currency: 'USD' };
 }
+
+/** The price a marketable order fills at: the ask for a buy, the bid for a sell, `halfSpread` away from `ref`. */
+export function touchPrice(ctx: EngineContext, ref: number, tickSize: number, side: 'buy' | 'sell'): number {
+  return side === 'buy' ? round(ref * (1 + ctx.halfSpread), tickSize, 'up') : round(ref * (1 - ctx.halfSpread), tickSize, 'down');
+}

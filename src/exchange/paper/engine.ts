@@ -19,13 +19,15 @@ import { cascadeStep, evolveMarket, freshMarket, type ReplaySeries } from './mar
 import { afterMove } from './matching.js';
 import { OrderBook, publicOrder } from './order-book.js';
 import { cancelOrder, placePerpOrder, placeSpotOrder, type PaperOrderRequest, type PaperSpotOrderRequest } from './orders.js';
+import { setFillModel, type FillMode } from './fill-models.js';
 import { faucet, reset, setFunding, setPrice, startCascade, type CascadeOptions } from './scenario.js';
-import type { CoreState, FundingRecord, LiquidationRecord, MarketState, OrderState, PositionState } from './state.js';
+import type { CoreState, FillModel, FundingRecord, LiquidationRecord, MarketState, OrderState, PositionState } from './state.js';
 
 export type { Fees } from './context.js';
 export type { ReplaySeries } from './market.js';
 export type { PaperOrderRequest, PaperSpotOrderRequest } from './orders.js';
 export type { CascadeOptions } from './scenario.js';
+export type { FillMode } from './fill-models.js';
 
 export interface EngineConfig {
   markets?: readonly MarketSpec[];
@@ -230,6 +232,18 @@ export class PaperEngine {
     startCascade(this.ctx, symbol, opts);
   }
 
+  /**
+   * How marketable orders in `symbol` (perp or spot) fill on arrival: `partial` (fill `fraction`, hold the rest),
+   * `resting` (hold it all), `reject`, or `normal`. Held orders fill at the first market move after `normal`.
+   */
+  setFillModel(symbol: string, mode: FillMode, fraction?: number): void {
+    setFillModel(this.ctx, symbol, mode, fraction);
+  }
+
+  fillModels(): Record<string, FillModel> {
+    return { ...this.ctx.state.fillModels };
+  }
+
   /** A fresh account (balance, no positions, orders or funding) and no scenario overrides; prices carry on. */
   reset(): void {
     reset(this.ctx);
@@ -263,7 +277,7 @@ export class PaperEngine {
     for (const [symbol, spec] of specs) markets[symbol] = freshMarket(spec, this.seed, this.replay[symbol], nowMs);
     return {
       version: 1, now: nowMs, seq: 0, wallet: this.initialBalance, spot: {}, markets, positions: {}, accrued: {},
-      liquidations: [], fundingHistory: [],
+      liquidations: [], fundingHistory: [], fillModels: {},
     };
   }
 

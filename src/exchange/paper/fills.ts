@@ -1,7 +1,7 @@
 /** A fill's effect on wallet, positions and OI: shared by orders filled on arrival and resting orders filled later. */
 import { liqPriceIsolated } from '../../domain/index.js';
 import type { OrderSide } from '../port.js';
-import { round } from './checks.js';
+import { round, SIZE_EPS } from './checks.js';
 import type { EngineContext } from './context.js';
 import { ok } from './errors.js';
 import type { MarketSpec } from './instruments.js';
@@ -21,17 +21,30 @@ export function openingMargin(
   return (Math.max(0, qty - opposing) * price) / leverage;
 }
 
+/** What is left to fill of an order. */
+export function remainingOf(o: OrderState, lot: number): number {
+  return round(Math.max(0, o.quantity - o.filledQuantity), lot, 'nearest');
+}
+
+/** Adds a fill of `qty` (default: all that is left) at `price` to the order: average price, fee and status follow. */
+function addFill(o: OrderState, qty: number, price: number, fee: number, lot: number): void {
+  const before = o.filledQuantity;
+  const filled = round(before + qty, lot, 'nearest');
+  o.avgPrice = before > 0 && o.avgPrice !== null ? (before * o.avgPrice + qty * price) / filled : price;
+  o.filledQuantity = filled;
+  o.fee += fee;
+  o.status = filled >= o.quantity * (1 - SIZE_EPS) ? 'filled' : 'partially_filled';
+}
+
 export function fillPerp(
-  ctx: EngineContext, o: OrderState, price: number, feeRate: number, nowMs: number, qty = o.quantity,
+  ctx: EngineContext, o: OrderState, price: number, feeRate: number, nowMs: number, qty?: number,
 ): void {
   const spec = ctx.specs.get(o.symbol)!;
-  const fee = qty * price * feeRate;
+  const q = qty ?? remainingOf(o, spec.perp.lotSize);
+  const fee = q * price * feeRate;
   ctx.state.wallet -= fee;
-  applyPerpFill(ctx, spec, o.side === 'buy' ? 'long' : 'short', qty, price, o.leverage, nowMs);
-  o.filledQuantity = qty;
-  o.avgPrice = price;
-  o.fee = fee;
-  o.status = 'filled';
+  applyPerpFill(ctx, spec, o.side === 'buy' ? 'long' : 'short', q, price, o.leverage, nowMs);
+  addFill(o, q, price, fee, spec.perp.lotSize);
   ctx.book.markDirty(o.orderId);
 }
 
@@ -86,24 +99,22 @@ function withLiq(spec: MarketSpec, p: PositionState): PositionState {
   return p;
 }
 
-export function fillSpot(ctx: EngineContext, o: OrderState, base: string, price: number, feeRate: number): void {
+export function fillSpot(ctx: EngineContext, o: OrderState, base: string, price: number, feeRate: number, qty?: number): void {
   const s = ctx.state;
   const lot = ctx.spotSpecs.get(o.symbol)!.spec.lotSize;
-  const notional = o.quantity * price;
+  const q = qty ?? remainingOf(o, lot);
+  const notional = q * price;
   const fee = notional * feeRate;
   const held = s.spot[base] ?? 0;
   if (o.side === 'buy') {
     s.wallet -= notional + fee;
-    s.spot[base] = round(held + o.quantity, lot, 'nearest');
+    s.spot[base] = round(held + q, lot, 'nearest');
   } else {
     s.wallet += notional - fee;
-    const left = round(Math.max(0, held - o.quantity), lot, 'nearest');
+    const left = round(Math.max(0, held - q), lot, 'nearest');
     if (left > 0) s.spot[base] = left;
     else delete s.spot[base];
   }
-  o.filledQuantity = o.quantity;
-  o.avgPrice = price;
-  o.fee = fee;
-  o.status = 'filled';
+  addFill(o, q, price, fee, lot);
   ctx.book.markDirty(o.orderId);
 }

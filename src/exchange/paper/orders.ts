@@ -1,9 +1,10 @@
 /** Order arrival and cancel: request checks, fill-now-or-rest, and the margin or balance an order needs before it is accepted. */
 import { ExchangeError, type Order, type OrderSide, type PlaceOrderRequest } from '../port.js';
-import { checkPrice, checkQuantity, checkSide, checkType, round, SIZE_EPS } from './checks.js';
-import { account, perpMarket, spotMarket, type EngineContext } from './context.js';
+import { checkPrice, checkQuantity, checkSide, checkType, SIZE_EPS } from './checks.js';
+import { account, perpMarket, spotMarket, touchPrice, type EngineContext } from './context.js';
 import { rejected } from './errors.js';
-import { fillPerp, fillSpot, openingMargin } from './fills.js';
+import { fillOnArrival, fillModelOf } from './fill-models.js';
+import { fillPerp, fillSpot, openingMargin, remainingOf } from './fills.js';
 import { isOpen, publicOrder } from './order-book.js';
 import type { OrderState } from './state.js';
 
@@ -51,15 +52,24 @@ export function placePerpOrder(ctx: EngineContext, req: PaperOrderRequest, nowMs
   }
   const o = newOrder(ctx, req.clientOrderId, 'perp', inst.symbol, side, type, req.quantity, price, req.reduceOnly,
     req.leverage, tif, nowMs);
-  const ask = round(m.mark * (1 + ctx.halfSpread), inst.tickSize, 'up');
-  const bid = round(m.mark * (1 - ctx.halfSpread), inst.tickSize, 'down');
-  const touch = side === 'buy' ? ask : bid;
-  const marketable = price === null || (side === 'buy' ? price >= ask : price <= bid);
-  if (marketable) {
+  const touch = touchPrice(ctx, m.mark, inst.tickSize, side);
+  const marketable = price === null || (side === 'buy' ? price >= touch : price <= touch);
+  const model = fillModelOf(ctx, inst.symbol);
+  if (marketable && model?.mode === 'reject') {
+    rejectByModel(o);
+  } else if (marketable) {
     const need = openingMargin(ctx, inst.symbol, side, o.quantity, touch, o.leverage, o.reduceOnly)
       + o.quantity * touch * ctx.fees.perpTaker;
     requireAvailable(ctx, need, 'insufficient_margin');
-    fillPerp(ctx, o, touch, ctx.fees.perpTaker, nowMs);
+    const now = fillOnArrival(model, o.quantity, inst.lotSize);
+    if (now > 0) fillPerp(ctx, o, touch, ctx.fees.perpTaker, nowMs, now);
+    if (now < o.quantity) {
+      // The rest waits for the fill model to be lifted; its margin is held like a resting order's.
+      const rest = remainingOf(o, inst.lotSize);
+      o.held = true;
+      o.reserved = openingMargin(ctx, inst.symbol, side, rest, touch, o.leverage, o.reduceOnly)
+        + (o.reduceOnly ? 0 : rest * touch * ctx.fees.perpTaker);
+    }
   } else if (tif === 'ioc') {
     o.status = 'canceled';
     o.rejectReason = 'ioc_not_marketable';
@@ -84,14 +94,21 @@ export function placeSpotOrder(ctx: EngineContext, req: PaperSpotOrderRequest, n
   const price = checkPrice(type, req.price, spot.spec.tickSize);
   const o = newOrder(ctx, req.clientOrderId, 'spot', spot.spec.symbol, side, type, req.quantity, price, false, 1,
     'gtc', nowMs);
-  const ref = m.index;
-  const ask = round(ref * (1 + ctx.halfSpread), spot.spec.tickSize, 'up');
-  const bid = round(ref * (1 - ctx.halfSpread), spot.spec.tickSize, 'down');
-  const touch = side === 'buy' ? ask : bid;
-  const marketable = price === null || (side === 'buy' ? price >= ask : price <= bid);
-  if (marketable) {
+  const touch = touchPrice(ctx, m.index, spot.spec.tickSize, side);
+  const marketable = price === null || (side === 'buy' ? price >= touch : price <= touch);
+  const model = fillModelOf(ctx, spot.spec.symbol);
+  if (marketable && model?.mode === 'reject') {
+    rejectByModel(o);
+  } else if (marketable) {
     checkSpotFunds(ctx, spot.base, side, o.quantity, touch, ctx.fees.spotTaker);
-    fillSpot(ctx, o, spot.base, touch, ctx.fees.spotTaker);
+    const now = fillOnArrival(model, o.quantity, spot.spec.lotSize);
+    if (now > 0) fillSpot(ctx, o, spot.base, touch, ctx.fees.spotTaker, now);
+    if (now < o.quantity) {
+      const rest = remainingOf(o, spot.spec.lotSize);
+      o.held = true;
+      if (side === 'buy') o.reserved = rest * touch * (1 + ctx.fees.spotTaker);
+      else o.reservedBase = rest;
+    }
   } else {
     checkSpotFunds(ctx, spot.base, side, o.quantity, price, ctx.fees.spotMaker);
     if (side === 'buy') o.reserved = o.quantity * price * (1 + ctx.fees.spotMaker);
@@ -107,6 +124,12 @@ export function cancelOrder(ctx: EngineContext, orderId: string): Order {
   if (!isOpen(o)) throw rejected('order_not_open', `order ${o.orderId} is ${o.status} and cannot be canceled`);
   ctx.book.closeResting(o);
   return publicOrder(o);
+}
+
+/** The venue accepted the request and then refused the order (fill model `reject`): it is listed as `rejected`. */
+function rejectByModel(o: OrderState): void {
+  o.status = 'rejected';
+  o.rejectReason = 'rejected_by_venue';
 }
 
 /** The order already placed under this client_order_id: placing is idempotent per id. */

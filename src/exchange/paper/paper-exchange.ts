@@ -9,8 +9,8 @@ import type {
   Account, AccruedFunding, Exchange, FundingInfo, Instrument, ListOrdersQuery, OpenInterest, Order,
   PlaceOrderRequest, PlaceSpotOrderRequest, Position, SpotTicker, Ticker,
 } from '../port.js';
-import { PaperEngine, type CascadeOptions, type EngineConfig } from './engine.js';
-import { CoreState, OrderState, type FundingRecord, type LiquidationRecord } from './state.js';
+import { PaperEngine, type CascadeOptions, type EngineConfig, type FillMode } from './engine.js';
+import { CoreState, OrderState, type FillModel, type FundingRecord, type LiquidationRecord } from './state.js';
 
 export interface PaperExchangeOptions extends EngineConfig {
   /** A connection to use (left open on close) or a URL to connect to (closed on close). */
@@ -166,6 +166,15 @@ export class PaperExchange implements Exchange {
 
   async startCascade(symbol: string, opts: CascadeOptions): Promise<void> {
     return this.mutate(() => this.engine.startCascade(symbol, opts));
+  }
+
+  /** Fill model of a perp or spot symbol: `partial` (with `fraction`), `resting`, `reject` or `normal`. */
+  async setFillModel(symbol: string, mode: FillMode, fraction?: number): Promise<void> {
+    return this.mutate(() => this.engine.setFillModel(symbol, mode, fraction));
+  }
+
+  async fillModels(): Promise<Record<string, FillModel>> {
+    return this.engine.fillModels();
   }
 
   async reset(): Promise<void> {

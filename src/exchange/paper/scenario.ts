@@ -69,6 +69,7 @@ export function reset(ctx: EngineContext): void {
   s.accrued = {};
   s.liquidations = [];
   s.fundingHistory = [];
+  s.fillModels = {};
   for (const m of Object.values(s.markets)) {
     m.fundingOverride = null;
     m.cascade = null;

@@ -66,6 +66,11 @@ export const OrderState = z.object({
   reservedBase: fin,
   fee: fin,
   rejectReason: z.string().optional(),
+  /**
+   * Held back by a fill model (`partial`, `resting`): marketable, but not filled while the model is set. Once the
+   * symbol is back to `normal` it fills at the next market move (at the touch, within its limit).
+   */
+  held: z.boolean().optional(),
   ts: z.number().int(),
 });
 export type OrderState = z.infer<typeof OrderState>;
@@ -92,6 +97,19 @@ export const FundingRecord = z.object({
 });
 export type FundingRecord = z.infer<typeof FundingRecord>;
 
+/**
+ * How marketable orders in one symbol (perp or spot) fill on arrival: a scenario control to rehearse what real
+ * venues do. `partial` fills `fraction` of the quantity now and holds the rest; `resting` fills nothing now and
+ * holds it all; `reject` answers with a `rejected` order. A symbol without a model fills in full (`normal`).
+ */
+export const FILL_MODES = ['partial', 'resting', 'reject'] as const;
+export const FillModel = z.object({
+  mode: z.enum(FILL_MODES),
+  /** Share filled on arrival by `partial` (0 < fraction < 1), rounded down to the lot. */
+  fraction: z.number().gt(0).lt(1).optional(),
+});
+export type FillModel = z.infer<typeof FillModel>;
+
 /** Everything but the orders, which persist one by one (they are most of the state and change one at a time). */
 export const CoreState = z.object({
   version: z.literal(1),
@@ -104,5 +122,7 @@ export const CoreState = z.object({
   accrued: z.record(z.string(), fin),
   liquidations: z.array(LiquidationRecord),
   fundingHistory: z.array(FundingRecord),
+  /** Fill models by symbol (absent: normal); older saved states have none. */
+  fillModels: z.record(z.string(), FillModel).default({}),
 });
 export type CoreState = z.infer<typeof CoreState>;
