@@ -25,8 +25,9 @@ async function main(): Promise<void> {
     throw e;
   }
   const hasChat = Boolean(config.DISCORD_TOKEN || config.TELEGRAM_BOT_TOKEN);
-  // On the console transport the terminal belongs to the chat: logs go to a file instead of interleaving.
-  const logFile = hasChat ? undefined : join(config.DATA_DIR, 'perpdesk.log');
+  // On an interactive console the terminal belongs to the chat: logs go to a file instead of interleaving. Without a
+  // terminal (a container, a service manager, a pipe) they go to stderr, where log collectors expect them.
+  const logFile = hasChat || !process.stdin.isTTY ? undefined : join(config.DATA_DIR, 'perpdesk.log');
   if (logFile) mkdirSync(dirname(logFile), { recursive: true });
   const log = createLogger(config.LOG_LEVEL, logFile ? pino.destination({ dest: logFile, sync: false }) : undefined);
   let redisServer: RedisServerHandle | undefined;

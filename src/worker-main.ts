@@ -2,7 +2,9 @@
  * `npm run worker`: background jobs without chat transports (scale out with `docker compose up --scale worker=3`).
  * Config → Redis (REDIS_URL, shared with `npm start`) → exchange → market jobs and the order worker. Alerts are
  * only enqueued here; the process with the transports delivers them. BullMQ schedulers and the per-job lock keep
- * several workers from double-firing a job. With EXCHANGE=paper it idles: that market lives inside `npm start`.
+ * several workers from double-firing a job. Serves /healthz, /readyz and /metrics on WORKER_HTTP_PORT. With
+ * EXCHANGE=paper it needs the shared paper exchange (PAPER_EXCHANGE_URL); without it, it idles: the embedded paper
+ * market lives inside `npm start`.
  */
 import { loadConfig, type Config } from './config/env.js';
 import { ConfigError } from './errors.js';
@@ -11,6 +13,8 @@ import { createExchange } from './exchange/factory.js';
 import { DEFAULT_QUEUE_PREFIX } from './queues/names.js';
 import { Lifecycle } from './lifecycle.js';
 import { handleShutdown } from './process-signals.js';
+import { createRedis, closeRedis } from './queues/redis.js';
+import { createMetricsRegistry, startHttpServer } from './http/server.js';
 import { startBackground } from '../jobs/background.js';
 import { startOrderProcessing } from '../jobs/place-order.js';
 
@@ -30,10 +34,19 @@ async function main(): Promise<void> {
   const lifecycle = new Lifecycle(log);
   handleShutdown(log, () => lifecycle.close());
 
-  if (config.EXCHANGE === 'paper') {
+  // Health first, so an orchestrator sees the process even while it idles or waits for Redis.
+  const redis = createRedis(config.REDIS_URL!);
+  redis.on('error', () => {}); // readiness reports it; ioredis reconnects by itself
+  lifecycle.add('redis', () => closeRedis(redis));
+  const ready = async () => (await redis.ping().catch(() => '')) === 'PONG';
+  const http = await startHttpServer({ port: config.WORKER_HTTP_PORT, ready, metrics: createMetricsRegistry() });
+  lifecycle.add('http', () => http.close());
+  log.info({ url: http.url }, 'worker http listening');
+
+  if (config.EXCHANGE === 'paper' && !config.PAPER_EXCHANGE_URL) {
     // The embedded paper market lives in `npm start`'s memory; a second copy here would drift from it. Idle instead
     // of exiting, so `docker compose up` with the paper defaults does not restart this service in a loop.
-    log.warn({}, 'EXCHANGE=paper: the jobs run inside `npm start`; this worker stays idle. For scaled-out workers run `npm run paper-exchange` and set EXCHANGE=purpleflea PURPLEFLEA_BASE_URL=http://<host>:8090/api/v1');
+    log.warn({}, 'EXCHANGE=paper: the jobs run inside `npm start`; this worker stays idle. For scaled-out workers run `npm run paper-exchange` and set PAPER_EXCHANGE_URL=http://<host>:8090/api/v1 on the bot and the workers');
     const idle = setInterval(() => {}, 3_600_000);
     lifecycle.add('idle', () => clearInterval(idle));
     return;

@@ -90,7 +90,9 @@ export const EnvSchema = z.object({
   RISK_INTERVAL_SECONDS: int(30, 1, 3600),
   HARVESTER_MODE: optionalString.pipe(z.enum(['off', 'propose', 'auto'], { error: '"off", "propose" or "auto"' }).optional().transform((v) => v ?? 'propose')),
   PAPER_EXCHANGE_PORT: int(8090, 1, 65_535),
+  PAPER_EXCHANGE_URL: optionalString.pipe(z.url({ protocol: /^https?$/, error: 'an http(s) URL ending in /api/v1' }).optional()),
   HTTP_PORT: int(8080, 0, 65_535),
+  WORKER_HTTP_PORT: int(8081, 0, 65_535),
   DATA_DIR: optionalString.transform((v) => v ?? '.data'),
   LOG_LEVEL: optionalString.pipe(
     z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { error: 'one of fatal, error, warn, info, debug, trace, silent' }).optional().transform((v) => v ?? 'info'),
@@ -133,8 +135,10 @@ export const ENV_DOCS: Record<keyof RawEnv, { default: string; meaning: string }
   RISK_INTERVAL_SECONDS: { default: '`30`', meaning: 'risk monitor period' },
   HARVESTER_MODE: { default: '`propose`', meaning: '`off`, `propose` (proposal needs approval) or `auto`' },
   PAPER_EXCHANGE_PORT: { default: '`8090`', meaning: 'port of `npm run paper-exchange` (REST API at `/api/v1`)' },
+  PAPER_EXCHANGE_URL: { default: '—', meaning: 'with `EXCHANGE=paper`: use the shared paper exchange of `npm run paper-exchange` at this URL (e.g. `http://paper-exchange:8090/api/v1`) instead of one inside the bot, so the bot and every worker trade on one paper market' },
   HTTP_PORT: { default: '`8080`', meaning: '`/healthz`, `/readyz`, `/metrics` (Prometheus)' },
-  DATA_DIR: { default: '`.data`', meaning: 'where the private redis-server keeps its AOF (`<DATA_DIR>/redis`) and the console mode writes its log (`<DATA_DIR>/perpdesk.log`)' },
+  WORKER_HTTP_PORT: { default: '`8081`', meaning: '`/healthz`, `/readyz`, `/metrics` of `npm run worker`' },
+  DATA_DIR: { default: '`.data`', meaning: 'where the private redis-server keeps its AOF (`<DATA_DIR>/redis`) and the interactive console writes its log (`<DATA_DIR>/perpdesk.log`; without a terminal, logs go to stderr)' },
   LOG_LEVEL: { default: '`info`', meaning: 'pino level' },
 };
 

@@ -3,6 +3,7 @@ import type { Logger } from '../log.js';
 import type { Exchange } from './port.js';
 import { PaperExchange } from './paper/paper-exchange.js';
 import { PurpleFleaClient } from './purpleflea.js';
+import { RemotePaperExchange } from './remote-paper.js';
 
 /** How often the in-process paper market moves (prices, limit fills, liquidations, funding stamps). */
 export const PAPER_TICK_MS = 1000;
@@ -14,12 +15,16 @@ export interface ExchangeDeps {
   keyPrefix?: string;
 }
 
-/** The exchange named by EXCHANGE: the paper exchange (embedded default, state in Redis) or the Purple Flea client. */
+/**
+ * The exchange named by EXCHANGE: the paper exchange (embedded by default, state in Redis; or the shared one at
+ * PAPER_EXCHANGE_URL) or the Purple Flea client.
+ */
 export async function createExchange(config: Config, deps: ExchangeDeps): Promise<Exchange> {
   if (config.EXCHANGE === 'purpleflea') {
     // loadConfig guarantees the key is present with EXCHANGE=purpleflea.
     return new PurpleFleaClient({ baseUrl: config.PURPLEFLEA_BASE_URL, apiKey: config.PURPLEFLEA_API_KEY!.reveal(), log: deps.log });
   }
+  if (config.PAPER_EXCHANGE_URL) return new RemotePaperExchange({ baseUrl: config.PAPER_EXCHANGE_URL, log: deps.log });
   const paper = await PaperExchange.open({ redis: deps.redisUrl, keyPrefix: deps.keyPrefix ?? 'perpdesk', log: deps.log });
   paper.start(PAPER_TICK_MS);
   return paper;

@@ -55,7 +55,7 @@ function errorCode(e: unknown): string | undefined {
 }
 
 export class PurpleFleaClient implements Exchange {
-  readonly name = 'purpleflea';
+  readonly name: string = 'purpleflea';
   readonly #http: AxiosInstance;
   readonly #secret: string;
   readonly #timeoutMs: number;
