@@ -4,7 +4,7 @@
  */
 import { defineButton } from './define.js';
 import { personOf } from './order.js';
-import { personKey } from '../src/services/approvals/types.js';
+import { causeOf } from '../src/services/approvals/store.js';
 import { ACK_ACTION, renderAlert } from '../src/services/alerts/render.js';
 import { utc } from '../src/format.js';
 
@@ -22,7 +22,7 @@ export default defineButton({
       return { update: alert ? renderAlert(alert, r.ack) : undefined, notice: `Already acknowledged by ${r.ack.by} at ${utc(r.ack.at)}.` };
     }
     if (!r.ok) return { notice: 'PerpDesk no longer tracks this alert.' };
-    await ctx.audit.append({ ts: now, actor: `${me.displayName} (${personKey(me)})`, platform: me.platform, action: 'alert.acknowledged', subject: id.ref, detail: r.alert.title });
+    await ctx.audit.append({ ts: now, ...causeOf(me), action: 'alert.acknowledged', subject: id.ref, detail: r.alert.title });
     return { update: renderAlert(r.alert, r.ack), notice: 'Acknowledged: the team sees that you are on it.' };
   },
 });

@@ -8,7 +8,8 @@ import type { CommandContext, Invocation } from './context.js';
 import { hasRole } from './dispatch.js';
 import { personOf } from './order.js';
 import type { ButtonId } from '../src/chat/button-id.js';
-import { causeOf, personKey, planWords, type ApprovalRecord } from '../src/services/approvals/store.js';
+import { causeOf, planWords, samePerson, type ApprovalRecord } from '../src/services/approvals/store.js';
+import { asConfigured, otherKeysOf } from './identity.js';
 import { APPROVE_ACTION, REJECT_ACTION, renderApproval, staleNotice } from '../src/services/approvals/render.js';
 import { ApprovalNotices } from '../src/services/approvals/notices.js';
 import { approvalBlocker } from '../src/services/orders/guards.js';
@@ -52,13 +53,13 @@ export const approveButton = defineButton({
     if (rec.status !== 'pending') return { update: renderApproval(rec), notice: staleNotice(rec) };
     if (overdue(ctx, rec, id)) return expireNow(ctx, rec, inv);
     const me = personOf(inv);
-    const selfRefusal = selfApprovalRefusal(me, rec.requester, rec.selfApprovalAllowed, ctx.config.ALLOW_SELF_APPROVAL, 'order');
+    const selfRefusal = selfApprovalRefusal(me, asConfigured(ctx, rec.requester), rec.selfApprovalAllowed, ctx.config.ALLOW_SELF_APPROVAL, 'order');
     if (selfRefusal) return refuse(ctx, rec, inv, selfRefusal);
     const blocker = await approvalBlocker(rec.plan, ctx);
     if (blocker) {
       return refuse(ctx, rec, inv, `Approval refused: ${blocker}. The preview stays open until ${utc(rec.expiresAt)}.`);
     }
-    const r = await ctx.approvals.approve(rec.id, me, ctx.now());
+    const r = await ctx.approvals.approve(rec.id, me, ctx.now(), otherKeysOf(ctx, me));
     switch (r.kind) {
       case 'missing':
         return { notice: UNKNOWN };
@@ -94,7 +95,7 @@ export const rejectButton = defineButton({
     const rec = await ctx.approvals.get(id.ref);
     if (!rec) return { notice: UNKNOWN };
     const me = personOf(inv);
-    const mine = personKey(me) === personKey(rec.requester);
+    const mine = samePerson(me, asConfigured(ctx, rec.requester));
     if (!mine && !hasRole(ctx, inv, 'approver')) {
       return { notice: 'You need the approver (PERPDESK_APPROVERS) role to reject an order someone else requested.' };
     }

@@ -4,6 +4,7 @@ import { parseButtonId } from '../src/chat/button-id.js';
 import type { CommandContext, Invocation } from './context.js';
 import { argsSchema, usage, type ButtonDef, type ButtonResult, type CommandDef } from './define.js';
 import { userErrorReply, type Reply } from '../src/chat/reply.js';
+import { identify } from './identity.js';
 
 const ROLE_WORDS: Record<Role, string> = {
   viewer: 'viewer',
@@ -37,8 +38,9 @@ export async function dispatch(
   commands: readonly CommandDef[],
   name: string,
   rawArgs: Record<string, unknown>,
-  inv: Invocation,
+  who: Invocation,
 ): Promise<Reply> {
+  const inv = identify(ctx, who);
   const cmdName = typeof name === 'string' ? name.toLowerCase() : '';
   const def = commands.find((c) => c.name === cmdName);
   try {
@@ -72,8 +74,9 @@ export async function dispatchButton(
   ctx: CommandContext,
   buttons: readonly ButtonDef[],
   customId: string,
-  inv: Invocation,
+  who: Invocation,
 ): Promise<ButtonResult> {
+  const inv = identify(ctx, who);
   try {
     const id = parseButtonId(customId);
     const def = id && buttons.find((b) => b.action === id.action);

@@ -13,7 +13,8 @@ import { personOf } from './order.js';
 import type { Reply } from '../src/chat/reply.js';
 import { pct, qty, utc } from '../src/format.js';
 import { causeOf } from '../src/services/approvals/store.js';
-import { personKey, type Person } from '../src/services/approvals/types.js';
+import type { Person } from '../src/services/approvals/types.js';
+import { otherKeysOf } from './identity.js';
 import { approverNames, duplicateApprovalNotice, isOverdue, recordedApprovalNotice } from '../src/services/approvals/decision.js';
 import type { AuditEntry } from '../src/services/audit.js';
 import type { PlanRecord } from '../src/services/harvester/state.js';
@@ -57,8 +58,7 @@ export default defineCommand({
       }
       await ctx.audit.append({
         ts: now,
-        actor: `${me.displayName} (${personKey(me)})`,
-        platform: me.platform,
+        ...causeOf(me),
         action: `harvester.${action}`,
         subject: 'harvester',
         detail: cleared ? `started; ${cleared} broken hedge record(s) cleared` : action === 'start' ? 'started' : 'stopped',
@@ -167,7 +167,7 @@ export const approveHarvest = defineButton({
     const r = await ctx.harvester.approve(rec.plan.id, me, now, {
       recorded: entry(me, now, rec, 'approval_recorded', `approval __COUNT__ of ${rec.required}: ${words}`),
       approved: entry(me, now, rec, 'approved', `approval __COUNT__ of ${rec.required}, plan approved: ${words}`),
-    });
+    }, otherKeysOf(ctx, me));
     if (r.kind === 'missing') return { notice: UNKNOWN };
     if (r.kind === 'expired') return expire(ctx, r.record);
     if (r.kind === 'conflict') return stale(r.record);

@@ -8,7 +8,7 @@ import { renderApproval } from '../src/services/approvals/render.js';
 import type { Person } from '../src/services/approvals/types.js';
 
 export function personOf(inv: Invocation): Person {
-  return { platform: inv.actor.platform, userId: inv.actor.userId, displayName: inv.actor.displayName };
+  return { platform: inv.actor.platform, userId: inv.actor.userId, displayName: inv.actor.displayName, ...(inv.actor.person ? { person: inv.actor.person } : {}) };
 }
 
 /**

@@ -58,6 +58,38 @@ describe('config', () => {
     expect(msg).not.toContain('\n');
   });
 
+  it.each([
+    [{ PERPDESK_VIEWERS: 'discord:1,tg:2' }, 'PERPDESK_VIEWERS', '"tg:2"'],
+    [{ PERPDESK_CHATS: 'telegram:-100123,slack:9' }, 'PERPDESK_CHATS', '"slack:9"'],
+    [{ PERPDESK_CHATS: 'discord-guild:abc' }, 'PERPDESK_CHATS', '"discord-guild:abc"'],
+    [{ PERPDESK_PEOPLE: 'alice:discord:111' }, 'PERPDESK_PEOPLE', '"alice:discord:111"'],
+    [{ PERPDESK_PEOPLE: 'alice=discord:111+slack:2' }, 'PERPDESK_PEOPLE', '"slack:2"'],
+    [{ PERPDESK_PEOPLE: 'alice=discord-role:111' }, 'PERPDESK_PEOPLE', '"discord-role:111"'],
+    [{ PERPDESK_PEOPLE: 'alice=' }, 'PERPDESK_PEOPLE', '"alice" has none'],
+    [{ PERPDESK_PEOPLE: 'alice=discord:1,alice=telegram:2' }, 'PERPDESK_PEOPLE', '"alice" is listed twice'],
+    [{ PERPDESK_PEOPLE: 'alice=discord:111+telegram:222,bob=telegram:222' }, 'PERPDESK_PEOPLE', 'telegram:222 is in both "alice" and "bob"'],
+  ])('refuses %j naming %s and the entry %s in one line', (env, name, entry) => {
+    const msg = errorOf(env as Record<string, string>);
+    expect(msg.startsWith(`${name}:`)).toBe(true);
+    expect(msg).toContain(entry);
+    expect(msg).not.toContain('\n');
+  });
+
+  it('reads viewers, chats and people', () => {
+    const c = loadConfig({
+      PERPDESK_VIEWERS: 'telegram:5, discord-role:123456',
+      PERPDESK_CHATS: 'telegram:-1001234,discord-guild:111111,discord-channel:222222',
+      PERPDESK_PEOPLE: 'alice=discord:111+telegram:222, bob=discord:333',
+    });
+    expect(c.viewers).toEqual([{ kind: 'telegram', id: '5' }, { kind: 'discord-role', id: '123456' }]);
+    expect(c.chats).toEqual([{ kind: 'telegram', id: '-1001234' }, { kind: 'discord-guild', id: '111111' }, { kind: 'discord-channel', id: '222222' }]);
+    expect(c.people).toEqual([
+      { name: 'alice', accounts: [{ platform: 'discord', id: '111' }, { platform: 'telegram', id: '222' }] },
+      { name: 'bob', accounts: [{ platform: 'discord', id: '333' }] },
+    ]);
+    expect(loadConfig({})).toMatchObject({ viewers: [], chats: [], people: [] });
+  });
+
   it('turns off self-approval by default on the real exchange', () => {
     const c = loadConfig({ EXCHANGE: 'purpleflea', PURPLEFLEA_API_KEY: 'k', PERPDESK_APPROVERS: 'discord:123456' });
     expect(c.ALLOW_SELF_APPROVAL).toBe(false);

@@ -2,6 +2,8 @@ import { z } from 'zod';
 import { ConfigError } from '../errors.js';
 import { Secret } from './secret.js';
 import { parsePrincipals, type Principal } from './principals.js';
+import { parsePeople, type PersonEntry } from './people.js';
+import { parseChats, type ChatEntry } from './chats.js';
 
 /**
  * Every environment variable of interfaces.md §1, one schema. Money-touching values never get a silent default
@@ -53,14 +55,18 @@ const url = (def: string) =>
       .transform((u) => (u ?? def).replace(/\/+$/, '')),
   );
 
-const principals = optionalString.transform((s, ctx) => {
-  try {
-    return parsePrincipals(s ?? '');
-  } catch (e) {
-    ctx.addIssue({ code: 'custom', message: (e as Error).message });
-    return z.NEVER;
-  }
-});
+/** A list variable parsed by `parse`, whose error message names the bad entry. */
+const list = <T>(parse: (text: string) => T) =>
+  optionalString.transform((s, ctx) => {
+    try {
+      return parse(s ?? '');
+    } catch (e) {
+      ctx.addIssue({ code: 'custom', message: (e as Error).message });
+      return z.NEVER;
+    }
+  });
+
+const principals = list(parsePrincipals);
 
 const snowflake = optionalString.pipe(z.string().regex(/^\d{5,25}$/, 'a Discord id (digits)').optional());
 
@@ -80,6 +86,9 @@ export const EnvSchema = z.object({
   PERPDESK_TRADERS: principals,
   PERPDESK_APPROVERS: principals,
   PERPDESK_ADMINS: principals,
+  PERPDESK_VIEWERS: principals,
+  PERPDESK_CHATS: list(parseChats),
+  PERPDESK_PEOPLE: list(parsePeople),
   ALLOW_SELF_APPROVAL: bool,
   APPROVAL_TTL_SECONDS: int(120, 10, 86_400),
   APPROVALS_REQUIRED: int(1, 1, 10),
@@ -106,6 +115,9 @@ export interface Config extends Omit<RawEnv, 'ALLOW_SELF_APPROVAL'> {
   traders: Principal[];
   approvers: Principal[];
   admins: Principal[];
+  viewers: Principal[];
+  chats: ChatEntry[];
+  people: PersonEntry[];
 }
 
 /** Defaults and meanings for the README table; `scripts/config-table.ts` checks they match the schema's keys. */
@@ -125,6 +137,12 @@ export const ENV_DOCS: Record<keyof RawEnv, { default: string; meaning: string }
   PERPDESK_TRADERS: { default: '—', meaning: 'who may request orders: comma list of `discord:<user id>`, `discord-role:<role id>`, `telegram:<user id>`' },
   PERPDESK_APPROVERS: { default: '—', meaning: 'who may approve orders (same syntax)' },
   PERPDESK_ADMINS: { default: '—', meaning: 'who may pause/resume trading and change jobs (same syntax)' },
+  PERPDESK_VIEWERS: { default: '—', meaning: 'who may use the read-only commands anywhere, e.g. in a private chat with the bot (same syntax); traders, approvers and admins are viewers too' },
+  PERPDESK_CHATS: {
+    default: '—',
+    meaning: 'chats whose members may use the read-only commands: comma list of `telegram:<chat id>`, `discord-guild:<guild id>`, `discord-channel:<channel id>`; `DISCORD_GUILD_ID`, `DISCORD_ALERT_CHANNEL_ID` and `TELEGRAM_ALERT_CHAT_ID` count without being listed. Anyone else gets one line saying the desk is private',
+  },
+  PERPDESK_PEOPLE: { default: '—', meaning: 'several accounts of one person: `alice=discord:111+telegram:222,bob=discord:333`; approvals, four-eyes and self-approval count people, not accounts' },
   ALLOW_SELF_APPROVAL: { default: '`true` with `paper`, else `false`', meaning: "whether a requester's own click can approve" },
   APPROVAL_TTL_SECONDS: { default: '`120`', meaning: 'an unapproved order preview expires after this' },
   APPROVALS_REQUIRED: { default: '`1`', meaning: 'distinct approvers an order needs' },
@@ -171,5 +189,8 @@ export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | unde
     traders: c.PERPDESK_TRADERS,
     approvers: c.PERPDESK_APPROVERS,
     admins: c.PERPDESK_ADMINS,
+    viewers: c.PERPDESK_VIEWERS,
+    chats: c.PERPDESK_CHATS,
+    people: c.PERPDESK_PEOPLE,
   };
 }

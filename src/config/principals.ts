@@ -1,4 +1,5 @@
 /** Who someone is on a transport, and the roles PERPDESK_* lists give them. */
+import { accountsOfSamePerson, type PersonEntry } from './people.js';
 
 export type Role = 'viewer' | 'trader' | 'approver' | 'admin';
 export type Platform = 'discord' | 'telegram' | 'console';
@@ -14,6 +15,8 @@ export interface Actor {
   userId: string;
   displayName: string;
   roleIds: string[];
+  /** The PERPDESK_PEOPLE name this account belongs to, when it is listed there (set by the command dispatcher). */
+  person?: string;
 }
 
 const ENTRY = /^(discord|discord-role|telegram):(-?\d{1,25})$/;
@@ -33,11 +36,15 @@ export function parsePrincipals(text: string): Principal[] {
   return out;
 }
 
-export function matches(actor: Actor, list: Principal[]): boolean {
+/**
+ * Whether the list names the actor: their account, one of their Discord roles, or another account of the same
+ * person (PERPDESK_PEOPLE), so a person listed by their Discord id holds the same role on Telegram.
+ */
+export function matches(actor: Actor, list: Principal[], people: readonly PersonEntry[] = []): boolean {
+  const accounts = accountsOfSamePerson(people, actor.platform, actor.userId);
   return list.some((p) => {
-    if (p.kind === 'discord') return actor.platform === 'discord' && actor.userId === p.id;
     if (p.kind === 'discord-role') return actor.platform === 'discord' && actor.roleIds.includes(p.id);
-    return actor.platform === 'telegram' && actor.userId === p.id;
+    return accounts.some((a) => a.platform === p.kind && a.id === p.id);
   });
 }
 
@@ -45,6 +52,15 @@ export interface RoleLists {
   traders: Principal[];
   approvers: Principal[];
   admins: Principal[];
+  viewers?: Principal[];
+  people?: readonly PersonEntry[];
+}
+
+/** Named by any PERPDESK_* role list (viewers included): such a person may read from any chat, a DM included. */
+export function isListed(actor: Actor, lists: RoleLists): boolean {
+  if (actor.platform === 'console') return true;
+  const people = lists.people ?? [];
+  return [lists.viewers ?? [], lists.traders, lists.approvers, lists.admins].some((l) => matches(actor, l, people));
 }
 
 /**
@@ -54,9 +70,10 @@ export interface RoleLists {
 export function rolesOf(actor: Actor, lists: RoleLists): Set<Role> {
   const roles = new Set<Role>(['viewer']);
   if (actor.platform === 'console') return new Set<Role>(['viewer', 'trader', 'approver', 'admin']);
-  const admin = matches(actor, lists.admins);
+  const people = lists.people ?? [];
+  const admin = matches(actor, lists.admins, people);
   if (admin) roles.add('admin');
-  if (admin || matches(actor, lists.traders)) roles.add('trader');
-  if (admin || matches(actor, lists.approvers)) roles.add('approver');
+  if (admin || matches(actor, lists.traders, people)) roles.add('trader');
+  if (admin || matches(actor, lists.approvers, people)) roles.add('approver');
   return roles;
 }

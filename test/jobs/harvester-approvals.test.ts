@@ -60,6 +60,20 @@ describe('harvester proposals through the approval rules of orders', () => {
     expect(actions.indexOf('harvester.approved')).toBeLessThan(actions.indexOf('harvester.leg'));
   });
 
+  it('with APPROVALS_REQUIRED=2, one person approving from Telegram and from Discord (PERPDESK_PEOPLE) should count once', async () => {
+    h = await jobsHarness({ env: { HARVESTER_MODE: 'propose', APPROVALS_REQUIRED: '2', PERPDESK_APPROVERS: 'telegram:42,telegram:7', PERPDESK_PEOPLE: 'ann=telegram:42+discord:424242' } });
+    await h.paper.setFunding('BTC-PERP', 0.001);
+    const planId = (await runFundingHarvester(h.bg.ctx)).find((o) => o.symbol === 'BTC-PERP')!.planId!;
+    await drained(h);
+    const approve = h.notifier.sent[0]!.reply.buttons!.find((b) => b.label === 'Approve')!.id;
+    const annOnDiscord = { platform: 'discord' as const, actor: { platform: 'discord' as const, userId: '424242', displayName: 'ann#discord', roleIds: [] }, chatId: ANN.chatId };
+    expect((await h.click(approve, ANN)).notice).toBe('Your approval is recorded (1 of 2).');
+    expect((await h.click(approve, annOnDiscord)).notice).toBe('You already approved this proposal (1 of 2); it needs another approver.');
+    expect((await h.ctx.harvester.plan(planId))?.status).toBe('pending');
+    expect((await h.click(approve, BOB)).notice).toBe('Approved: both legs placed.');
+    expect((await audit(h, planId)).find((e) => e.action === 'harvester.approval_recorded')?.actor).toBe('user42 (ann via telegram:42)');
+  });
+
   it('when a proposal is past its deadline, a click should expire it (audited by PerpDesk) and place nothing; so should the next harvester run', async () => {
     h = await jobsHarness({ env: { HARVESTER_MODE: 'propose' } });
     const past = Date.now() - 10_000;

@@ -32,6 +32,10 @@ export const ACTORS = {
   dana: { platform: 'discord', userId: '4004', displayName: 'Dana', roleIds: [] },
   /** nobody: viewer only */
   victor: { platform: 'discord', userId: '9009', displayName: 'Victor', roleIds: [] },
+  /** Alice's Telegram account (one person with `alice` only when PERPDESK_PEOPLE says so) */
+  aliceTg: { platform: 'telegram', userId: '1101', displayName: '@alice', roleIds: [] },
+  /** Bob's Telegram account (likewise) */
+  bobTg: { platform: 'telegram', userId: '2202', displayName: '@bob', roleIds: [] },
 } as const;
 export type ActorName = keyof typeof ACTORS;
 

@@ -136,6 +136,43 @@ describe('approval', () => {
     expect(ok.notice).toBe('Approved: placing the order.');
   });
 
+  it('refuses the requester\'s own Telegram account as an approver when self-approval is off (PERPDESK_PEOPLE)', async () => {
+    h = await makeHarness({ ALLOW_SELF_APPROVAL: 'false', PERPDESK_PEOPLE: 'alice=discord:1001+telegram:1101' });
+    const reply = await h.preview('alice', 'order', ORDER);
+    // Alice's Telegram account holds her approver role through PERPDESK_PEOPLE, and is still Alice.
+    const r = await h.click('aliceTg', buttonOf(reply, 'Approve'));
+    expect(r.notice).toContain('someone else must approve it');
+    expect((await h.ctx.approvals.get(reply.track!))?.status).toBe('pending');
+    const refused = (await h.ctx.audit.latest(5)).find((e) => e.action === 'order.approval_refused');
+    expect(refused?.actor).toBe('@alice (alice via telegram:1101)');
+    // The requester may still withdraw the preview from either account.
+    expect((await h.click('aliceTg', buttonOf(reply, 'Reject'))).notice).toBe('Rejected: nothing was sent to the exchange.');
+    expect((await h.ctx.approvals.get(reply.track!))?.reason).toBe('withdrawn by the requester');
+  });
+
+  it('counts one person approving from Discord and from Telegram once toward APPROVALS_REQUIRED', async () => {
+    h = await makeHarness({ APPROVALS_REQUIRED: '2', PERPDESK_PEOPLE: 'bob=discord:2002+telegram:2202' });
+    const reply = await h.preview('alice', 'order', ORDER);
+    const approve = buttonOf(reply, 'Approve');
+    expect((await h.click('bob', approve)).notice).toBe('Your approval is recorded (1 of 2).');
+    expect((await h.click('bobTg', approve)).notice).toBe('You already approved this order (1 of 2); it needs another approver.');
+    expect((await h.ctx.approvals.get(reply.track!))?.status).toBe('pending');
+    expect((await h.click('carol', approve)).notice).toBe('Approved: placing the order.');
+    const rec = await h.ctx.approvals.get(reply.track!);
+    expect(rec?.approvers.map((a) => a.displayName)).toEqual(['Bob', 'Carol']);
+    expect((await h.ctx.audit.latest(10)).find((e) => e.action === 'order.approval_recorded')?.actor).toBe('Bob (bob via discord:2002)');
+  });
+
+  it('still counts a person once when their first approval was stored before PERPDESK_PEOPLE grouped the accounts', async () => {
+    h = await makeHarness({ APPROVALS_REQUIRED: '2' });
+    const reply = await h.preview('alice', 'order', ORDER);
+    const approve = buttonOf(reply, 'Approve');
+    expect((await h.click('bob', approve)).notice).toBe('Your approval is recorded (1 of 2).');
+    // A restart with the accounts grouped: the stored approval under discord:2002 is Bob's.
+    h.ctx.config = { ...h.ctx.config, people: [{ name: 'bob', accounts: [{ platform: 'discord', id: '2002' }, { platform: 'telegram', id: '2202' }] }] };
+    expect((await h.click('bobTg', approve)).notice).toBe('You already approved this order (1 of 2); it needs another approver.');
+  });
+
   it('lets the requester approve when self-approval is enabled', async () => {
     h = await makeHarness({ ALLOW_SELF_APPROVAL: 'true' });
     const reply = await h.preview('alice', 'order', ORDER);

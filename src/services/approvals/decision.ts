@@ -3,7 +3,7 @@
  * cannot drift apart: when a click is too late, when the clicker may not approve their own request, and what the
  * clicker is told about counts. Pure functions: the handlers keep their own persistence and execution.
  */
-import { personKey, type Person } from './types.js';
+import { samePerson, type Person } from './types.js';
 
 /** Past the record's deadline, or past the deadline printed in the clicked button (`exp`, seconds; 0 = none). */
 export function isOverdue(now: number, expiresAt: number, buttonExpSeconds: number): boolean {
@@ -13,17 +13,18 @@ export function isOverdue(now: number, expiresAt: number, buttonExpSeconds: numb
 /**
  * Why `approver` may not approve a request made by `requester`, or null. Both the rule stored with the request and
  * the current configuration must allow self-approval: a restart that turns it off also covers requests already shown.
- * A system requester (harvester) has no person key any chat user can have, so it never matches.
+ * One person is one requester whichever account they click from (PERPDESK_PEOPLE). A system requester (harvester)
+ * has no key any chat user can have, so it never matches.
  */
 export function selfApprovalRefusal(
-  approver: Pick<Person, 'platform' | 'userId'>,
-  requester: Pick<Person, 'platform' | 'userId'> | null,
+  approver: Pick<Person, 'platform' | 'userId' | 'person'>,
+  requester: Pick<Person, 'platform' | 'userId' | 'person'> | null,
   allowedAtRequest: boolean,
   allowedNow: boolean,
   noun: string,
 ): string | null {
   if (!requester || (allowedAtRequest && allowedNow)) return null;
-  if (personKey(approver) !== personKey(requester)) return null;
+  if (!samePerson(approver, requester)) return null;
   return `You requested this ${noun}, so someone else must approve it (self-approval is off: ALLOW_SELF_APPROVAL=false).`;
 }
 

@@ -50,7 +50,8 @@ return {'ok', cur}
  * Adds one approver to a pending approval; the one that reaches the required count moves it to `approved`.
  * KEYS: 1 approval hash, 2 approvers hash, 3 audit stream
  * ARGV: 1 approver key, 2 approver JSON, 3 approvals required, 4 now ms, 5 audit JSON when only recorded,
- * 6 audit JSON when approved (both with __COUNT__ for the count so far), 7 audit MAXLEN.
+ * 6 audit JSON when approved (both with __COUNT__ for the count so far), 7 audit MAXLEN, 8.. other keys of the same
+ * person (its accounts, stored before PERPDESK_PEOPLE grouped them): any of them already present is a duplicate.
  * Returns {'approved'|'recorded'|'duplicate', count} | {'expired', 0} | {'conflict', status} | {'missing', ''}.
  */
 export const APPROVE_LUA = `
@@ -59,8 +60,10 @@ if not cur then return {'missing', ''} end
 if cur ~= 'pending' then return {'conflict', cur} end
 local exp = tonumber(redis.call('HGET', KEYS[1], 'expiresAt'))
 if exp and tonumber(ARGV[4]) >= exp then return {'expired', 0} end
-if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 then
-  return {'duplicate', redis.call('HLEN', KEYS[2])}
+for i = 1, #ARGV do
+  if (i == 1 or i >= 8) and redis.call('HEXISTS', KEYS[2], ARGV[i]) == 1 then
+    return {'duplicate', redis.call('HLEN', KEYS[2])}
+  end
 end
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
 local n = redis.call('HLEN', KEYS[2])

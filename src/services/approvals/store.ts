@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { AuditEntry, AuditLog } from '../audit.js';
 import { APPROVE_LUA, CREATE_LUA, TRANSITION_LUA } from './scripts.js';
 import {
-  ApprovalData, Approver, FINAL_STATUSES, OrderResult, personKey,
+  ApprovalData, Approver, FINAL_STATUSES, OrderResult, accountWords, identityKey,
   type ApprovalRecord, type ApprovalStatus, type Person,
 } from './types.js';
 import { key, type Store } from '../store.js';
@@ -24,7 +24,7 @@ export interface Cause {
 export const SYSTEM: Cause = { actor: 'PerpDesk', platform: 'system' };
 
 export function causeOf(p: Person): Cause {
-  return { actor: `${p.displayName} (${personKey(p)})`, platform: p.platform };
+  return { actor: `${p.displayName} (${accountWords(p)})`, platform: p.platform };
 }
 
 export interface TransitionChange {
@@ -135,10 +135,11 @@ export class ApprovalStore {
   }
 
   /**
-   * Adds `approver` to the approval's set of distinct approvers; the click that reaches `required` moves it to
-   * `approved`. Expiry is checked inside the same atomic step, so a click at the deadline cannot slip through.
+   * Adds `approver` to the approval's set of distinct approvers (people, not accounts: `alsoKnownAs` are the other
+   * keys the same person may have approved under); the click that reaches `required` moves it to `approved`. Expiry
+   * is checked inside the same atomic step, so a click at the deadline cannot slip through.
    */
-  async approve(id: string, approver: Person, now: number): Promise<ApproveOutcome> {
+  async approve(id: string, approver: Person, now: number, alsoKnownAs: readonly string[] = []): Promise<ApproveOutcome> {
     const before = await this.get(id);
     if (!before) return { kind: 'missing' };
     const who = causeOf(approver);
@@ -148,8 +149,8 @@ export class ApprovalStore {
     const raw = await this.store.redis.eval(
       APPROVE_LUA, 3,
       this.#key(id), this.#approversKey(id), this.audit.streamKey,
-      personKey(approver), JSON.stringify(Approver.parse({ ...approver, at: now })), String(before.required), String(now),
-      JSON.stringify(recorded), JSON.stringify(approved), String(AUDIT_MAXLEN),
+      identityKey(approver), JSON.stringify(Approver.parse({ ...approver, at: now })), String(before.required), String(now),
+      JSON.stringify(recorded), JSON.stringify(approved), String(AUDIT_MAXLEN), ...alsoKnownAs,
     );
     const [kind, n] = ScriptReply.parse(raw);
     const record = await this.get(id);

@@ -12,11 +12,29 @@ export const Person = z.object({
   platform: z.enum(['discord', 'telegram', 'console']),
   userId: z.string(),
   displayName: z.string(),
+  /** The PERPDESK_PEOPLE name of this account, when it has one. */
+  person: z.string().optional(),
 });
 export type Person = z.infer<typeof Person>;
 
+/** The account: `telegram:222`. */
 export function personKey(p: Pick<Person, 'platform' | 'userId'>): string {
   return `${p.platform}:${p.userId}`;
+}
+
+/** Who counts as one approver: the person (`person:alice`) when the account belongs to one, else the account. */
+export function identityKey(p: Pick<Person, 'platform' | 'userId' | 'person'>): string {
+  return p.person ? `person:${p.person}` : personKey(p);
+}
+
+/** For audit entries: the person and the account used, `alice via telegram:222`, or just the account. */
+export function accountWords(p: Pick<Person, 'platform' | 'userId' | 'person'>): string {
+  return p.person ? `${p.person} via ${personKey(p)}` : personKey(p);
+}
+
+/** One person, by PERPDESK_PEOPLE or by being the same account. */
+export function samePerson(a: Pick<Person, 'platform' | 'userId' | 'person'>, b: Pick<Person, 'platform' | 'userId' | 'person'>): boolean {
+  return personKey(a) === personKey(b) || (a.person !== undefined && a.person === b.person);
 }
 
 /** Exactly what will be sent to the exchange once approved, plus what the preview showed to decide on it. */

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { key, type Store } from '../store.js';
 import { APPROVE_LUA, TRANSITION_LUA } from '../approvals/scripts.js';
 import { AuditLog, type AuditEntry } from '../audit.js';
-import { Approver, personKey, type Person } from '../approvals/types.js';
+import { Approver, identityKey, type Person } from '../approvals/types.js';
 
 /**
  * The funding harvester's persisted state: on/off switch, open hedges, last decision per symbol, and hedge plans
@@ -272,12 +272,12 @@ export class HarvesterState {
    * to `approved`, and the matching audit entry lands in the same step. A click at or past the deadline returns
    * `expired` without changing anything; the caller expires the plan (audited) through `transition`.
    */
-  async approve(id: string, approver: Person, now: number, audit: ApprovalAudit): Promise<ApproveResult> {
+  async approve(id: string, approver: Person, now: number, audit: ApprovalAudit, alsoKnownAs: readonly string[] = []): Promise<ApproveResult> {
     const raw = await this.store.redis.eval(
       APPROVE_LUA, 3,
       this.#k('plan', id), this.#k('plan', id, 'approvers'), this.#auditKey,
-      personKey(approver), JSON.stringify(Approver.parse({ ...approver, at: now })), await this.#required(id), String(now),
-      JSON.stringify(audit.recorded), JSON.stringify(audit.approved), String(AUDIT_MAXLEN),
+      identityKey(approver), JSON.stringify(Approver.parse({ ...approver, at: now })), await this.#required(id), String(now),
+      JSON.stringify(audit.recorded), JSON.stringify(audit.approved), String(AUDIT_MAXLEN), ...alsoKnownAs,
     );
     const [kind, n] = ScriptReply.parse(raw);
     const record = await this.plan(id);
