@@ -176,6 +176,8 @@ export async function startPaperServer(opts: PaperServerOptions): Promise<PaperS
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://paper.local');
+    // Liveness for container health checks: no key, no state.
+    if (url.pathname === '/healthz' && req.method === 'GET') return send(res, 200, { ok: true });
     if (!url.pathname.startsWith(`${BASE}/`)) throw new HttpError(404, 'not_found', 'no such route');
     const key = req.headers['x-api-key'];
     if (typeof key !== 'string' || key === '') throw new HttpError(401, 'missing_api_key', 'X-API-Key header is required');

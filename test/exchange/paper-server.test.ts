@@ -40,6 +40,13 @@ afterAll(async () => {
 });
 
 describe('paper server', () => {
+  it('answers /healthz without a key, for container health checks, and nothing else outside /api/v1', async () => {
+    const res = await fetch(`${server.url.replace(/\/api\/v1$/, '')}/healthz`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ ok: true });
+    expect((await fetch(`${server.url.replace(/\/api\/v1$/, '')}/other`)).status).toBe(404);
+  });
+
   it('serves under /api/v1 and demands the API key', async () => {
     expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/api\/v1$/);
     expect(await call('GET', '/account', undefined, null)).toEqual({ status: 401, json: { error: { code: 'missing_api_key', message: expect.any(String) } } });
