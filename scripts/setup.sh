@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Gets a fresh machine ready to run or test PerpDesk: Node >= 20, npm dependencies, redis-server.
-# Safe to run again: it only does what is missing.
+# Safe to run again: it only does what is missing. `--tests` also installs what the tests need beyond that:
+# Debian's chromium (the queue dashboard is tested in a real headless browser).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -34,6 +35,24 @@ if [ -z "${REDIS_URL:-}" ] && ! command -v redis-server >/dev/null 2>&1; then
   else
     say "redis-server is missing. Install it (Debian/Ubuntu: sudo apt-get install -y redis-server; macOS: brew install redis),"
     say "or run Redis elsewhere and set REDIS_URL=redis://host:6379 (docker compose up redis works too)."
+    exit 1
+  fi
+fi
+
+apt_install() {
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@") >&2
+  elif command -v apt-get >/dev/null 2>&1 && command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+    (sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@") >&2
+  else
+    return 1
+  fi
+}
+
+if [ "${1:-}" = "--tests" ] && [ -z "${CHROMIUM_PATH:-}" ] && ! command -v chromium >/dev/null 2>&1; then
+  say "installing chromium for the browser test (apt-get)"
+  if ! apt_install chromium; then
+    say "chromium is missing. Install it (Debian/Ubuntu: sudo apt-get install -y chromium) or set CHROMIUM_PATH to a Chromium binary."
     exit 1
   fi
 fi

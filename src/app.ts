@@ -22,6 +22,7 @@ import type { TelegramTransport } from './transports/telegram.js';
 import { Pacer } from './services/alerts/pacing.js';
 import type { DiscordTransport } from './transports/discord.js';
 import { createMetricsRegistry, startHttpServer, type HttpServerHandle } from './http/server.js';
+import { createQueueDashboard, DASHBOARD_PATH, type QueueDashboard } from './http/queue-dashboard.js';
 
 export interface AppOptions {
   config: Config;
@@ -109,7 +110,18 @@ export async function startApp(o: AppOptions): Promise<App> {
     });
 
     const metrics = createMetricsRegistry();
-    const http = await startHttpServer({ port: o.httpPort ?? o.config.HTTP_PORT, ready: redisOk, metrics });
+    let dashboard: QueueDashboard | undefined;
+    if (o.config.ADMIN_USER && o.config.ADMIN_PASSWORD) {
+      dashboard = await createQueueDashboard({
+        redis, queuePrefix: o.prefix ? queuePrefix(o.prefix) : DEFAULT_QUEUE_PREFIX,
+        user: o.config.ADMIN_USER, password: o.config.ADMIN_PASSWORD.reveal(), readOnly: !o.config.ADMIN_QUEUES_WRITE,
+      });
+      lifecycle.add('dashboard', () => dashboard!.close());
+    }
+    const http = await startHttpServer({
+      port: o.httpPort ?? o.config.HTTP_PORT, ready: redisOk, metrics,
+      mounts: dashboard ? [{ prefix: DASHBOARD_PATH, handle: dashboard.handle }] : [],
+    });
     lifecycle.add('http', () => http.close());
 
     let consoleT: ConsoleTransport | undefined;

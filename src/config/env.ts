@@ -102,6 +102,9 @@ export const EnvSchema = z.object({
   PAPER_EXCHANGE_URL: optionalString.pipe(z.url({ protocol: /^https?$/, error: 'an http(s) URL ending in /api/v1' }).optional()),
   HTTP_PORT: int(8080, 0, 65_535),
   WORKER_HTTP_PORT: int(8081, 0, 65_535),
+  ADMIN_USER: optionalString,
+  ADMIN_PASSWORD: secret,
+  ADMIN_QUEUES_WRITE: bool,
   DATA_DIR: optionalString.transform((v) => v ?? '.data'),
   LOG_LEVEL: optionalString.pipe(
     z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { error: 'one of fatal, error, warn, info, debug, trace, silent' }).optional().transform((v) => v ?? 'info'),
@@ -156,6 +159,9 @@ export const ENV_DOCS: Record<keyof RawEnv, { default: string; meaning: string }
   PAPER_EXCHANGE_URL: { default: '—', meaning: 'with `EXCHANGE=paper`: use the shared paper exchange of `npm run paper-exchange` at this URL (e.g. `http://paper-exchange:8090/api/v1`) instead of one inside the bot, so the bot and every worker trade on one paper market' },
   HTTP_PORT: { default: '`8080`', meaning: '`/healthz`, `/readyz`, `/metrics` (Prometheus)' },
   WORKER_HTTP_PORT: { default: '`8081`', meaning: '`/healthz`, `/readyz`, `/metrics` of `npm run worker`' },
+  ADMIN_USER: { default: '—', meaning: 'with `ADMIN_PASSWORD`: the queue dashboard at `/admin/queues` on `HTTP_PORT`, behind HTTP basic auth; unset = no dashboard' },
+  ADMIN_PASSWORD: { default: '—', meaning: 'password of the queue dashboard; never logged' },
+  ADMIN_QUEUES_WRITE: { default: '`false`', meaning: 'let the dashboard retry, promote and remove jobs (read-only by default: a hand-retried order job bypasses the approval flow)' },
   DATA_DIR: { default: '`.data`', meaning: 'where the private redis-server keeps its AOF (`<DATA_DIR>/redis`) and the interactive console writes its log (`<DATA_DIR>/perpdesk.log`; without a terminal, logs go to stderr)' },
   LOG_LEVEL: { default: '`info`', meaning: 'pino level' },
 };
@@ -179,6 +185,9 @@ export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | unde
   }
   if (c.EXCHANGE === 'purpleflea' && c.PERPDESK_APPROVERS.length === 0) {
     throw new ConfigError('PERPDESK_APPROVERS: required when EXCHANGE=purpleflea (nobody could approve an order)');
+  }
+  if (Boolean(c.ADMIN_USER) !== Boolean(c.ADMIN_PASSWORD)) {
+    throw new ConfigError(`${c.ADMIN_USER ? 'ADMIN_PASSWORD' : 'ADMIN_USER'}: required with ${c.ADMIN_USER ? 'ADMIN_USER' : 'ADMIN_PASSWORD'} (the queue dashboard needs both)`);
   }
   if (c.DISCORD_TOKEN && !c.DISCORD_APPLICATION_ID) {
     throw new ConfigError('DISCORD_APPLICATION_ID: required with DISCORD_TOKEN');

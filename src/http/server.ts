@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 
 export interface HttpServerOptions {
@@ -7,6 +7,8 @@ export interface HttpServerOptions {
   /** Resolves true when Redis answers (and anything else readiness needs). */
   ready: () => Promise<boolean>;
   metrics: Registry;
+  /** Extra handlers by path prefix (e.g. the queue dashboard), tried before the built-in GET routes. */
+  mounts?: readonly { prefix: string; handle(req: IncomingMessage, res: ServerResponse): void }[];
 }
 
 export interface HttpServerHandle {
@@ -29,6 +31,8 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
       res.writeHead(code, { 'content-type': type });
       res.end(body);
     };
+    const mount = opts.mounts?.find((m) => path === m.prefix || path?.startsWith(`${m.prefix}/`));
+    if (mount) return mount.handle(req, res);
     if (req.method !== 'GET') return send(405, 'method not allowed\n');
     if (path === '/healthz') return send(200, 'ok\n');
     if (path === '/readyz') {
