@@ -7,6 +7,7 @@ import axios, { type AxiosInstance } from 'axios';
 import type { Logger } from '../log.js';
 import { ExchangeError } from './port.js';
 import { PurpleFleaClient } from './purpleflea.js';
+import type { FillMode } from './paper/fill-models.js';
 
 /** The paper server accepts any non-empty key unless it was started with one. */
 const PAPER_KEY = 'paper';
@@ -30,6 +31,10 @@ export class RemotePaperExchange extends PurpleFleaClient {
 
   startCascade(symbol: string, o: { oiDropPct: number; priceDropPct: number; steps: number }): Promise<void> {
     return this.#post('/paper/cascade', { symbol, oi_drop_pct: o.oiDropPct, price_drop_pct: o.priceDropPct, steps: o.steps });
+  }
+
+  setFillModel(symbol: string, mode: FillMode, fraction?: number): Promise<void> {
+    return this.#post('/paper/fill', { symbol, mode, ...(fraction === undefined ? {} : { fraction }) });
   }
 
   reset(): Promise<void> {

@@ -56,6 +56,8 @@ describe('shared paper exchange over HTTP', () => {
       await a.setPrice('BTC-PERP', 54_321);
       expect((await b.ticker('BTC-PERP')).markPrice).toBeCloseTo(54_321, 6);
       expect((await paper.ticker('BTC-PERP')).markPrice).toBeCloseTo(54_321, 6);
+      await a.setFillModel('ETH-PERP', 'reject');
+      expect(await paper.fillModels()).toMatchObject({ 'ETH-PERP': expect.objectContaining({ mode: 'reject' }) });
       await a.setFunding('BTC-PERP', 0.0007);
       expect((await b.funding('BTC-PERP')).currentRate).toBeCloseTo(0.0007, 10);
     } finally {
