@@ -53,8 +53,18 @@ export function defineButton(def: ButtonDef): ButtonDef {
 
 const DECIMAL = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
 
+type ArgsSchema = z.ZodType<Record<string, string | number | undefined>>;
+/** Built once per command: building a zod schema costs more than parsing with it. */
+const schemas = new WeakMap<readonly OptionSpec[], ArgsSchema>();
+
 /** The zod schema of a command's options (text transports send strings, Discord sends typed values). */
-export function argsSchema(options: readonly OptionSpec[]): z.ZodType<Record<string, string | number | undefined>> {
+export function argsSchema(options: readonly OptionSpec[]): ArgsSchema {
+  let s = schemas.get(options);
+  if (!s) schemas.set(options, (s = buildArgsSchema(options)));
+  return s;
+}
+
+function buildArgsSchema(options: readonly OptionSpec[]): ArgsSchema {
   const shape: Record<string, z.ZodType> = {};
   for (const o of options) {
     let s: z.ZodType;
@@ -84,7 +94,7 @@ export function argsSchema(options: readonly OptionSpec[]): z.ZodType<Record<str
     }
     shape[o.name] = o.required ? s : s.optional();
   }
-  return z.object(shape).strict() as unknown as z.ZodType<Record<string, string | number | undefined>>;
+  return z.object(shape).strict() as unknown as ArgsSchema;
 }
 
 export { usage } from './options.js';
