@@ -163,16 +163,12 @@ async function submit(ctx: JobContext, inst: Instrument, plan: HedgePlan, reason
       required: ctx.config.APPROVALS_REQUIRED,
     },
     now,
+    { ts: now, actor: 'PerpDesk harvester', platform: 'system', action: auto ? 'harvester.auto_approved' : 'harvester.proposed', subject: plan.id, detail: planWords(plan) },
   );
   if (!rec) return record(ctx, { symbol: plan.symbol, action: plan.action, reason: 'plan_already_open', annRate: plan.annRate, at: now });
   await record(ctx, { symbol: plan.symbol, action: plan.action, reason, annRate: plan.annRate, at: now, note: auto ? `executing plan ${plan.id}` : `proposed plan ${plan.id}` });
-  if (auto) {
-    await ctx.audit.append({ ts: now, actor: 'PerpDesk harvester', platform: 'system', action: 'harvester.auto_approved', subject: plan.id, detail: planWords(plan) });
-    await executorFor(ctx).run(plan.id);
-  } else {
-    await ctx.audit.append({ ts: now, actor: 'PerpDesk harvester', platform: 'system', action: 'harvester.proposed', subject: plan.id, detail: planWords(plan) });
-    await ctx.alerts.publish(proposalAlert(rec, inst));
-  }
+  if (auto) await executorFor(ctx).run(plan.id);
+  else await ctx.alerts.publish(proposalAlert(rec, inst));
   return { symbol: plan.symbol, action: plan.action, reason, planId: plan.id };
 }
 

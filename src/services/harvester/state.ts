@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { key, type Store } from '../store.js';
 import { APPROVE_LUA, TRANSITION_LUA } from '../approvals/scripts.js';
-import { AuditLog, type AuditEntry } from '../audit.js';
+import { AuditEntry, AuditLog } from '../audit.js';
 import { Approver, identityKey, type Person } from '../approvals/types.js';
 
 /**
@@ -170,19 +170,21 @@ export class HarvesterState {
 
   /**
    * Saves a new plan. Only one unfinished plan per symbol at a time: returns null when another is still pending or
-   * executing, so the harvester never stacks proposals or runs two hedges at once.
+   * executing, so the harvester never stacks proposals or runs two hedges at once. `audit` (proposed, or
+   * auto-approved) lands in the same transaction as the plan: a crash can leave no plan without its entry.
    */
-  async createPlan(rec: Omit<PlanRecord, 'updatedAt' | 'approvers' | 'decidedBy' | 'result'>, now: number): Promise<PlanRecord | null> {
+  async createPlan(rec: Omit<PlanRecord, 'updatedAt' | 'approvers' | 'decidedBy' | 'result'>, now: number, audit?: AuditEntry): Promise<PlanRecord | null> {
     const full: PlanRecord = PlanRecord.parse({ ...rec, approvers: [], decidedBy: null, result: null, updatedAt: now });
     if (await this.openPlanFor(full.plan.symbol)) return null;
     const claimed = await this.store.redis.set(this.#k('open', full.plan.symbol), full.plan.id, 'EX', PLAN_TTL_S, 'NX');
     if (claimed !== 'OK') return null;
     const k = this.#k('plan', full.plan.id);
-    await this.store.redis
+    const tx = this.store.redis
       .multi()
       .hset(k, 'data', JSON.stringify(full.plan), 'status', full.status, 'mode', full.mode, 'expiresAt', String(full.expiresAt), 'required', String(full.required), 'updatedAt', String(now))
-      .expire(k, PLAN_TTL_S)
-      .exec();
+      .expire(k, PLAN_TTL_S);
+    if (audit) tx.xadd(this.#auditKey, 'MAXLEN', '~', String(AUDIT_MAXLEN), '*', 'e', JSON.stringify(AuditEntry.parse(audit)));
+    await tx.exec();
     return full;
   }
 
