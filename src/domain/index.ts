@@ -10,4 +10,5 @@ export * from './cascade.js';
 export * from './harvester.js';
 export * from './harvester-thresholds.js';
 export * from './risk.js';
+export * from './exposure.js';
 export * from './symbols.js';

@@ -1,5 +1,5 @@
 /** Pre-trade checks behind the `/order` preview (domain.md §5, "Order checks"). */
-import { fail, guard, outOrNull, out, positive, unitInterval } from './input.js';
+import { fail, guard, outOrNull, out, positive, unitInterval, type Sign } from './input.js';
 import { bufferOf, isolatedLiq, type Side } from './liquidation.js';
 import { gt, gte, lt } from './numbers.js';
 import type { Result } from './result.js';
@@ -83,9 +83,7 @@ export function orderChecks(input: OrderChecksInput): Result<OrderChecks> {
     if (paused && !reduceOnly) blockers.push('paused');
     if (cascadeActive) {
       if (orderType === 'market') blockers.push('market_order_in_cascade');
-      else if (s === 1 ? gt(price / mark - 1, maxSlippage) : lt(price / mark - 1, -maxSlippage)) {
-        blockers.push('limit_beyond_slippage');
-      }
+      else if (limitBeyondSlippage(s, price, mark, maxSlippage)) blockers.push('limit_beyond_slippage');
     }
     return {
       allowed: blockers.length === 0,
@@ -96,4 +94,12 @@ export function orderChecks(input: OrderChecksInput): Result<OrderChecks> {
       blockers,
     };
   });
+}
+
+/**
+ * Cascade rule (domain.md §7): a limit buy more than `maxSlippage` above mark, or a sell as far below it, would sweep
+ * a thin book like a market order.
+ */
+export function limitBeyondSlippage(s: Sign, price: number, mark: number, maxSlippage: number): boolean {
+  return s === 1 ? gt(price / mark - 1, maxSlippage) : lt(price / mark - 1, -maxSlippage);
 }

@@ -91,6 +91,8 @@ export type RoundOrderInput = {
   lotSize: number;
   tickSize: number;
   maxNotional?: number | null;
+  /** The price the notional cap is measured at (the worst the order can fill at); default the rounded price. */
+  capPrice?: number | null;
 };
 export type RoundedOrder = { qty: number; price: number; notional: number };
 
@@ -108,11 +110,12 @@ export function roundOrder(input: RoundOrderInput): Result<RoundedOrder> {
     const maxNotional = f.optOrNull('maxNotional', 'invalid_threshold', positive);
     const price = s === 1 ? floorToStep(rawPrice, tick) : ceilToStep(rawPrice, tick);
     if (!(price > 0)) fail('invalid_price');
+    const capPrice = f.optOrNull('capPrice', 'invalid_price', positive) ?? price;
     let qty = floorToStep(rawQty, lot);
-    if (maxNotional !== null && exceedsRel(qty * price, maxNotional)) {
-      qty = floorToStep(maxNotional / price, lot);
+    if (maxNotional !== null && exceedsRel(qty * capPrice, maxNotional)) {
+      qty = floorToStep(maxNotional / capPrice, lot);
       // The float snap may land a hair above the cap; one lot less keeps the cap a cap.
-      if (qty > 0 && exceedsRel(qty * price, maxNotional)) qty = floorToStep(Math.max(0, qty - lot), lot);
+      if (qty > 0 && exceedsRel(qty * capPrice, maxNotional)) qty = floorToStep(Math.max(0, qty - lot), lot);
     }
     return { qty: out(qty), price: out(price), notional: out(qty * price) };
   });
