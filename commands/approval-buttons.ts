@@ -12,7 +12,7 @@ import { causeOf, planWords, samePerson, type ApprovalRecord } from '../src/serv
 import { asConfigured, otherKeysOf } from './identity.js';
 import { APPROVE_ACTION, REJECT_ACTION, renderApproval, staleNotice } from '../src/services/approvals/render.js';
 import { ApprovalNotices } from '../src/services/approvals/notices.js';
-import { approvalBlocker } from '../src/services/orders/guards.js';
+import { orderBlocker } from '../src/services/orders/guards.js';
 import { duplicateApprovalNotice, isOverdue, recordedApprovalNotice, selfApprovalRefusal } from '../src/services/approvals/decision.js';
 import { utc } from '../src/format.js';
 
@@ -55,7 +55,7 @@ export const approveButton = defineButton({
     const me = personOf(inv);
     const selfRefusal = selfApprovalRefusal(me, asConfigured(ctx, rec.requester), rec.selfApprovalAllowed, ctx.config.ALLOW_SELF_APPROVAL, 'order');
     if (selfRefusal) return refuse(ctx, rec, inv, selfRefusal);
-    const blocker = await approvalBlocker(rec.plan, ctx);
+    const blocker = await orderBlocker(rec.plan, ctx);
     if (blocker) {
       return refuse(ctx, rec, inv, `Approval refused: ${blocker}. The preview stays open until ${utc(rec.expiresAt)}.`);
     }

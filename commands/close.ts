@@ -1,6 +1,6 @@
 import { defineCommand } from './define.js';
 import { symbolOption } from './symbol-option.js';
-import { offerPreview } from './order.js';
+import { buildPreview, offerPreview } from './order.js';
 import { previewClose } from '../src/services/orders/preview.js';
 
 export default defineCommand({
@@ -11,6 +11,6 @@ export default defineCommand({
   slow: true,
   options: [symbolOption],
   async run(ctx, args, inv) {
-    return offerPreview(ctx, await previewClose(ctx, { symbol: args.symbol }), inv);
+    return offerPreview(ctx, await buildPreview(ctx, inv, args.symbol, () => previewClose(ctx, { symbol: args.symbol })), inv);
   },
 });

@@ -2,6 +2,7 @@ import { defineCommand } from './define.js';
 import { symbolOption } from './symbol-option.js';
 import type { CommandContext, Invocation } from './context.js';
 import type { Reply } from '../src/chat/reply.js';
+import { UserError } from '../src/errors.js';
 import { previewOpen, type Preview } from '../src/services/orders/preview.js';
 import { causeOf, planWords } from '../src/services/approvals/store.js';
 import { renderApproval } from '../src/services/approvals/render.js';
@@ -9,6 +10,21 @@ import type { Person } from '../src/services/approvals/types.js';
 
 export function personOf(inv: Invocation): Person {
   return { platform: inv.actor.platform, userId: inv.actor.userId, displayName: inv.actor.displayName, ...(inv.actor.person ? { person: inv.actor.person } : {}) };
+}
+
+/**
+ * Builds a preview; a refusal (a cap, a bad size, no position) goes to the audit stream before the requester sees
+ * it, like a blocked preview, so /audit shows every order the desk turned down and why.
+ */
+export async function buildPreview(ctx: CommandContext, inv: Invocation, subject: string, build: () => Promise<Preview>): Promise<Preview> {
+  try {
+    return await build();
+  } catch (e) {
+    if (e instanceof UserError) {
+      await ctx.audit.append({ ts: ctx.now(), ...causeOf(personOf(inv)), action: 'order.preview_refused', subject, detail: e.message });
+    }
+    throw e;
+  }
 }
 
 /**
@@ -58,13 +74,13 @@ export default defineCommand({
     { name: 'price', description: 'Limit price (omit for a market order)', type: 'number' },
   ],
   async run(ctx, args, inv) {
-    const preview = await previewOpen(ctx, {
+    const preview = await buildPreview(ctx, inv, args.symbol, () => previewOpen(ctx, {
       symbol: args.symbol,
       side: args.side,
       sizeUsd: args.size_usd,
       leverage: args.leverage,
       ...(args.price === undefined ? {} : { price: args.price }),
-    });
+    }));
     return offerPreview(ctx, preview, inv);
   },
 });

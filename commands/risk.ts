@@ -3,7 +3,8 @@ import { liqBuffer } from '../src/domain/liquidation.js';
 import { annualize } from '../src/domain/funding.js';
 import { fundingAgainstClose } from '../src/domain/harvester.js';
 import { isDomainError, unwrap } from '../src/domain/result.js';
-import { pct, price, usd } from '../src/format.js';
+import { aboveLeverageCap, accountLeverage, grossNotional } from '../src/domain/exposure.js';
+import { multiple, pct, price, usd } from '../src/format.js';
 
 export default defineCommand({
   name: 'risk',
@@ -15,10 +16,13 @@ export default defineCommand({
   async run(ctx) {
     const [account, positions, pause] = await Promise.all([ctx.exchange.account(), ctx.exchange.positions(), ctx.killSwitch.state()]);
     const fundings = await Promise.all(positions.map((p) => ctx.exchange.funding(p.symbol)));
-    const notional = positions.reduce((s, p) => s + Math.abs(p.size) * p.markPrice, 0);
-    const leverage = account.equity > 0 ? notional / account.equity : Infinity;
+    const notional = grossNotional(positions);
+    const leverage = accountLeverage(notional, account.equity);
+    const cap = multiple(ctx.config.MAX_LEVERAGE);
     const warnings: string[] = [];
-    if (leverage > ctx.config.MAX_LEVERAGE) warnings.push(`Account leverage ${leverage.toFixed(2)}x is above the ${ctx.config.MAX_LEVERAGE}x cap.`);
+    if (aboveLeverageCap(leverage, ctx.config.MAX_LEVERAGE)) {
+      warnings.push(`Account leverage ${multiple(leverage, 2)} is above the ${cap} cap: /order refuses anything that adds exposure; reduce positions (/close) or add margin.`);
+    }
     const rows = positions.map((p, i) => {
       const b = liqBuffer({ side: p.side, mark: p.markPrice, liqPrice: p.liquidationPrice });
       const f = fundings[i]!;
@@ -30,7 +34,7 @@ export default defineCommand({
         warnings.push(`${p.symbol} ${p.side}: funding works against the position at ${pct(apr)} APR (limit 100%).`);
       }
       const buf = isDomainError(b) || b.buffer === null ? '—' : pct(b.buffer, 1);
-      return [p.symbol, p.side, usd(Math.abs(p.size) * p.markPrice), `${p.leverage}x`, buf, `${pct(apr)} APR`];
+      return [p.symbol, p.side, usd(Math.abs(p.size) * p.markPrice), multiple(p.leverage), buf, `${pct(apr)} APR`];
     });
     if (pause) warnings.push(`Trading is paused by ${pause.by}: ${pause.reason}`);
     return {
@@ -39,7 +43,7 @@ export default defineCommand({
         { name: 'Equity', value: usd(account.equity), inline: true },
         { name: 'Used margin', value: usd(account.usedMargin), inline: true },
         { name: 'Available margin', value: usd(account.availableMargin), inline: true },
-        { name: 'Account leverage', value: Number.isFinite(leverage) ? `${leverage.toFixed(2)}x (cap ${ctx.config.MAX_LEVERAGE}x)` : 'n/a (no equity)', inline: true },
+        { name: 'Account leverage', value: Number.isFinite(leverage) ? `${multiple(leverage, 2)} (cap ${cap})` : 'n/a (no equity)', inline: true },
         { name: 'Gross notional', value: usd(notional), inline: true },
       ],
       table: rows.length ? { headers: ['Symbol', 'Side', 'Notional', 'Lev.', 'Liq. buffer', 'Funding'], rows, align: ['left', 'left', 'right', 'right', 'right', 'right'] } : undefined,

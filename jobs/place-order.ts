@@ -20,7 +20,7 @@ export const DEFAULT_SWEEP_MS = 15_000;
 
 export interface OrderProcessingOptions {
   redisUrl: string;
-  services: Pick<Services, 'approvals' | 'orderQueue' | 'killSwitch' | 'messageRefs' | 'notifiers' | 'announcer'>;
+  services: Pick<Services, 'approvals' | 'orderQueue' | 'killSwitch' | 'cascade' | 'messageRefs' | 'notifiers' | 'announcer'>;
   exchange: Exchange;
   config: Pick<Config, 'MAX_LEVERAGE' | 'MAX_NOTIONAL_USD'>;
   log: Logger;
@@ -46,6 +46,7 @@ export async function startOrderProcessing(o: OrderProcessingOptions): Promise<O
     approvals: o.services.approvals,
     exchange: o.exchange,
     killSwitch: o.services.killSwitch,
+    cascade: o.services.cascade,
     config: o.config,
     log: o.log,
     now: o.now,

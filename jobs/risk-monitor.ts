@@ -7,9 +7,10 @@ import { z } from 'zod';
 import { annualize, fundingPayment } from '../src/domain/funding.js';
 import { fundingAgainstClose } from '../src/domain/harvester.js';
 import { liqBuffer } from '../src/domain/liquidation.js';
+import { aboveLeverageCap, accountLeverage, grossNotional } from '../src/domain/exposure.js';
 import { gte } from '../src/domain/numbers.js';
 import { isDomainError } from '../src/domain/result.js';
-import { pct, price, qty, signedUsd, usd } from '../src/format.js';
+import { multiple, pct, price, qty, signedUsd, usd } from '../src/format.js';
 import type { FundingInfo, Instrument, Position } from '../src/exchange/port.js';
 import type { AlertInput } from '../src/services/alerts/types.js';
 import { key } from '../src/services/store.js';
@@ -40,21 +41,21 @@ export async function runRiskMonitor(ctx: JobContext): Promise<RiskOutcome> {
     const f = fundings.get(p.symbol);
     if (f) await checkFunding(ctx, conds, p, f, inst);
   }
-  const notional = positions.reduce((s, p) => s + Math.abs(p.size) * p.markPrice, 0);
-  const leverage = account.equity > 0 ? notional / account.equity : notional > 0 ? Infinity : 0;
-  const over = leverage > ctx.config.MAX_LEVERAGE * (1 + 1e-12);
+  const notional = grossNotional(positions);
+  const leverage = accountLeverage(notional, account.equity);
+  const over = aboveLeverageCap(leverage, ctx.config.MAX_LEVERAGE);
   await conds.observe('account:leverage', over ? 'warn' : 'ok', (st) => ({
     key: `risk:leverage:${st.level}:${st.since}`,
     kind: 'leverage',
     severity: 'warning',
-    title: `Account leverage ${Number.isFinite(leverage) ? leverage.toFixed(2) : '∞'}x is above the ${ctx.config.MAX_LEVERAGE}x cap`,
-    text: 'New orders that add exposure will be refused at preview; reduce positions or add margin.',
+    title: `Account leverage ${multiple(leverage, 2)} is above the ${multiple(ctx.config.MAX_LEVERAGE)} cap`,
+    text: 'New orders that add exposure are refused at preview, approval and submission; reduce positions (/close) or add margin.',
     fields: [
       { name: 'Gross notional', value: usd(notional), inline: true },
       { name: 'Equity', value: usd(account.equity), inline: true },
-      { name: 'Cap (MAX_LEVERAGE)', value: `${ctx.config.MAX_LEVERAGE}x`, inline: true },
+      { name: 'Cap (MAX_LEVERAGE)', value: multiple(ctx.config.MAX_LEVERAGE), inline: true },
     ],
-  }), () => ({ title: `Account leverage back under the ${ctx.config.MAX_LEVERAGE}x cap (${leverage.toFixed(2)}x)` }));
+  }), () => ({ title: `Account leverage back under the ${multiple(ctx.config.MAX_LEVERAGE)} cap (${multiple(leverage, 2)})` }));
   await conds.finish();
   return conds.outcome;
 }
@@ -70,7 +71,7 @@ async function checkBuffer(ctx: JobContext, conds: Conditions, p: Position, inst
   const hedge = await ctx.harvester.hedge(p.symbol);
   const tick = inst?.tickSize;
   const fields = [
-    { name: 'Position', value: `${p.side} ${qty(p.size, inst?.lotSize)} ${p.symbol} at ${p.leverage}x`, inline: true },
+    { name: 'Position', value: `${p.side} ${qty(p.size, inst?.lotSize)} ${p.symbol} at ${multiple(p.leverage)}`, inline: true },
     { name: 'Liquidation buffer', value: pct(buffer, 1), inline: true },
     { name: 'Mark', value: price(p.markPrice, tick), inline: true },
     { name: 'Liquidation price', value: price(p.liquidationPrice ?? 0, tick), inline: true },

@@ -23,6 +23,18 @@ export function qty(x: number, lot?: number): string {
   return x.toFixed(decimals);
 }
 
+const multipleFmt = new Intl.NumberFormat('en-US', { maximumFractionDigits: 2, useGrouping: false });
+
+/**
+ * A leverage or other multiple with at most 2 decimals: 3 -> "3x", 2.4873310298240066 -> "2.49x" (a venue reports
+ * the blended leverage of a position built at two leverages as a raw quotient). `fixed` digits print always, for a
+ * value compared with a cap: 5.004 -> "5.00x", not a "5x" that reads as equal to a 5x cap.
+ */
+export function multiple(x: number, fixed?: number): string {
+  if (!Number.isFinite(x)) return '∞x';
+  return `${fixed === undefined ? multipleFmt.format(x) : x.toFixed(fixed)}x`;
+}
+
 /** Fraction as percent: 0.0001 -> "0.0100%". */
 export function pct(x: number, digits = 2): string {
   const v = (x * 100).toFixed(digits);

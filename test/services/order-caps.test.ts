@@ -75,7 +75,7 @@ describe('notional cap after the market moved (defect 3)', () => {
     expect(reply.text).toContain('checked again at the fresh mark on approval and before sending');
     await h.paper.setPrice('BTC-PERP', 65_585); // +0.9 %: inside the 1 % re-preview tolerance
     const r = await h.click('bob', buttonOf(reply, 'Approve'));
-    expect(r.notice).toContain('Approval refused: notional 0.153 BTC × 65,650.59 (mark 65,585.00 + 0.1% fill allowance) = $10,044.54');
+    expect(r.notice).toContain('Approval refused: notional 0.153 BTC × 65,650.58 (mark 65,585.00 + 0.1% fill allowance) = $10,044.54');
     expect(r.notice).toContain('above the cap of $10,000.00 (MAX_NOTIONAL_USD)');
     expect((await h.ctx.approvals.get(reply.track!))?.status).toBe('pending');
     expect(await h.paper.listOrders()).toHaveLength(0);
@@ -90,7 +90,7 @@ describe('notional cap after the market moved (defect 3)', () => {
     await h.paper.setPrice('BTC-PERP', 65_585);
     await h.startWorker();
     const rec = await statusOf(reply.track!, 'failed');
-    expect(rec.reason).toContain('not sent: notional 0.153 BTC × 65,650.59');
+    expect(rec.reason).toContain('not sent: notional 0.153 BTC × 65,650.58');
     expect(rec.reason).toContain('above the cap of $10,000.00 (MAX_NOTIONAL_USD)');
     expect(await h.paper.listOrders()).toHaveLength(0);
   });
@@ -170,5 +170,17 @@ describe('account leverage cap (defect 10)', () => {
     await h.click('bob', buttonOf(close, 'Approve'));
     await statusOf(close.track!, 'filled');
     expect(await h.paper.positions()).toHaveLength(0);
+  });
+});
+
+describe('refused previews', () => {
+  it('writes a preview refused for a cap to the audit stream with the message the requester saw', async () => {
+    h = await makeHarness();
+    const reply = await h.run('alice', 'order', { symbol: 'btc', side: 'long', size_usd: 12_000, leverage: 2 });
+    expect(reply.text).toContain('above the notional cap of $10,000.00 per order (MAX_NOTIONAL_USD)');
+    const [entry] = await h.ctx.audit.latest(1);
+    expect(entry).toMatchObject({ action: 'order.preview_refused', actor: 'Alice (discord:1001)', detail: reply.text });
+    const close = await h.run('alice', 'close', { symbol: 'eth' });
+    expect((await h.ctx.audit.latest(1))[0]).toMatchObject({ action: 'order.preview_refused', detail: close.text });
   });
 });

@@ -1,7 +1,7 @@
 /** How an approval looks to people: the preview message in each state, the "order" alert, and stale-click notes. */
 import type { Reply, Severity } from '../../chat/reply.js';
 import { encodeButtonId } from '../../chat/button-id.js';
-import { price as fmtPrice, qty as fmtQty, utc } from '../../format.js';
+import { multiple, price as fmtPrice, qty as fmtQty, utc } from '../../format.js';
 import type { ApprovalRecord } from './types.js';
 import { approverNames } from './decision.js';
 
@@ -72,7 +72,7 @@ export function orderAlert(rec: ApprovalRecord): Reply {
   const who = `Requested by ${rec.requester.displayName}; approved by ${names(rec)}.`;
   if (rec.status === 'filled') {
     const at = rec.result?.avgPrice != null ? fmtPrice(rec.result.avgPrice, p.tickSize) : 'unknown price';
-    return { title: `Order filled: ${p.symbol}`, text: `Order filled: ${what} at ${at}, ${p.leverage}x. ${who}`, severity: 'success', footer: `Approval ${rec.id}` };
+    return { title: `Order filled: ${p.symbol}`, text: `Order filled: ${what} at ${at}, ${multiple(p.leverage)}. ${who}`, severity: 'success', footer: `Approval ${rec.id}` };
   }
   const limit = p.price !== null ? `limit ${fmtPrice(p.price, p.tickSize)}` : `market (mark was ${fmtPrice(p.refMark, p.tickSize)})`;
   return { title: `Order failed: ${p.symbol}`, text: `Order failed: ${what}, ${limit}: ${rec.reason ?? 'unknown reason'}. ${who}`, severity: 'critical', footer: `Approval ${rec.id}` };

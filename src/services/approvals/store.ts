@@ -7,7 +7,7 @@ import {
   type ApprovalRecord, type ApprovalStatus, type Person,
 } from './types.js';
 import { key, type Store } from '../store.js';
-import { utc } from '../../format.js';
+import { multiple, utc } from '../../format.js';
 
 export * from './types.js';
 
@@ -176,7 +176,7 @@ export function planWords(d: Pick<ApprovalData, 'plan'>): string {
   const p = d.plan;
   const how = p.orderType === 'limit' && p.price !== null ? `limit ${p.price}` : 'market';
   const ro = p.reduceOnly ? ', reduce-only' : '';
-  return `${p.kind === 'close' ? 'close ' : ''}${p.positionSide} ${p.symbol}: ${p.side} ${p.quantity} ${p.base} ${how}, ${p.leverage}x${ro}`;
+  return `${p.kind === 'close' ? 'close ' : ''}${p.positionSide} ${p.symbol}: ${p.side} ${p.quantity} ${p.base} ${how}, ${multiple(p.leverage)}${ro}`;
 }
 
 function parseJson(raw: string | undefined): unknown {

@@ -49,7 +49,7 @@ export const OrderPlan = z.object({
   price: z.number().positive().nullable(),
   leverage: z.number().min(1),
   reduceOnly: z.boolean(),
-  /** quantity × (limit price or mark at preview). */
+  /** quantity × the worst price it can fill at (domain worstFillPrice), with the mark at preview; ≤ MAX_NOTIONAL_USD. */
   notional: z.number().nonnegative(),
   /** Mark at preview time; approval is refused if the market moved too far from it. */
   refMark: z.number().positive(),

@@ -9,8 +9,9 @@ import { ExchangeError, type Exchange, type Order, type PlaceOrderRequest } from
 import type { Logger } from '../../log.js';
 import { planWords, SYSTEM, type ApprovalStore } from '../approvals/store.js';
 import type { ApprovalRecord, ApprovalStatus, OrderResult } from '../approvals/types.js';
+import type { CascadeState } from '../cascade-state.js';
 import type { KillSwitch } from '../kill-switch.js';
-import { submissionBlocker } from './guards.js';
+import { orderBlocker } from './guards.js';
 
 export function clientOrderIdFor(approvalId: string): string {
   return `pd-${approvalId}`;
@@ -28,6 +29,7 @@ export interface OrderExecutorDeps {
   approvals: ApprovalStore;
   exchange: Exchange;
   killSwitch: KillSwitch;
+  cascade: CascadeState;
   config: Pick<Config, 'MAX_LEVERAGE' | 'MAX_NOTIONAL_USD'>;
   log: Logger;
   now: () => number;
@@ -76,8 +78,10 @@ export class OrderExecutor {
   constructor(private readonly d: OrderExecutorDeps) {}
 
   /**
-   * The job body: moves an `approved` approval to `submitted` (after the last pause and cap check), sends it, and
-   * records the exchange's answer. Safe to run any number of times for the same approval.
+   * The job body: moves an `approved` approval to `submitted` (after every check, with a fresh ticker), sends it,
+   * and records the exchange's answer. Safe to run any number of times for the same approval: a run that finds it
+   * `submitted` but unknown to the exchange (an earlier POST that never arrived) runs every check again before it
+   * sends, because pause, prices, cascades and caps may have changed since.
    */
   async execute(approvalId: string): Promise<ApprovalRecord | null> {
     let rec = await this.d.approvals.get(approvalId);
@@ -85,9 +89,11 @@ export class OrderExecutor {
       this.d.log.warn({ approvalId }, 'order job for an unknown approval');
       return null;
     }
+    let checked = false;
     if (rec.status === 'approved') {
-      const blocker = await submissionBlocker(rec.plan, this.d);
+      const blocker = await orderBlocker(rec.plan, this.d);
       if (blocker) return this.#fail(rec, 'approved', `not sent: ${blocker}`);
+      checked = true;
       const t = await this.d.approvals.transition(rec.id, ['approved'], 'submitted', this.d.now(), {
         action: 'order.submitted',
         detail: `sending ${planWords(rec)} as ${clientOrderIdFor(rec.id)}`,
@@ -103,6 +109,10 @@ export class OrderExecutor {
     if (existing) return this.#record(rec, existing);
     if (rec.result) {
       return this.#fail(rec, 'submitted', `order ${rec.result.orderId} is no longer listed by the exchange`);
+    }
+    if (!checked) {
+      const blocker = await orderBlocker(rec.plan, this.d);
+      if (blocker) return this.#fail(rec, 'submitted', `not sent again after an attempt that did not reach the exchange: ${blocker}`);
     }
     let order: Order;
     try {

@@ -6,6 +6,13 @@
 /** An approval click is refused when mark moved more than this since the preview: the preview no longer tells the truth. */
 export const PRICE_TOLERANCE = 0.01;
 
+/**
+ * A fill at the touch may land this far above mark (spread and slippage): the per-order notional cap is checked at
+ * mark plus this for market orders and crossing sell limits, so the filled notional stays under the cap. The paper
+ * exchange's half spread is 0.005 %; a venue whose book is thinner than this can still fill beyond it.
+ */
+export const TOUCH_ALLOWANCE = 0.001;
+
 /** domain.md §4: an order must not open with less than 10 % between mark and its liquidation price. */
 export const MIN_LIQ_BUFFER = 0.1;
 

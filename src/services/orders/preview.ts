@@ -7,9 +7,9 @@ import { UserError } from '../../errors.js';
 import type { Exchange, Instrument, Position } from '../../exchange/port.js';
 import {
   annualize, bufferOf, fundingAgainstClose, fundingPayment, formatCountdown, isDomainError, kelly, orderChecks,
-  riskSize, roundOrder, type OrderChecks,
+  riskSize, roundOrder, worstFillPrice, type OrderChecks,
 } from '../../domain/index.js';
-import { compactUsd, pct, price as fmtPrice, ratePct, qty as fmtQty, signedPct, signedUsd, usd, utc } from '../../format.js';
+import { compactUsd, multiple, pct, price as fmtPrice, ratePct, qty as fmtQty, signedPct, signedUsd, usd, utc } from '../../format.js';
 import type { CascadeState } from '../cascade-state.js';
 import type { KillSwitch } from '../kill-switch.js';
 import type { MarketService } from '../market.js';
@@ -18,8 +18,9 @@ import { readOi, QUADRANT_WORDS } from '../oi-reading.js';
 import type { OrderPlan, PreviewView } from '../approvals/types.js';
 import {
   CASCADE_MAX_SLIPPAGE, DEFAULT_RISK_FRACTION, DEFAULT_STOP_DISTANCE, EST_MAKER_FEE, EST_TAKER_FEE, FUNDING_AGAINST_APR,
-  FUNDING_STAMP_WARN_MS, KELLY_ASSUMPTION, MIN_LIQ_BUFFER,
+  FUNDING_STAMP_WARN_MS, KELLY_ASSUMPTION, MIN_LIQ_BUFFER, TOUCH_ALLOWANCE,
 } from './policy.js';
+import { leverageAfter, leverageAfterWords, notionalAtWorst, notionalWords } from './guards.js';
 
 export type PreviewConfig = Pick<Config, 'MAX_LEVERAGE' | 'MAX_NOTIONAL_USD'>;
 
@@ -158,32 +159,42 @@ export async function previewOpen(d: PreviewDeps, input: OpenOrderInput): Promis
   const inst = await d.market.resolve(input.symbol);
   refuseAboveCaps(inst, input, d.config);
   const now = d.now();
-  const [ticker, funding, account, pause, cascade] = await Promise.all([
+  const [ticker, funding, account, positions, pause, cascade] = await Promise.all([
     d.exchange.ticker(inst.symbol),
     d.exchange.funding(inst.symbol),
     d.exchange.account(),
+    d.exchange.positions(),
     d.killSwitch.state(),
     d.cascade.active(inst.symbol, now),
   ]);
   const mark = ticker.markPrice;
   const orderType = input.price === undefined ? 'market' : 'limit';
   const side = input.side === 'long' ? 'buy' : 'sell';
-  const refPrice = input.price ?? mark;
+  const cannotRound = (error: string): UserError => new UserError('bad_order', `This order cannot be rounded to ${inst.symbol}'s steps (${error}).`);
+  // The limit goes to the tick first (buys down, sells up): the worst fill price depends on the price actually sent.
+  const limit = input.price === undefined ? null : roundOrder({ side: input.side, qty: 0, price: input.price, lotSize: inst.lotSize, tickSize: inst.tickSize });
+  if (limit !== null && isDomainError(limit)) throw cannotRound(limit.error);
+  const orderPrice = limit === null ? mark : limit.price;
+  // Sized at the worst price it can fill at (a sell limit below mark fills near mark, not at its limit), so the
+  // filled notional stays within what was asked and the cap.
+  const worst = worstFillPrice({ side, orderType, price: limit?.price ?? null, mark, touchAllowance: TOUCH_ALLOWANCE });
   const rounded = roundOrder({
-    side: input.side, qty: input.sizeUsd / refPrice, price: refPrice, lotSize: inst.lotSize, tickSize: inst.tickSize,
-    maxNotional: d.config.MAX_NOTIONAL_USD,
+    side: input.side, qty: input.sizeUsd / worst, price: orderPrice, lotSize: inst.lotSize, tickSize: inst.tickSize,
+    maxNotional: input.sizeUsd, capPrice: worst,
   });
-  if (isDomainError(rounded)) throw new UserError('bad_order', `This order cannot be rounded to ${inst.symbol}'s steps (${rounded.error}).`);
-  const orderPrice = orderType === 'limit' ? rounded.price : mark;
+  if (isDomainError(rounded)) throw cannotRound(rounded.error);
   const quantity = rounded.qty;
   if (!(quantity > 0) || quantity < inst.minQuantity) {
     throw new UserError(
       'below_min_quantity',
-      `${usd(input.sizeUsd)} buys ${fmtQty(quantity, inst.lotSize)} ${inst.base} at ${fmtPrice(orderPrice, inst.tickSize)}, below ${inst.symbol}'s minimum of ` +
-        `${fmtQty(inst.minQuantity, inst.lotSize)} ${inst.base} (≈ ${usd(inst.minQuantity * orderPrice)}).`,
+      `${usd(input.sizeUsd)} buys ${fmtQty(quantity, inst.lotSize)} ${inst.base} at ${fmtPrice(worst, inst.tickSize)}, below ${inst.symbol}'s minimum of ` +
+        `${fmtQty(inst.minQuantity, inst.lotSize)} ${inst.base} (≈ ${usd(inst.minQuantity * worst)}).`,
     );
   }
-  const notional = quantity * orderPrice;
+  const sized = { side, orderType, price: limit?.price ?? null, quantity, base: inst.base, tickSize: inst.tickSize, lotSize: inst.lotSize } as const;
+  const atWorst = notionalAtWorst(sized, mark, d.config);
+  const notional = atWorst.notional;
+  const lev = leverageAfter(positions, account.equity, { symbol: inst.symbol, positionSide: input.side, quantity }, atWorst.price, d.config);
   const margin = notional / input.leverage;
   const c = orderChecks({
     side: input.side, sizeUsd: notional, leverage: input.leverage, mark, mmr: inst.maintenanceMarginRate, orderType,
@@ -201,9 +212,16 @@ export async function previewOpen(d: PreviewDeps, input: OpenOrderInput): Promis
   // Worst case: a limit that crosses pays taker too.
   const fees = notional * EST_TAKER_FEE;
 
+  const capWords = `${usd(d.config.MAX_NOTIONAL_USD)} (MAX_NOTIONAL_USD)`;
+  const levCap = `${multiple(d.config.MAX_LEVERAGE)}`;
   const checks: Check[] = [
-    pass(`Leverage ${input.leverage}x ≤ cap ${d.config.MAX_LEVERAGE}x (MAX_LEVERAGE)`),
-    pass(`Notional ${usd(notional)} ≤ cap ${usd(d.config.MAX_NOTIONAL_USD)} (MAX_NOTIONAL_USD)`),
+    pass(`Leverage ${multiple(input.leverage)} ≤ cap ${levCap} (MAX_LEVERAGE)`),
+    atWorst.above
+      ? block(`Notional ${notionalWords(sized, atWorst)} is above the cap of ${capWords}`)
+      : pass(`Notional ${usd(notional)} at the worst fill price ≤ cap ${capWords}; checked again at the fresh mark on approval and before sending`),
+    lev.above
+      ? block(`Account leverage after this order ${multiple(lev.leverage, 2)} is above the ${levCap} cap (MAX_LEVERAGE): ${leverageAfterWords(lev)}; reduce positions (/close) or add margin`)
+      : pass(`Account leverage after this order ${multiple(lev.leverage, 2)} ≤ cap ${levCap} (MAX_LEVERAGE)`),
   ];
   if (c.blockers.includes('leverage_too_high')) {
     checks.push(block(`At ${input.leverage}x the maintenance margin (${pct(inst.maintenanceMarginRate, 2)}) reaches the initial margin: liquidated at entry`));
@@ -227,7 +245,7 @@ export async function previewOpen(d: PreviewDeps, input: OpenOrderInput): Promis
     checks.push(warn(
       (side === 'buy') === below
         ? `Limit ${side} at ${fmtPrice(orderPrice, inst.tickSize)} is ${gap} ${below ? 'below' : 'above'} mark: it rests until the market gets there; check the price`
-        : `Limit ${side} at ${fmtPrice(orderPrice, inst.tickSize)} is ${gap} ${below ? 'below' : 'above'} mark: it fills at once near mark, with the quantity sized at your limit; check the price`,
+        : `Limit ${side} at ${fmtPrice(orderPrice, inst.tickSize)} is ${gap} ${below ? 'below' : 'above'} mark: it fills at once near mark, so the quantity is sized there, not at your limit; check the price`,
     ));
   }
   checks.push(pausedCheck(pause, false));
@@ -240,15 +258,22 @@ export async function previewOpen(d: PreviewDeps, input: OpenOrderInput): Promis
   );
   const blockers = checks.filter((x) => x.mark === '⛔').map((x) => x.text);
 
-  const hints = sizeHints(account.equity, input.side, orderPrice, inst, d.config);
-  const priceNote = orderType === 'limit' && rounded.price !== input.price
+  // Hints are sized at the same worst fill price as the order, so a hinted size passes the notional cap.
+  const hints = sizeHints(account.equity, input.side, atWorst.price, inst, d.config);
+  const priceNote = orderType === 'limit' && orderPrice !== input.price
     ? ` (asked ${input.price}, rounded ${side === 'buy' ? 'down' : 'up'} to the ${inst.tickSize} tick)`
     : '';
   const fields = [
     { name: 'Order', value: `${orderWords({ orderType, side, price: orderType === 'limit' ? orderPrice : null, tickSize: inst.tickSize, reduceOnly: false })}${priceNote}`, inline: true },
     { name: 'Quantity', value: `${fmtQty(quantity, inst.lotSize)} ${inst.base} (rounded down to the ${inst.lotSize} lot)`, inline: true },
-    { name: 'Notional', value: `${usd(notional)} (asked ${usd(input.sizeUsd)})`, inline: true },
-    { name: 'Leverage · margin', value: `${input.leverage}x · ${usd(margin)}`, inline: true },
+    {
+      name: 'Notional',
+      value: atWorst.basis === 'the limit'
+        ? `${usd(notional)} (asked ${usd(input.sizeUsd)})`
+        : `${usd(notional)} at most, at ${fmtPrice(atWorst.price, inst.tickSize)} = ${atWorst.basis} (asked ${usd(input.sizeUsd)})`,
+      inline: true,
+    },
+    { name: 'Leverage · margin', value: `${multiple(input.leverage)} · ${usd(margin)}`, inline: true },
     { name: 'Mark', value: fmtPrice(mark, inst.tickSize), inline: true },
     {
       name: 'Liquidation',
@@ -261,7 +286,7 @@ export async function previewOpen(d: PreviewDeps, input: OpenOrderInput): Promis
     },
     { name: 'Fees', value: feeText(notional, orderType), inline: true },
     { name: 'Open interest', value: await oiField(d, inst.symbol, funding.currentRate, h) },
-    { name: 'Requested size', value: `${usd(notional)} at ${input.leverage}x` },
+    { name: 'Requested size', value: `${usd(notional)} at ${multiple(input.leverage)}` },
     { name: 'Suggested size (risk-based)', value: hints.risk },
     { name: 'Quarter-Kelly', value: hints.kelly },
   ];
@@ -329,7 +354,7 @@ export async function previewClose(d: PreviewDeps, input: { symbol: string }): P
   const fields = [
     {
       name: 'Position',
-      value: `${pos.side} ${fmtQty(pos.size, inst.lotSize)} ${inst.base} at ${fmtPrice(pos.entryPrice, inst.tickSize)} · ${pos.leverage}x · PnL ${signedUsd(pos.unrealizedPnl)}`,
+      value: `${pos.side} ${fmtQty(pos.size, inst.lotSize)} ${inst.base} at ${fmtPrice(pos.entryPrice, inst.tickSize)} · ${multiple(pos.leverage)} · PnL ${signedUsd(pos.unrealizedPnl)}`,
     },
     { name: 'Order', value: orderWords({ orderType, side, price: orderType === 'limit' ? orderPrice : null, tickSize: inst.tickSize, reduceOnly: true }), inline: true },
     { name: 'Quantity', value: `${fmtQty(quantity, inst.lotSize)} ${inst.base}`, inline: true },
