@@ -10,6 +10,7 @@ import { dispatch, dispatchButton } from '../../commands/dispatch.js';
 import type { CommandContext, Invocation } from '../../commands/context.js';
 import type { ButtonResult } from '../../commands/define.js';
 import type { Reply } from '../../src/chat/reply.js';
+import type { ApprovalRecord, ApprovalStatus } from '../../src/services/approvals/types.js';
 import { loadConfig, type Config } from '../../src/config/env.js';
 import type { Exchange } from '../../src/exchange/port.js';
 import { PaperExchange } from '../../src/exchange/paper/paper-exchange.js';
@@ -96,6 +97,27 @@ export async function eventually<T>(check: () => Promise<T | undefined | false> 
     if (Date.now() > deadline) throw new Error('condition not met in time');
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/** A $1,000 2x market long in BTC: small enough for every cap. */
+export const SMALL_ORDER = { symbol: 'btc', side: 'long', size_usd: 1000, leverage: 2 } as const;
+
+/** Preview by Alice, approved by Bob, while no worker runs: persisted `approved`, job waiting. Returns the approval id. */
+export async function approvedWithoutWorker(h: Harness, order: Record<string, unknown> = SMALL_ORDER): Promise<string> {
+  const reply = await h.preview('alice', 'order', order);
+  const click = await h.click('bob', buttonOf(reply, 'Approve'));
+  if (click.notice !== 'Approved: placing the order.') throw new Error(`not approved: ${click.notice ?? ''}`);
+  const rec = await h.ctx.approvals.get(reply.track!);
+  if (rec?.status !== 'approved') throw new Error(`approval is ${rec?.status ?? 'missing'}, not approved`);
+  return reply.track!;
+}
+
+/** Waits until the approval reaches `want`: the real worker moves it on its own schedule. */
+export async function reachStatus(h: Harness, id: string, want: ApprovalStatus): Promise<ApprovalRecord> {
+  return eventually(async () => {
+    const r = await h.ctx.approvals.get(id);
+    return r?.status === want ? r : undefined;
+  });
 }
 
 export const BASE_ENV: Record<string, string> = {

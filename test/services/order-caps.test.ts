@@ -4,8 +4,7 @@
  * enforced at preview, approval and submission (reduce-only closes stay allowed).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { buttonOf, eventually, makeHarness, type Harness } from './approvals-harness.js';
-import type { ApprovalRecord, ApprovalStatus } from '../../src/services/approvals/types.js';
+import { buttonOf, makeHarness, reachStatus, type Harness } from './approvals-harness.js';
 import type { Reply } from '../../src/chat/reply.js';
 
 let h: Harness | undefined;
@@ -13,13 +12,6 @@ afterEach(async () => {
   await h?.close();
   h = undefined;
 });
-
-async function statusOf(id: string, want: ApprovalStatus): Promise<ApprovalRecord> {
-  return eventually(async () => {
-    const r = await h!.ctx.approvals.get(id);
-    return r?.status === want ? r : undefined;
-  });
-}
 
 function field(reply: Reply, name: string): string {
   const f = reply.fields?.find((x) => x.name === name);
@@ -48,7 +40,7 @@ describe('notional cap at the fill price (defect 2)', () => {
     expect(dollars(field(reply, 'Notional'))).toBeLessThanOrEqual(10_000);
     expect(reply.text).toContain('fills at once near mark');
     await h.click('bob', buttonOf(reply, 'Approve'));
-    await statusOf(reply.track!, 'filled');
+    await reachStatus(h, reply.track!, 'filled');
     const fills = await filledNotionals();
     expect(fills).toHaveLength(1);
     expect(fills[0]).toBeLessThanOrEqual(10_000);
@@ -60,7 +52,7 @@ describe('notional cap at the fill price (defect 2)', () => {
     const reply = await h.preview('alice', 'order', { symbol: 'btc', side: 'long', size_usd: 10_000, leverage: 2, price: 66_000 });
     expect(field(reply, 'Quantity')).toContain('0.151 BTC');
     await h.click('bob', buttonOf(reply, 'Approve'));
-    await statusOf(reply.track!, 'filled');
+    await reachStatus(h, reply.track!, 'filled');
     expect((await filledNotionals())[0]).toBeLessThanOrEqual(10_000);
   });
 });
@@ -89,7 +81,7 @@ describe('notional cap after the market moved (defect 3)', () => {
     await h.click('bob', buttonOf(reply, 'Approve'));
     await h.paper.setPrice('BTC-PERP', 65_585);
     await h.startWorker();
-    const rec = await statusOf(reply.track!, 'failed');
+    const rec = await reachStatus(h, reply.track!, 'failed');
     expect(rec.reason).toContain('not sent: notional 0.153 BTC × 65,650.58');
     expect(rec.reason).toContain('above the cap of $10,000.00 (MAX_NOTIONAL_USD)');
     expect(await h.paper.listOrders()).toHaveLength(0);
@@ -101,7 +93,7 @@ describe('notional cap after the market moved (defect 3)', () => {
     const reply = await h.preview('alice', 'order', AT_CAP);
     await h.paper.setPrice('BTC-PERP', 65_030);
     await h.click('bob', buttonOf(reply, 'Approve'));
-    await statusOf(reply.track!, 'filled');
+    await reachStatus(h, reply.track!, 'filled');
     const fills = await filledNotionals();
     expect(fills).toHaveLength(1);
     expect(fills[0]).toBeLessThanOrEqual(10_000);
@@ -152,7 +144,7 @@ describe('account leverage cap (defect 10)', () => {
     await h.click('bob', buttonOf(reply, 'Approve'));
     await openOnVenue(h, 0.2, 'venue-2');
     await h.startWorker();
-    const rec = await statusOf(reply.track!, 'failed');
+    const rec = await reachStatus(h, reply.track!, 'failed');
     expect(rec.reason).toMatch(/^not sent: account leverage after this order would be \d\.\d\dx/);
     expect((await h.paper.listOrders()).map((o) => o.clientOrderId).sort()).toEqual(['venue-1', 'venue-2']);
   });
@@ -168,7 +160,7 @@ describe('account leverage cap (defect 10)', () => {
     await h.startWorker();
     const close = await h.preview('alice', 'close', { symbol: 'btc' });
     await h.click('bob', buttonOf(close, 'Approve'));
-    await statusOf(close.track!, 'filled');
+    await reachStatus(h, close.track!, 'filled');
     expect(await h.paper.positions()).toHaveLength(0);
   });
 });

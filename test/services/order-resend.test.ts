@@ -4,31 +4,15 @@
  * order the exchange already has is recorded as it is, whatever changed since.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { buttonOf, eventually, makeHarness, withPlaceOrder, ALERT_CHANNEL, type Harness } from './approvals-harness.js';
+import { approvedWithoutWorker, buttonOf, eventually, makeHarness, reachStatus, withPlaceOrder, ALERT_CHANNEL, type Harness } from './approvals-harness.js';
 import { ExchangeError, type Exchange } from '../../src/exchange/port.js';
 import { SYSTEM } from '../../src/services/approvals/store.js';
-import type { ApprovalRecord, ApprovalStatus } from '../../src/services/approvals/types.js';
 
 let h: Harness | undefined;
 afterEach(async () => {
   await h?.close();
   h = undefined;
 });
-
-const ORDER = { symbol: 'btc', side: 'long', size_usd: 1000, leverage: 2 };
-
-async function statusOf(id: string, want: ApprovalStatus): Promise<ApprovalRecord> {
-  return eventually(async () => {
-    const r = await h!.ctx.approvals.get(id);
-    return r?.status === want ? r : undefined;
-  });
-}
-
-async function approvedWithoutWorker(): Promise<string> {
-  const reply = await h!.preview('alice', 'order', ORDER);
-  expect((await h!.click('bob', buttonOf(reply, 'Approve'))).notice).toBe('Approved: placing the order.');
-  return reply.track!;
-}
 
 type Change = (x: Harness) => Promise<void>;
 const pause: Change = async (x) => {
@@ -56,14 +40,14 @@ function firstPostLost(x: Harness, between: Change): { exchange: Exchange; sent:
 describe('re-sending a submitted order', () => {
   it('does not re-send after a lost first POST, then /pause, mark +10% and an extreme cascade; the approval fails, announced', async () => {
     h = await makeHarness();
-    const id = await approvedWithoutWorker();
+    const id = await approvedWithoutWorker(h);
     const lost = firstPostLost(h, async (x) => {
       await pause(x);
       await markUp10(x);
       await extremeCascade(x);
     });
     await h.startWorker(lost.exchange);
-    const rec = await statusOf(id, 'failed');
+    const rec = await reachStatus(h, id, 'failed');
     expect(rec.reason).toMatch(/^not sent again after an attempt that did not reach the exchange: trading is paused by Dana: venue incident/);
     expect(await h.paper.listOrders()).toHaveLength(0);
     expect(await h.paper.positions()).toHaveLength(0);
@@ -79,10 +63,10 @@ describe('re-sending a submitted order', () => {
     ['an extreme cascade', extremeCascade, 'a liquidation cascade (extreme) is running in BTC-PERP: market orders are refused'],
   ] as const)('runs the checks again before a BullMQ retry: %s alone blocks it', async (_name, change, reason) => {
     h = await makeHarness();
-    const id = await approvedWithoutWorker();
+    const id = await approvedWithoutWorker(h);
     const lost = firstPostLost(h, change);
     await h.startWorker(lost.exchange);
-    const rec = await statusOf(id, 'failed');
+    const rec = await reachStatus(h, id, 'failed');
     expect(rec.reason).toContain(reason);
     expect(lost.sent).toHaveLength(1);
     expect(await h.paper.listOrders()).toHaveLength(0);
@@ -90,21 +74,21 @@ describe('re-sending a submitted order', () => {
 
   it('runs the checks again before the reconcile sweep re-sends an order a dead process had marked submitted', async () => {
     h = await makeHarness();
-    const id = await approvedWithoutWorker();
+    const id = await approvedWithoutWorker(h);
     // The process died right after `approved → submitted`, before its POST; its job is gone.
     await (await h.ctx.orderQueue.queue.getJob(id))?.remove();
     const t = await h.ctx.approvals.transition(id, ['approved'], 'submitted', h.clock.t, { action: 'order.submitted', detail: 'test: sending', cause: SYSTEM });
     expect(t.ok).toBe(true);
     await pause(h);
     await h.startWorker();
-    const rec = await statusOf(id, 'failed');
+    const rec = await reachStatus(h, id, 'failed');
     expect(rec.reason).toContain('trading is paused by Dana');
     expect(await h.paper.listOrders()).toHaveLength(0);
   });
 
   it('records the order the exchange already has, even when a pause came after it was accepted', async () => {
     h = await makeHarness();
-    const id = await approvedWithoutWorker();
+    const id = await approvedWithoutWorker(h);
     let placed = false;
     let failedLookup = false;
     const base = withPlaceOrder(h.paper, async (req) => {
@@ -129,7 +113,7 @@ describe('re-sending a submitted order', () => {
       },
     });
     await h.startWorker(exchange);
-    const rec = await statusOf(id, 'filled');
+    const rec = await reachStatus(h, id, 'filled');
     expect(rec.result?.filledQuantity).toBe(0.015);
     expect(await h.paper.listOrders()).toHaveLength(1);
     expect(failedLookup).toBe(true);

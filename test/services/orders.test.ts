@@ -1,12 +1,11 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { buttonOf, eventually, makeHarness, withPlaceOrder, ALERT_CHANNEL, type Harness } from './approvals-harness.js';
+import { approvedWithoutWorker, SMALL_ORDER, buttonOf, eventually, makeHarness, reachStatus, withPlaceOrder, ALERT_CHANNEL, type Harness } from './approvals-harness.js';
 import { redisUrl } from '../support/redis.js';
 import { ExchangeError } from '../../src/exchange/port.js';
 import { PaperExchange } from '../../src/exchange/paper/paper-exchange.js';
 import { clientOrderIdFor } from '../../src/services/orders/executor.js';
-import type { ApprovalRecord, ApprovalStatus } from '../../src/services/approvals/types.js';
 
 let h: Harness | undefined;
 const extra: { close(): Promise<void> }[] = [];
@@ -16,50 +15,35 @@ afterEach(async () => {
   h = undefined;
 });
 
-const ORDER = { symbol: 'btc', side: 'long', size_usd: 1000, leverage: 2 };
-
-async function statusOf(id: string, want: ApprovalStatus): Promise<ApprovalRecord> {
-  return eventually(async () => {
-    const r = await h!.ctx.approvals.get(id);
-    return r?.status === want ? r : undefined;
-  });
-}
-
-/** Preview by Alice, approved by Bob, while no worker runs: persisted `approved`, job waiting. */
-async function approvedWithoutWorker(): Promise<string> {
-  const reply = await h!.preview('alice', 'order', ORDER);
-  expect((await h!.click('bob', buttonOf(reply, 'Approve'))).notice).toBe('Approved: placing the order.');
-  expect((await h!.ctx.approvals.get(reply.track!))?.status).toBe('approved');
-  return reply.track!;
-}
+const ORDER = SMALL_ORDER;
 
 describe('crash recovery', () => {
   it('places the order once after the process died between approval and submission', async () => {
     h = await makeHarness();
-    const id = await approvedWithoutWorker();
+    const id = await approvedWithoutWorker(h);
     expect(await h.ctx.orderQueue.queue.getJobCounts('waiting')).toEqual({ waiting: 1 });
     expect(await h.paper.listOrders()).toHaveLength(0);
     // A fresh process: new worker, start-up reconciliation, then the waiting job runs.
     await h.startWorker();
-    await statusOf(id, 'filled');
+    await reachStatus(h, id, 'filled');
     const orders = await h.paper.listOrders();
     expect(orders.map((o) => o.clientOrderId)).toEqual([clientOrderIdFor(id)]);
   });
 
   it('enqueues again an approval whose job was lost before it was enqueued', async () => {
     h = await makeHarness();
-    const id = await approvedWithoutWorker();
+    const id = await approvedWithoutWorker(h);
     // The process died after persisting `approved` but before the job reached Redis.
     await (await h.ctx.orderQueue.queue.getJob(id))?.remove();
     expect(await h.ctx.orderQueue.queue.getJobCounts('waiting')).toEqual({ waiting: 0 });
     await h.startWorker();
-    await statusOf(id, 'filled');
+    await reachStatus(h, id, 'filled');
     expect(await h.paper.listOrders()).toHaveLength(1);
   });
 
   it('records the fill of an order placed by a process killed before it could record it', async () => {
     h = await makeHarness();
-    const id = await approvedWithoutWorker();
+    const id = await approvedWithoutWorker(h);
     const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./orders-crash-child.ts', import.meta.url))], {
       env: { ...process.env, PD_REDIS_URL: redisUrl(), PD_PREFIX: h.prefix, PD_QUEUE_PREFIX: h.queuePrefix, PD_CLOCK: String(h.clock.t) },
       stdio: ['ignore', 'ignore', 'pipe'],
@@ -75,7 +59,7 @@ describe('crash recovery', () => {
     expect((await paper.listOrders()).map((o) => o.clientOrderId)).toEqual([clientOrderIdFor(id)]);
 
     await h.startWorker(paper);
-    const rec = await statusOf(id, 'filled');
+    const rec = await reachStatus(h, id, 'filled');
     expect(rec.result?.avgPrice).toBeGreaterThan(0);
     expect(await paper.listOrders()).toHaveLength(1);
     const edit = await eventually(() => h!.notifier.edits.find((e) => e.reply.text?.includes('Filled at')));
@@ -89,7 +73,7 @@ describe('crash recovery', () => {
 describe('execution', () => {
   it('records the order when the exchange placed it but the answer was lost', async () => {
     h = await makeHarness();
-    const id = await approvedWithoutWorker();
+    const id = await approvedWithoutWorker(h);
     let calls = 0;
     const lossy = withPlaceOrder(h.paper, async (req) => {
       calls += 1;
@@ -97,14 +81,14 @@ describe('execution', () => {
       throw new ExchangeError('timeout', 'request timed out after 10000 ms');
     });
     await h.startWorker(lossy);
-    await statusOf(id, 'filled');
+    await reachStatus(h, id, 'filled');
     expect(calls).toBe(1);
     expect(await h.paper.listOrders()).toHaveLength(1);
   });
 
   it('retries with the same client_order_id when the exchange could not be reached', async () => {
     h = await makeHarness();
-    const id = await approvedWithoutWorker();
+    const id = await approvedWithoutWorker(h);
     const seen: string[] = [];
     const flaky = withPlaceOrder(h.paper, async (req) => {
       seen.push(req.clientOrderId);
@@ -112,7 +96,7 @@ describe('execution', () => {
       return h!.paper.placeOrder(req);
     });
     await h.startWorker(flaky);
-    await statusOf(id, 'filled');
+    await reachStatus(h, id, 'filled');
     expect(seen).toEqual([clientOrderIdFor(id), clientOrderIdFor(id)]);
     expect(await h.paper.listOrders()).toHaveLength(1);
   });
@@ -125,7 +109,7 @@ describe('execution', () => {
     await h.paper.placeOrder({ symbol: 'BTC-PERP', side: 'sell', orderType: 'market', quantity: 0.01, leverage: 2, reduceOnly: true, clientOrderId: 'elsewhere' });
     await h.startWorker();
     await h.click('bob', buttonOf(reply, 'Approve'));
-    const rec = await statusOf(reply.track!, 'failed');
+    const rec = await reachStatus(h, reply.track!, 'failed');
     expect(rec.reason).toBe('the exchange refused the order: reduce-only sell needs an open long position in BTC-PERP');
     const edit = await eventually(() => h!.notifier.edits.find((e) => e.reply.text?.startsWith('❌ Failed')));
     expect(edit.reply.text).toContain('reduce-only sell needs an open long position');
@@ -147,7 +131,7 @@ describe('execution', () => {
     await eventually(() => h!.notifier.edits.some((e) => e.reply.text?.includes('resting on the book')));
     await h.paper.setPrice('BTC-PERP', 64_600);
     await w.sweep();
-    const rec = await statusOf(reply.track!, 'filled');
+    const rec = await reachStatus(h, reply.track!, 'filled');
     expect(rec.result?.avgPrice).toBe(64_700);
     expect(await h.paper.listOrders()).toHaveLength(1);
   });
