@@ -201,6 +201,7 @@ export class Desk {
       approvals: this.services.approvals,
       exchange,
       killSwitch: this.services.killSwitch,
+      cascade: this.services.cascade,
       config: CONFIG,
       log: silentLogger,
       now: world.now,
