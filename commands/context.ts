@@ -22,4 +22,6 @@ export interface Invocation {
   /** Discord channel id, Telegram chat id, or 'console'. */
   chatId: string;
   chatType?: 'private' | 'group';
+  /** The Discord server the command came from; absent in a DM and on other platforms. */
+  guildId?: string;
 }

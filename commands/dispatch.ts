@@ -5,6 +5,7 @@ import type { CommandContext, Invocation } from './context.js';
 import { argsSchema, usage, type ButtonDef, type ButtonResult, type CommandDef } from './define.js';
 import { userErrorReply, type Reply } from '../src/chat/reply.js';
 import { identify } from './identity.js';
+import { accessRefusal } from './access.js';
 
 const ROLE_WORDS: Record<Role, string> = {
   viewer: 'viewer',
@@ -44,6 +45,8 @@ export async function dispatch(
   const cmdName = typeof name === 'string' ? name.toLowerCase() : '';
   const def = commands.find((c) => c.name === cmdName);
   try {
+    const refused = await accessRefusal(ctx, inv, `/${cmdName.slice(0, 32)}`);
+    if (refused) return refused;
     if (!def) throw new UserError('unknown_command', `Unknown command /${String(name).slice(0, 32)}. Type /help for the list.`);
     const parsed = argsSchema(def.options).safeParse(rawArgs ?? {});
     if (!parsed.success) {
@@ -78,6 +81,8 @@ export async function dispatchButton(
 ): Promise<ButtonResult> {
   const inv = identify(ctx, who);
   try {
+    const refused = await accessRefusal(ctx, inv, `button ${String(customId).split(':')[1] ?? '?'}`.slice(0, 40));
+    if (refused) return { notice: refused.text };
     const id = parseButtonId(customId);
     const def = id && buttons.find((b) => b.action === id.action);
     if (!id || !def) return { notice: 'This button is outdated or not from PerpDesk; run the command again.' };

@@ -1,6 +1,8 @@
 import { defineCommand } from './define.js';
 import type { Invocation } from './context.js';
 import type { Destination, DestPrefs, SignalKind } from '../src/services/alerts/types.js';
+import { UserError } from '../src/errors.js';
+import { mayReceiveAlerts } from './access.js';
 
 export const SIGNAL_CHOICES = ['off', 'basis', 'oi', 'all'] as const;
 
@@ -33,6 +35,13 @@ export default defineCommand({
     { name: 'signals', description: 'Informational basis / OI signals (off by default)', type: 'string', choices: SIGNAL_CHOICES },
   ],
   async run(ctx, args, inv) {
+    if (!mayReceiveAlerts(ctx, inv)) {
+      const chat = inv.platform === 'discord' ? `discord-channel:${inv.chatId}` : `${inv.platform}:${inv.chatId}`;
+      throw new UserError(
+        'chat_not_allowed',
+        `Alerts go only to the team's chats, and this one is not listed: subscribe in a private chat with the bot, or ask the team to add ${chat} to PERPDESK_CHATS.`,
+      );
+    }
     const dest = destinationOf(inv);
     const prior = await ctx.subscriptions.get(dest);
     let symbols: string[] | null = prior?.prefs.symbols ?? null;

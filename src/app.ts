@@ -2,6 +2,8 @@ import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import type { Redis } from 'ioredis';
 import { commands, buttons } from '../commands/registry.js';
+import { accessRefusal } from '../commands/access.js';
+import { identify } from '../commands/identity.js';
 import { dispatch, dispatchButton } from '../commands/dispatch.js';
 import type { CommandContext } from '../commands/context.js';
 import type { Config } from './config/env.js';
@@ -23,6 +25,7 @@ import { Pacer } from './services/alerts/pacing.js';
 import type { DiscordTransport } from './transports/discord.js';
 import { createMetricsRegistry, startHttpServer, type HttpServerHandle } from './http/server.js';
 import { createQueueDashboard, DASHBOARD_PATH, type QueueDashboard } from './http/queue-dashboard.js';
+import { pruneSubscriptions } from './services/access/prune.js';
 
 export interface AppOptions {
   config: Config;
@@ -95,6 +98,7 @@ export async function startApp(o: AppOptions): Promise<App> {
       button: (id, inv) => dispatchButton(ctx, buttons, id, inv),
       suggestSymbols: (partial) => services.market.suggest(partial).catch(() => []),
       messageSent: (track, ref) => services.messageRefs.add(track, ref),
+      accessRefusal: (inv, what) => accessRefusal(ctx, identify(ctx, inv), what),
     };
     // The order worker stops after the transports (intake first) but starts once they can show its results.
     let orders: OrderProcessing | undefined;
@@ -168,6 +172,11 @@ export async function startApp(o: AppOptions): Promise<App> {
       services.notifiers.register(telegram);
       transports.push('telegram');
     }
+    // Alerts are team data: chats that subscribed but may not read under the current lists stop receiving them.
+    await pruneSubscriptions({
+      config: o.config, subscriptions: services.subscriptions, audit: services.audit, log: o.log, now,
+      discordGuildOf: discord ? (channelId) => discord!.guildOf(channelId) : undefined,
+    }).catch((err: unknown) => o.log.warn({ err }, 'could not check subscriptions against the access lists'));
     orders = await startOrderProcessing({ redisUrl: o.redisUrl, services, exchange: o.exchange, config: o.config, log: o.log, now });
     if (o.background !== false) {
       bg = await startBackground({

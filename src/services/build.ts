@@ -16,6 +16,7 @@ import { AlertService } from './alerts/publish.js';
 import { AlertAnnouncer } from './alerts/announcer.js';
 import { Subscriptions } from './alerts/subscriptions.js';
 import { HarvesterState } from './harvester/state.js';
+import { RefusalAudit } from './access/refusals.js';
 
 export interface ServiceDeps {
   redis: Redis;
@@ -54,6 +55,7 @@ export function buildServices(d: ServiceDeps): Services {
     alerts,
     subscriptions: new Subscriptions(store),
     harvester: new HarvesterState(store),
+    refusals: new RefusalAudit(store, audit),
     announcer: d.announcer ?? (d.alertPipeline ? new AlertAnnouncer(alerts, d.now) : undefined) ?? new DirectAnnouncer(notifiers, d.alertDestinations ?? [{ platform: 'console', chatId: 'console' }]),
     status: d.status,
   };

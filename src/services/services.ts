@@ -11,6 +11,7 @@ import type { Announcer } from './alerts/announce.js';
 import type { AlertService } from './alerts/publish.js';
 import type { Subscriptions } from './alerts/subscriptions.js';
 import type { HarvesterState } from './harvester/state.js';
+import type { RefusalAudit } from './access/refusals.js';
 
 export interface StatusInfo {
   exchange: string;
@@ -41,5 +42,7 @@ export interface Services {
   alerts: AlertService;
   subscriptions: Subscriptions;
   harvester: HarvesterState;
+  /** Rate-limited audit of strangers refused by the access rule (commands/access.ts). */
+  refusals: RefusalAudit;
   status(): Promise<StatusInfo>;
 }

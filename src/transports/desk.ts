@@ -13,6 +13,11 @@ export interface Desk {
   suggestSymbols(partial: string): Promise<string[]>;
   /** A reply with `track` was delivered at `ref`; PerpDesk stores it to edit the message later. */
   messageSent(track: string, ref: MessageRef): Promise<void>;
+  /**
+   * For what is not a command (plain text in a private chat): null when this person may use the desk here, else the
+   * one line a stranger gets (audited). Commands and buttons check this themselves.
+   */
+  accessRefusal?(inv: Invocation, what: string): Promise<Reply | null>;
 }
 
 export type { MessageRef, Notifier } from '../services/alerts/notifier.js';

@@ -94,6 +94,7 @@ function invocationOf(ix: Interaction): Invocation {
     actor: { platform: 'discord', userId: ix.user.id, displayName: ix.user.username, roleIds: roleIdsOf(ix.member) },
     chatId: ix.channelId ?? 'dm',
     chatType: ix.guildId ? 'group' : 'private',
+    ...(ix.guildId ? { guildId: ix.guildId } : {}),
   };
 }
 
@@ -134,6 +135,12 @@ export class DiscordTransport implements Notifier {
     this.opts.log.info({ commands: data.length, guild: this.opts.guildId ?? 'global' }, 'discord commands registered');
   }
 
+  /** The server a channel belongs to, from the gateway's cache (undefined for DMs and channels not seen). */
+  guildOf(channelId: string): string | undefined {
+    const ch = this.client.channels.cache.get(channelId);
+    return ch && 'guildId' in ch && ch.guildId ? ch.guildId : undefined;
+  }
+
   async #onInteraction(ix: Interaction): Promise<void> {
     if (ix.isAutocomplete()) return this.#autocomplete(ix);
     if (ix.isChatInputCommand()) return this.#command(ix);
@@ -151,6 +158,12 @@ export class DiscordTransport implements Notifier {
     const args: Record<string, unknown> = {};
     for (const o of ix.options.data) args[o.name] = o.value;
     const inv = invocationOf(ix);
+    // A stranger is answered at once and privately, before a slow command would post a public "thinking…".
+    const refused = await this.opts.desk.accessRefusal?.(inv, `/${ix.commandName}`);
+    if (refused) {
+      await ix.reply({ ...discordPayload(refused), flags: MessageFlags.Ephemeral });
+      return;
+    }
     const work = this.opts.desk.command(ix.commandName, args, inv);
     let deferred = false;
     if (def?.slow) {

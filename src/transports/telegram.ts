@@ -160,12 +160,15 @@ export class TelegramTransport implements Notifier {
     const chatId = String(chat.id);
     const replyTo = isPrivate ? undefined : m.message_id;
     const parsed = parseCommandText(m.text, desk.commands, this.#username);
+    const inv = invocation(from, chat);
     if (parsed === null) {
-      // Groups are full of conversation that is not for us; only a private chat gets a hint.
-      if (isPrivate && !m.text.startsWith('/')) await this.#answer(chatId, { text: 'Send a command, e.g. /funding BTC-PERP. /help lists them all.' });
+      // Groups are full of conversation that is not for us; only a private chat gets a hint (a stranger: the refusal).
+      if (isPrivate && !m.text.startsWith('/')) {
+        const refused = await desk.accessRefusal?.(inv, 'text');
+        await this.#answer(chatId, refused ?? { text: 'Send a command, e.g. /funding BTC-PERP. /help lists them all.' });
+      }
       return;
     }
-    const inv = invocation(from, chat);
     if ('error' in parsed) {
       const name = /^\/([a-z0-9_]+)/i.exec(m.text)?.[1]?.toLowerCase();
       const def = desk.commands.find((c) => c.name === name);

@@ -19,7 +19,8 @@ async function ticks(h: JobsHarness, n: number): Promise<void> {
 
 describe('risk monitor', () => {
   it('when a position is pushed under the 10% buffer, should raise one critical warning, not one per tick', async () => {
-    h = await jobsHarness();
+    // Telegram user 43 is a teammate who only reads (the desk refuses strangers).
+    h = await jobsHarness({ env: { PERPDESK_VIEWERS: 'telegram:43' } });
     await openLong(h, 0.1, 5); // liquidation near 52 260
     await ticks(h, 2);
     expect(h.notifier.sent).toHaveLength(0);

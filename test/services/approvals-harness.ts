@@ -127,6 +127,8 @@ export const BASE_ENV: Record<string, string> = {
   PERPDESK_ADMINS: 'discord:4004',
   ALLOW_SELF_APPROVAL: 'false',
   DISCORD_ALERT_CHANNEL_ID: ALERT_CHANNEL,
+  // The team's chat: its members (Victor included) may read; the desk is closed elsewhere.
+  PERPDESK_CHATS: `discord-channel:${CHAT}`,
   HTTP_PORT: '0',
 };
 

@@ -4,6 +4,7 @@ import { PaperExchange } from '../../src/exchange/paper/paper-exchange.js';
 import { silentLogger } from '../../src/log.js';
 import { createRedis, closeRedis } from '../../src/queues/redis.js';
 import { deletePrefix, redisUrl, testPrefix } from './redis.js';
+import { TEAM_ENV } from './desk.js';
 
 export interface TestApp {
   app: App;
@@ -12,11 +13,11 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-/** The whole app (startApp) on real Redis, a fresh key prefix and a frozen in-process paper market. */
+/** The whole app (startApp) on real Redis, a fresh key prefix and a frozen in-process paper market; `env` is added to TEAM_ENV. */
 export async function startTestApp(env: Record<string, string>, opts: { now?: () => number } = {}): Promise<TestApp> {
   const prefix = testPrefix();
   const paper = await PaperExchange.open({ redis: redisUrl(), keyPrefix: prefix, volatilityScale: 0, seed: 7, clock: opts.now });
-  const app = await startApp({ config: loadConfig(env), log: silentLogger, redisUrl: redisUrl(), exchange: paper, prefix, httpPort: 0, now: opts.now });
+  const app = await startApp({ config: loadConfig({ ...TEAM_ENV, ...env }), log: silentLogger, redisUrl: redisUrl(), exchange: paper, prefix, httpPort: 0, now: opts.now });
   return {
     app,
     paper,

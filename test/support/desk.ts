@@ -1,6 +1,8 @@
 import { PassThrough } from 'node:stream';
 import type { Redis } from 'ioredis';
 import { commands, buttons } from '../../commands/registry.js';
+import { accessRefusal } from '../../commands/access.js';
+import { identify } from '../../commands/identity.js';
 import { dispatch, dispatchButton } from '../../commands/dispatch.js';
 import type { CommandContext, Invocation } from '../../commands/context.js';
 import { loadConfig, type Config } from '../../src/config/env.js';
@@ -21,13 +23,20 @@ export interface TestDesk {
   close(): Promise<void>;
 }
 
+/** The team's chats in command tests: `actor()` speaks from these, and TEAM_ENV lets their members read. */
+export const TEAM_CHANNEL = '700000000000000001';
+export const TEAM_GROUP = '-1007000000001';
+
+/** The desk is closed by default: this is the setting that opens it to the chats `actor()` uses. */
+export const TEAM_ENV: Record<string, string> = { PERPDESK_CHATS: `discord-channel:${TEAM_CHANNEL},telegram:${TEAM_GROUP}` };
+
 /**
  * A full command stack on real Redis and the in-process paper exchange (frozen market unless `volatilityScale`
- * is given), under a fresh key prefix. For transport and command tests.
+ * is given), under a fresh key prefix. For transport and command tests. `env` is added to TEAM_ENV.
  */
 export async function buildTestDesk(opts: { env?: Record<string, string>; now?: () => number; log?: Logger; volatilityScale?: number } = {}): Promise<TestDesk> {
   const prefix = testPrefix();
-  const config = loadConfig(opts.env ?? {});
+  const config = loadConfig({ ...TEAM_ENV, ...opts.env });
   const redis = createRedis(redisUrl());
   const now = opts.now ?? Date.now;
   const paper = await PaperExchange.open({ redis, keyPrefix: prefix, clock: now, volatilityScale: opts.volatilityScale ?? 0, seed: 42 });
@@ -45,6 +54,7 @@ export async function buildTestDesk(opts: { env?: Record<string, string>; now?: 
     button: (id, inv) => dispatchButton(ctx, buttons, id, inv),
     suggestSymbols: (p) => services.market.suggest(p),
     messageSent: (track, ref) => services.messageRefs.add(track, ref),
+    accessRefusal: (inv, what) => accessRefusal(ctx, identify(ctx, inv), what),
   };
   return {
     prefix,
@@ -61,8 +71,10 @@ export async function buildTestDesk(opts: { env?: Record<string, string>; now?: 
   };
 }
 
+/** Someone writing from the team's chat on their platform (TEAM_ENV), or from the console. */
 export function actor(platform: 'discord' | 'telegram' | 'console', userId: string, roleIds: string[] = []): Invocation {
-  return { platform, actor: { platform, userId, displayName: `user-${userId}`, roleIds }, chatId: 'chat-1' };
+  const chatId = platform === 'discord' ? TEAM_CHANNEL : platform === 'telegram' ? TEAM_GROUP : 'console';
+  return { platform, actor: { platform, userId, displayName: `user-${userId}`, roleIds }, chatId, ...(platform === 'telegram' ? { chatType: 'group' as const } : {}) };
 }
 
 /** Console-transport plumbing: write lines in, read everything printed. */

@@ -51,7 +51,12 @@ describe('alerts through Telegram (whole app: notify queue, pacing, real telegra
     prefix = testPrefix();
     const paper = await PaperExchange.open({ redis: redisUrl(), keyPrefix: prefix, volatilityScale: 0, seed: 7 });
     app = await startApp({
-      config: loadConfig({ TELEGRAM_BOT_TOKEN: tg.token, TELEGRAM_API_ROOT: tg.apiRoot, HTTP_PORT: '0' }),
+      config: loadConfig({
+        TELEGRAM_BOT_TOKEN: tg.token, TELEGRAM_API_ROOT: tg.apiRoot, HTTP_PORT: '0',
+        // Teammates who subscribe their private chats, and the team's groups.
+        PERPDESK_VIEWERS: 'telegram:6001,telegram:6002,telegram:6003,telegram:6201',
+        PERPDESK_CHATS: 'telegram:-6101,telegram:-6102,telegram:-6103,telegram:-6104,telegram:-1006105',
+      }),
       log: silentLogger,
       redisUrl: redisUrl(),
       exchange: paper,

@@ -20,6 +20,8 @@ describe('order approvals through Telegram inline buttons (whole app, real teleg
       PERPDESK_TRADERS: `telegram:${TRADER}`,
       PERPDESK_APPROVERS: `telegram:${TRADER},telegram:${APPROVER}`,
       ALLOW_SELF_APPROVAL: 'false',
+      // The team group: its members read (the viewer too); the desk is closed to other chats.
+      PERPDESK_CHATS: `telegram:${GROUP}`,
     });
   });
 

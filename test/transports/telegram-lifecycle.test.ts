@@ -26,7 +26,7 @@ describe('Telegram transport lifecycle', () => {
   let tg: TelegramStandIn;
 
   beforeAll(async () => {
-    t = await buildTestDesk();
+    t = await buildTestDesk({ env: { PERPDESK_VIEWERS: 'telegram:3001,telegram:3002,telegram:3003' } });
     tg = await startTelegramStandIn({ token: TOKEN, botUsername: 'PerpDeskBot' });
   });
 

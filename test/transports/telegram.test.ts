@@ -15,7 +15,8 @@ describe('Telegram transport on the Bot API stand-in (real telegraf, Redis, pape
   let transport: TelegramTransport;
 
   beforeAll(async () => {
-    t = await buildTestDesk();
+    // Teammates who write to the bot in private chats, and a team group (strangers: test/transports/access.test.ts).
+    t = await buildTestDesk({ env: { PERPDESK_VIEWERS: 'telegram:1001,telegram:1002,telegram:1003,telegram:1004,telegram:1005,telegram:1011', PERPDESK_CHATS: 'telegram:-2002' } });
     tg = await startTelegramStandIn({ botUsername: BOT });
     transport = new TelegramTransport({
       desk: t.desk,

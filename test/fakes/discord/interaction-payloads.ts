@@ -22,6 +22,9 @@ export interface InvokerSpec {
   /** Member permissions in the channel; default: OR of @everyone and the member's roles. */
   permissions?: string;
   locale?: string;
+  /** A direct message with the bot instead of a guild channel: no guild, no member, `user` set, context 1 (BOT_DM).
+   * The DM channel id defaults to one per user. */
+  dm?: boolean;
 }
 
 export interface SlashCommandSpec extends InvokerSpec {
@@ -53,8 +56,18 @@ export interface Invocation {
   preludes: { t: string; d: Json }[];
 }
 
+/** The DM channel between the bot and a user: a stable id per user, like Discord's. */
+export function dmChannelId(userId: string): string {
+  return `9${userId.padStart(18, '0')}`.slice(0, 19);
+}
+
 export function prepareInvocation(world: World, spec: InvokerSpec): Invocation {
   const guild = world.guild(spec.guildId);
+  if (spec.dm === true) {
+    // DMs carry no guild state: the guild is kept only so the shape stays one type; the payload omits it.
+    const channel = { id: spec.channelId ?? dmChannelId(spec.userId), name: '', type: 1, guildId: '' };
+    return { guild, channel, roleIds: [], preludes: [] };
+  }
   const preludes: Invocation['preludes'] = [];
   const roleIds = [...(spec.roleIds ?? guild.members.get(spec.userId) ?? [])];
   for (const id of roleIds) {
@@ -77,6 +90,26 @@ function interactionToken(): string {
 
 export function baseInteraction(world: World, inv: Invocation, spec: InvokerSpec, type: number, data: JsonObject): JsonObject {
   const { guild, channel, roleIds } = inv;
+  if (spec.dm === true) {
+    const user = testUserJson(spec.userId);
+    return {
+      id: nextSnowflake(),
+      application_id: world.opts.applicationId,
+      type,
+      data,
+      channel: { id: channel.id, type: 1, last_message_id: null, flags: 0, recipients: [user] },
+      channel_id: channel.id,
+      user,
+      token: interactionToken(),
+      version: 1,
+      app_permissions: DEFAULT_EVERYONE_PERMISSIONS,
+      locale: spec.locale ?? 'en-US',
+      entitlements: [],
+      authorizing_integration_owners: { '0': guild.id },
+      context: 1,
+      attachment_size_limit: 10_485_760,
+    };
+  }
   return {
     id: nextSnowflake(),
     application_id: world.opts.applicationId,
@@ -135,7 +168,8 @@ function toApiOptions(options: SlashCommandSpec['options'], declared: JsonObject
 }
 
 export function commandData(world: World, inv: Invocation, spec: SlashCommandSpec, focused?: AutocompleteSpec['focused']): JsonObject {
-  const command = registered(world, spec.name, inv.guild.id);
+  // In a DM only global commands exist.
+  const command = registered(world, spec.name, spec.dm === true ? '' : inv.guild.id);
   const declared = declaredOptions(command, spec.subcommand);
   let options = toApiOptions(spec.options, declared);
   if (focused) {
@@ -163,7 +197,7 @@ export function componentMessage(world: World, inv: Invocation, spec: ButtonSpec
   const m: StoredMessage = {
     id: spec.messageId ?? nextSnowflake(now),
     channelId: inv.channel.id,
-    guildId: inv.guild.id,
+    guildId: spec.dm === true ? null : inv.guild.id,
     authorId: world.opts.botUserId,
     content: '',
     embeds: [],

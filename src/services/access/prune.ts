@@ -1,0 +1,54 @@
+import type { AccessConfig } from '../../config/access.js';
+import { isAllowedChat } from '../../config/access.js';
+import { isListed } from '../../config/principals.js';
+import type { Logger } from '../../log.js';
+import type { AuditLog } from '../audit.js';
+import type { Subscriptions } from '../alerts/subscriptions.js';
+import type { Destination } from '../alerts/types.js';
+import { SYSTEM } from '../approvals/store.js';
+
+export interface PruneDeps {
+  config: AccessConfig;
+  subscriptions: Subscriptions;
+  audit: AuditLog;
+  log: Logger;
+  now: () => number;
+  /** The Discord server of a channel, when this process knows it (undefined: unknown, the subscription is kept). */
+  discordGuildOf?: (channelId: string) => string | undefined;
+}
+
+/**
+ * Whether a subscribed chat may still receive alerts under the current lists: an allowed chat, or a Telegram private
+ * chat of a listed person (its id is the person's user id). Undefined when it cannot be told here.
+ */
+export function subscriptionAllowed(d: Pick<PruneDeps, 'config' | 'discordGuildOf'>, dest: Destination): boolean | undefined {
+  if (dest.platform === 'console') return true;
+  if (dest.platform === 'telegram') {
+    if (isAllowedChat(d.config, { platform: 'telegram', chatId: dest.chatId })) return true;
+    const privateChat = dest.chatType ? dest.chatType === 'private' : !dest.chatId.startsWith('-');
+    return privateChat && isListed({ platform: 'telegram', userId: dest.chatId, displayName: '', roleIds: [] }, d.config);
+  }
+  if (isAllowedChat(d.config, { platform: 'discord', chatId: dest.chatId })) return true;
+  const guildId = d.discordGuildOf?.(dest.chatId);
+  if (guildId === undefined) return undefined;
+  return isAllowedChat(d.config, { platform: 'discord', chatId: dest.chatId, guildId });
+}
+
+/**
+ * At start-up, ends the subscriptions of chats that may no longer read (a stranger who subscribed before the desk
+ * was closed, a person taken off the lists): alerts are team data. Each removal is audited. Returns how many.
+ */
+export async function pruneSubscriptions(d: PruneDeps): Promise<number> {
+  let removed = 0;
+  for (const sub of await d.subscriptions.list()) {
+    if (subscriptionAllowed(d, sub.dest) !== false) continue;
+    if (!(await d.subscriptions.unsubscribe(sub.dest))) continue;
+    removed++;
+    await d.audit.append({
+      ts: d.now(), ...SYSTEM, action: 'access.unsubscribed', subject: `${sub.dest.platform}:${sub.dest.chatId}`,
+      detail: `alerts stopped: this chat is not one of the team's (subscribed by ${sub.by})`,
+    });
+    d.log.warn({ platform: sub.dest.platform, chat: sub.dest.chatId }, 'subscription of a chat outside the team removed');
+  }
+  return removed;
+}
