@@ -82,9 +82,11 @@ export class World {
     readonly redis: Redis,
     readonly prefix: string,
     start: number,
+    /** The venue account's starting balance (USD). */
+    initialBalance = 100_000,
   ) {
     this.clock = { t: start };
-    this.venue = new FaultVenue({ now: () => this.clock.t });
+    this.venue = new FaultVenue({ now: () => this.clock.t, initialBalance });
     this.desk = new Desk(this);
   }
 

@@ -94,6 +94,12 @@ export class Observer {
     if (a.market === 'perp' && !reduceOnly) {
       const lev = (req as { leverage: number }).leverage;
       if (lev > this.config.MAX_LEVERAGE + EPS) this.flag('I2', 'leverage-above-cap', `${cid} at ${lev}x`);
+      // The account leverage cap (risk monitor's measure: perp notional at mark over equity) holds for exposure added.
+      const added = (Math.abs(a.perpBefore + signed) - Math.abs(a.perpBefore)) * a.mark;
+      const after = a.equityBefore > 0 ? (a.notionalBefore + added) / a.equityBefore : Infinity;
+      if (added > EPS && after > this.config.MAX_LEVERAGE * (1 + 1e-9)) {
+        this.flag('I2', 'account-leverage-above-cap', `${cid} ${req.side} ${req.quantity} ${req.symbol} takes account leverage to ${after.toFixed(2)}x (cap ${this.config.MAX_LEVERAGE}x)`);
+      }
     }
     if (parent.kind === 'plan' && parent.rec.plan.action === 'enter' && parent.leg === 0 && !parent.unwind) {
       const h = await this.harvester.hedge(parent.rec.plan.symbol);

@@ -82,7 +82,8 @@ type Step = (c: Ctx) => Promise<string>;
 const STEPS: { weight: number; run: Step }[] = [
   { weight: 9, run: async (c) => {
     const side = pick(c.r, ['long', 'short'] as const);
-    const size = Math.round(500 + c.r() * 11_500);
+    // A third near the notional cap, where re-pricing and crossing limits matter.
+    const size = Math.round(c.r() < 0.35 ? 9_000 + c.r() * 1_500 : 500 + c.r() * 11_500);
     const lev = pick(c.r, [1, 2, 3, 5, 6]);
     const mark = c.w.venue.engine.ticker('ETH-PERP').markPrice;
     const limit = c.r() < 0.35 ? Math.round(mark * (1 + (c.r() - 0.5) * 0.04) * 100) / 100 : undefined;
@@ -262,7 +263,9 @@ async function settle(c: Ctx): Promise<void> {
 export async function runSchedule(seed: number, o: ScheduleOptions): Promise<ScheduleResult> {
   const r = rng(seed);
   const prefix = `${o.prefix}-${seed}`;
-  const w = new World(o.redis, prefix, START);
+  // Half the accounts are small enough that a few capped orders reach the account leverage cap; the others are
+  // large enough that harvester hedges are sized at the notional cap.
+  const w = new World(o.redis, prefix, START, r() < 0.5 ? 6_000 : 100_000);
   for (const [sym, px] of Object.entries(PRICES)) w.venue.engine.setPrice(sym, px);
   w.venue.engine.setFunding('ETH-PERP', 0);
   const obs = new Observer(o.redis, prefix, w.venue, CONFIG, w.published, w.now);

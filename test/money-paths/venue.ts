@@ -39,12 +39,18 @@ export interface Arrival {
   /** Signed base position (perp) or balance (spot) of the base before the order. */
   perpBefore: number;
   spotBefore: number;
+  /** Account before the order: perp notional at mark over every position, equity, and this symbol's mark. */
+  notionalBefore: number;
+  equityBefore: number;
+  mark: number;
 }
 
 export interface VenueOptions {
   now: () => number;
   /** Markets listed; default BTC and ETH with their spot pairs. */
   symbols?: string[];
+  /** Starting balance (USD); small enough that the account leverage cap can be reached. */
+  initialBalance?: number;
 }
 
 export class FaultVenue {
@@ -59,7 +65,7 @@ export class FaultVenue {
 
   constructor(private readonly o: VenueOptions) {
     const wanted = new Set(o.symbols ?? ['BTC-PERP', 'ETH-PERP']);
-    this.engine = new PaperEngine({ markets: DEFAULT_MARKETS.filter((m) => wanted.has(m.perp.symbol)), volatilityScale: 0, seed: 7 }, o.now());
+    this.engine = new PaperEngine({ markets: DEFAULT_MARKETS.filter((m) => wanted.has(m.perp.symbol)), volatilityScale: 0, seed: 7, initialBalance: o.initialBalance ?? 100_000 }, o.now());
   }
 
   /** The Exchange port as one desk process sees it. */
@@ -95,11 +101,14 @@ export class FaultVenue {
       || this.engine.listOrders({ clientOrderId: req.clientOrderId }, market === 'perp' ? 'spot' : 'perp').length > 0;
     const perpBefore = base ? this.perpSize(`${base}-PERP`) : 0;
     const spotBefore = base ? this.spotBalance(base) : 0;
+    const notionalBefore = this.engine.positions().reduce((sum, p) => sum + p.size * p.markPrice, 0);
+    const equityBefore = this.engine.account().equity;
+    const mark = base ? this.engine.ticker(`${base}-PERP`).markPrice : 0;
     const order = market === 'perp'
       ? this.engine.placeOrder(req as PlaceOrderRequest, this.o.now())
       : this.engine.placeSpotOrder(req as PlaceSpotOrderRequest, this.o.now());
     if (!known) {
-      const a: Arrival = { market, request: { ...req }, order, perpBefore, spotBefore };
+      const a: Arrival = { market, request: { ...req }, order, perpBefore, spotBefore, notionalBefore, equityBefore, mark };
       this.arrivals.push(a);
       await this.onArrival?.(a);
     }
