@@ -85,7 +85,9 @@ export class Observer {
 
     const signed = (req.side === 'buy' ? 1 : -1) * req.quantity;
     const before = a.perpBefore + a.spotBefore;
-    if (pause && !reduceOnly && Math.abs(before + signed) > Math.abs(before) + EPS) {
+    const adds = !reduceOnly && Math.abs(before + signed) > Math.abs(before) + EPS;
+    if (adds) this.opening.add(cid);
+    if (pause && adds) {
       this.flag('I2', 'exposure-while-paused', `${cid} ${a.market} ${req.side} ${req.quantity} ${req.symbol} reached the venue while paused (delta ${before} -> ${before + signed})`);
     }
     if (cascade && a.market === 'perp' && req.orderType === 'market') {
@@ -131,11 +133,13 @@ export class Observer {
     return { kind: 'none', why: 'client order id of no desk component' };
   }
 
+  /** Orders that added net exposure in their base when they arrived (the second leg of a hedge takes it away). */
+  private readonly opening = new Set<string>();
+
   /** I2, fills: no order that opens exposure filled above the notional cap at its own fill price. */
   checkFills(): void {
     for (const o of this.venue.orders()) {
-      if (o.reduceOnly || /u$/.test(o.clientOrderId) || !(o.filledQuantity > 0) || o.avgPrice === null) continue;
-      if (o.symbol.endsWith('-USD') && o.side === 'sell') continue;
+      if (!this.opening.has(o.clientOrderId) || !(o.filledQuantity > 0) || o.avgPrice === null) continue;
       const notional = o.filledQuantity * o.avgPrice;
       if (notional > this.config.MAX_NOTIONAL_USD * (1 + EPS) && !this.seenCap.has(o.orderId)) {
         this.seenCap.add(o.orderId);

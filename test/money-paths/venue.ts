@@ -124,7 +124,7 @@ export class FaultVenue {
     await Promise.resolve();
     if (this.listFaults.shift() === 'timeout') throw new ExchangeError('timeout', 'request timed out');
     alive(life);
-    return [...this.engine.listOrders(query, 'perp'), ...(query.clientOrderId ? this.engine.listOrders(query, 'spot') : [])];
+    return this.engine.listOrders(query, 'perp');
   }
 }
 
