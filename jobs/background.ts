@@ -12,7 +12,7 @@ import type { Logger } from '../src/log.js';
 import { QUEUES } from '../src/queues/names.js';
 import { closeRedis, createRedis } from '../src/queues/redis.js';
 import { JOB_NAMES, listSchedulers, schedulePlan, upsertSchedulers, type JobName, type SchedulerInfo } from '../src/queues/schedulers.js';
-import { startMarketWorker, startNotifyWorker, type JobHandler, type WorkerHandle } from '../src/queues/workers.js';
+import { startMarketWorker, startNotifyWorker, type JobHandler } from '../src/queues/workers.js';
 import { AlertDelivery, teamDestinations } from '../src/services/alerts/delivery.js';
 import { Pacer, PLATFORM_LIMITS } from '../src/services/alerts/pacing.js';
 import { notifyBackoff } from '../src/services/alerts/publish.js';
@@ -47,11 +47,21 @@ export interface BackgroundOptions {
   schedule?: boolean;
 }
 
+export interface DeliveryHandle {
+  delivery: AlertDelivery;
+  close(): Promise<void>;
+}
+
 export interface Background {
   ctx: JobContext;
   services: Services;
   market: Queue;
   delivery?: AlertDelivery;
+  /**
+   * Starts delivering alerts through these notifiers (the notify worker). For a process that gains the chat
+   * transports later (the leader of several replicas); close() of the handle stops it, close() of Background too.
+   */
+  startDelivery(notifiers: Notifiers): DeliveryHandle;
   queues(): Promise<StatusInfo['queues']>;
   schedulers(): Promise<SchedulerInfo[]>;
   close(): Promise<void>;
@@ -104,7 +114,7 @@ export async function startBackground(o: BackgroundOptions): Promise<Background>
   };
   const market = new Queue(QUEUES.market, { connection: redis, prefix: o.queuePrefix });
   market.on('error', (err) => o.log.debug({ err: { message: err.message } }, 'market queue connection error'));
-  const handles: WorkerHandle[] = [];
+  const handles: { close(): Promise<void> }[] = [];
   let delivery: AlertDelivery | undefined;
   const close = async () => {
     for (const h of handles.splice(0).reverse()) await h.close().catch((err: unknown) => o.log.warn({ err }, 'worker close failed'));
@@ -113,23 +123,28 @@ export async function startBackground(o: BackgroundOptions): Promise<Background>
     await services.orderQueue.close().catch(() => undefined);
     await closeRedis(redis);
   };
+  const startDelivery = (notifiers: Notifiers): DeliveryHandle => {
+    const d = new AlertDelivery({
+      store,
+      alerts: services.alerts,
+      notifiers,
+      subscriptions: services.subscriptions,
+      messageRefs: services.messageRefs,
+      pacer: new Pacer(redis, o.prefix, o.limits),
+      teamDestinations: teamDestinations(o.config),
+      log: o.log,
+      now,
+    });
+    const worker = startNotifyWorker({ redisUrl: o.redisUrl, prefix: o.queuePrefix, process: (job, token) => d.process(job, token), backoff: notifyBackoff, log: o.log });
+    return { delivery: d, close: () => worker.close() };
+  };
   try {
     if (o.schedule !== false) await upsertSchedulers(market, schedulePlan(o.config, o.every));
     handles.push(startMarketWorker({ redisUrl: o.redisUrl, prefix: o.queuePrefix, handlers: jobHandlers(ctx), log: o.log, lockPrefix: o.prefix }));
     if (o.notifiers) {
-      delivery = new AlertDelivery({
-        store,
-        alerts: services.alerts,
-        notifiers: o.notifiers,
-        subscriptions: services.subscriptions,
-        messageRefs: services.messageRefs,
-        pacer: new Pacer(redis, o.prefix, o.limits),
-        teamDestinations: teamDestinations(o.config),
-        log: o.log,
-        now,
-      });
-      const d = delivery;
-      handles.push(startNotifyWorker({ redisUrl: o.redisUrl, prefix: o.queuePrefix, process: (job, token) => d.process(job, token), backoff: notifyBackoff, log: o.log }));
+      const d = startDelivery(o.notifiers);
+      delivery = d.delivery;
+      handles.push(d);
     }
   } catch (e) {
     await close();
@@ -141,6 +156,7 @@ export async function startBackground(o: BackgroundOptions): Promise<Background>
     services,
     market,
     delivery,
+    startDelivery,
     queues: async () => Promise.all(counted.map(queueCounts)),
     schedulers: () => listSchedulers(market),
     close,

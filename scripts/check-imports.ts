@@ -23,7 +23,7 @@ export const LAYERS: readonly { name: string; level: number; match: RegExp }[] =
   { name: 'commands', level: 4, match: /^commands\// },
   { name: 'jobs', level: 4, match: /^jobs\// },
   { name: 'transports and http', level: 5, match: /^src\/(transports|http)\// },
-  { name: 'composition root', level: 6, match: /^src\/(app|main|worker-main|lifecycle|process-signals)\.ts$/ },
+  { name: 'composition root', level: 6, match: /^src\/(app|main|worker-main|lifecycle|process-signals|chat-role)\.ts$/ },
 ];
 
 export interface Problem {

@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import type { Redis } from 'ioredis';
@@ -10,6 +12,8 @@ import type { Config } from './config/env.js';
 import type { Exchange } from './exchange/port.js';
 import type { Logger } from './log.js';
 import { Lifecycle } from './lifecycle.js';
+import { ChatRole } from './chat-role.js';
+import { LeaderLease } from './queues/leader.js';
 import { createRedis, closeRedis } from './queues/redis.js';
 import { buildServices } from './services/build.js';
 import { alertDestinations } from './services/alerts/announce.js';
@@ -21,7 +25,6 @@ import type { StatusInfo } from './services/services.js';
 import type { Desk } from './transports/desk.js';
 import { ConsoleTransport } from './transports/console.js';
 import type { TelegramTransport } from './transports/telegram.js';
-import { Pacer } from './services/alerts/pacing.js';
 import type { DiscordTransport } from './transports/discord.js';
 import { createMetricsRegistry, startHttpServer, type HttpServerHandle } from './http/server.js';
 import { createQueueDashboard, DASHBOARD_PATH, type QueueDashboard } from './http/queue-dashboard.js';
@@ -41,6 +44,8 @@ export interface AppOptions {
   httpPort?: number;
   /** Background jobs and alert delivery: tuning for tests, or false for none. */
   background?: Partial<Pick<BackgroundOptions, 'tuning' | 'every' | 'schedule' | 'limits'>> | false;
+  /** Leader lease TTL with a chat token (default 10 s; tests shorten it). */
+  leaderTtlMs?: number;
 }
 
 export interface App {
@@ -51,6 +56,8 @@ export interface App {
   console?: ConsoleTransport;
   discord?: DiscordTransport;
   telegram?: TelegramTransport;
+  /** With a chat token: the leader lease deciding whether this replica runs the chat transports. */
+  lease?: LeaderLease;
   lifecycle: Lifecycle;
   close(): Promise<void>;
 }
@@ -81,7 +88,7 @@ export async function startApp(o: AppOptions): Promise<App> {
         ...(await queueCounts(services.orderQueue.queue).then((c) => [c], () => [])),
       ],
       schedulers: (await bg?.schedulers().catch(() => [])) ?? [],
-      transports,
+      transports: [...transports, ...chat.transports()],
       startedAt,
     });
     const services = buildServices({
@@ -136,55 +143,65 @@ export async function startApp(o: AppOptions): Promise<App> {
       transports.push('console');
       lifecycle.add('console', () => consoleT!.close());
     }
-    let discord: DiscordTransport | undefined;
-    if (o.config.DISCORD_TOKEN) {
-      // discord.js is loaded only when Discord is configured (it is ~35 MB of the idle footprint).
-      const { DiscordTransport } = await import('./transports/discord.js');
-      discord = new DiscordTransport({
-        desk,
-        token: o.config.DISCORD_TOKEN.reveal(),
-        applicationId: o.config.DISCORD_APPLICATION_ID!,
-        guildId: o.config.DISCORD_GUILD_ID,
-        apiUrl: o.config.DISCORD_API_URL,
-        log: o.log,
+    // Chat transports: with a chat token, only the holder of the leader lease runs them (see chat-role.ts).
+    const chat = new ChatRole({
+      config: o.config, log: o.log, desk, redis, prefix: o.prefix ?? 'pd', notifiers: services.notifiers, now,
+      limits: o.background ? o.background.limits : undefined,
+    });
+    const hasChat = Boolean(o.config.DISCORD_TOKEN || o.config.TELEGRAM_BOT_TOKEN);
+    let lease: LeaderLease | undefined;
+    if (hasChat) {
+      lease = new LeaderLease({
+        redis, key: `${o.prefix ?? 'pd'}:leader`, id: `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`,
+        ttlMs: o.leaderTtlMs ?? o.config.LEADER_TTL_SECONDS * 1000, log: o.log,
       });
-      lifecycle.add('discord', () => discord!.close());
-      await discord.start();
-      services.notifiers.register(discord);
-      transports.push('discord');
-    }
-    let telegram: TelegramTransport | undefined;
-    if (o.config.TELEGRAM_BOT_TOKEN) {
-      // Command replies take their slots from the same Redis budget as alert deliveries, so the two never add up
-      // to more than Telegram's per-chat limits.
-      // telegraf is loaded only when Telegram is configured, like discord.js.
-      const { TelegramTransport } = await import('./transports/telegram.js');
-      telegram = new TelegramTransport({
-        desk,
-        token: o.config.TELEGRAM_BOT_TOKEN.reveal(),
-        apiRoot: o.config.TELEGRAM_API_ROOT,
-        log: o.log,
-        pacer: new Pacer(redis, o.prefix ?? 'pd', o.background ? o.background.limits : undefined),
-        now,
+      chat.fenceWith(lease);
+      // Role changes run one at a time, in the order the lease reports them.
+      let roleChange: Promise<void> = Promise.resolve();
+      // A transport that cannot start while the app starts (a rejected token) fails start-up, as without replicas.
+      let startingUp = true;
+      let startupError: unknown;
+      const change = (what: 'start' | 'stop') => {
+        roleChange = roleChange.then(() => (what === 'start' ? chat.start() : chat.stop())).catch((err: unknown) => {
+          if (startingUp) startupError ??= err;
+          else o.log.error({ err }, 'chat role change failed');
+          if (what === 'start') void lease!.close(); // let another replica try
+        });
+        return roleChange;
+      };
+      lease.on('acquired', () => void change('start'));
+      lease.on('lost', () => void change('stop'));
+      lifecycle.add('chat', async () => {
+        await roleChange;
+        await chat.stop();
+        await lease!.close();
       });
-      lifecycle.add('telegram', () => telegram!.close());
-      await telegram.start();
-      services.notifiers.register(telegram);
-      transports.push('telegram');
+      await lease.start();
+      await roleChange;
+      startingUp = false;
+      if (startupError !== undefined) throw startupError;
     }
     // Alerts are team data: chats that subscribed but may not read under the current lists stop receiving them.
     await pruneSubscriptions({
       config: o.config, subscriptions: services.subscriptions, audit: services.audit, log: o.log, now,
-      discordGuildOf: discord ? (channelId) => discord!.guildOf(channelId) : undefined,
+      discordGuildOf: chat.discord ? (channelId) => chat.discord!.guildOf(channelId) : undefined,
     }).catch((err: unknown) => o.log.warn({ err }, 'could not check subscriptions against the access lists'));
     orders = await startOrderProcessing({ redisUrl: o.redisUrl, services, exchange: o.exchange, config: o.config, log: o.log, now });
     if (o.background !== false) {
       bg = await startBackground({
         redisUrl: o.redisUrl, config: o.config, exchange: o.exchange, log: o.log, now, prefix: o.prefix ?? 'pd',
-        queuePrefix: o.prefix ? queuePrefix(o.prefix) : DEFAULT_QUEUE_PREFIX, notifiers: services.notifiers, ...o.background,
+        queuePrefix: o.prefix ? queuePrefix(o.prefix) : DEFAULT_QUEUE_PREFIX,
+        // Without a chat token this process delivers to its console; with one, the chat role delivers while it leads.
+        notifiers: hasChat ? undefined : services.notifiers, ...o.background,
       });
+      if (hasChat) chat.attachBackground(bg);
     }
-    return { desk, ctx, redis, http, console: consoleT, discord, telegram, lifecycle, close: () => lifecycle.close() };
+    return {
+      desk, ctx, redis, http, console: consoleT, lifecycle, lease,
+      get discord() { return chat.discord; },
+      get telegram() { return chat.telegram; },
+      close: () => lifecycle.close(),
+    };
   } catch (e) {
     await lifecycle.close();
     throw e;

@@ -36,6 +36,11 @@ export class Notifiers {
     this.#byPlatform.set(n.platform, n);
   }
 
+  /** A transport that stopped (this replica lost the chat role) must not be used again. */
+  unregister(platform: Notifier['platform']): void {
+    this.#byPlatform.delete(platform);
+  }
+
   get(platform: Notifier['platform']): Notifier | undefined {
     return this.#byPlatform.get(platform);
   }
