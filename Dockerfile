@@ -12,7 +12,8 @@ COPY scripts/build.mjs scripts/
 COPY src src
 COPY commands commands
 COPY jobs jobs
-RUN node scripts/build.mjs --force && npm prune --omit=dev --no-audit --no-fund --loglevel=error
+# TypeScript stays after the prune as valibot's optional peer (bull-board's validator): it is types only, 23 MB.
+RUN node scripts/build.mjs --force && npm prune --omit=dev --no-audit --no-fund --loglevel=error && rm -rf node_modules/typescript
 
 FROM ${BASE_IMAGE}
 # Fonts for the backtest chart's labels (resvg draws text with system fonts). Skipped when the base has them.
