@@ -111,4 +111,30 @@ describe('ApprovalStore', () => {
     expect(await store.get('bad')).toBeNull();
     expect((await store.approve('bad', bob, T0)).kind).toBe('missing');
   });
+
+  it('reads and changes an approval in one EVALSHA each once warm: no script body, no MULTI, no read after a change', async () => {
+    const monitor = testRedis();
+    const seen: string[][] = [];
+    (await monitor.monitor()).on('monitor', (_t: string, args: string[], source: string) => {
+      // Commands sent by clients, not those a script runs inside Redis.
+      if (source !== 'lua' && args.some((a) => a.startsWith(prefix))) seen.push(args);
+    });
+    const cycle = async (id: string) => {
+      await store.create(input({ id }));
+      const rec = (await store.get(id))!;
+      const approved = await store.approve(rec, bob, T0 + 1);
+      // The record after the change comes with the answer of the same atomic step.
+      expect(approved).toMatchObject({ kind: 'approved', count: 1, record: { status: 'approved', approvers: [{ displayName: 'Bob' }] } });
+      expect(await store.transition(id, ['approved'], 'submitted', T0 + 2, { action: 'order.submitted', detail: 'd', cause: SYSTEM }))
+        .toMatchObject({ ok: true, record: { status: 'submitted', approvers: [{ displayName: 'Bob' }], updatedAt: T0 + 2 } });
+    };
+    await cycle('w1'); // each script's first use on this connection sends its body
+    await redis.ping();
+    await new Promise((r) => setTimeout(r, 50));
+    seen.length = 0;
+    await cycle('w2');
+    await redis.ping();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(seen.map((a) => a[0]!.toLowerCase())).toEqual(['evalsha', 'evalsha', 'evalsha', 'evalsha']);
+  });
 });

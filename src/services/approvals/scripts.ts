@@ -3,6 +3,7 @@
  * field writes and the audit entry land together or not at all, so no two clicks or workers can both win a
  * transition and no transition goes unrecorded.
  */
+import { LuaScript } from '../../queues/lua-script.js';
 
 /**
  * Saves a new approval unless the id exists. KEYS: 1 approval hash, 2 open-approvals zset, 3 audit stream
@@ -76,3 +77,28 @@ redis.call('HSET', KEYS[1], 'updatedAt', ARGV[4])
 redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[7], '*', 'e', (string.gsub(ARGV[5], '__COUNT__', tostring(n))))
 return {'recorded', n}
 `;
+
+/**
+ * Reads an approval and its approvers in one atomic step. KEYS: 1 approval hash, 2 approvers hash.
+ * Returns {approval fields, approvers fields} as flat field/value lists (empty when absent).
+ */
+export const READ_LUA = `
+return {redis.call('HGETALL', KEYS[1]), redis.call('HGETALL', KEYS[2])}
+`;
+
+/**
+ * `lua` (whose KEYS 1 and 2 are the approval hash and its approvers hash) followed, in the same atomic step, by a
+ * read of both: its reply gains the record as it stands after the change, as elements 3 and 4, so the caller needs
+ * no second round trip and never sees a later click's state mixed in.
+ */
+function thenRead(lua: string): string {
+  return `local function change()\n${lua}\nend\nlocal r = change()\nr[3] = redis.call('HGETALL', KEYS[1])\nr[4] = redis.call('HGETALL', KEYS[2])\nreturn r\n`;
+}
+
+/** The approval store's scripts, run by EVALSHA. */
+export const APPROVAL_SCRIPTS = {
+  create: new LuaScript('pdApprovalCreate', CREATE_LUA, 3),
+  read: new LuaScript('pdApprovalRead', READ_LUA, 2),
+  transition: new LuaScript('pdApprovalTransition', thenRead(TRANSITION_LUA), 4),
+  approve: new LuaScript('pdApprovalApprove', thenRead(APPROVE_LUA), 3),
+} as const;

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { AuditEntry, AuditLog } from '../audit.js';
-import { APPROVE_LUA, CREATE_LUA, TRANSITION_LUA } from './scripts.js';
+import { APPROVAL_SCRIPTS as SCRIPTS } from './scripts.js';
 import {
   ApprovalData, Approver, FINAL_STATUSES, OrderResult, accountWords, identityKey,
   type ApprovalRecord, type ApprovalStatus, type Person,
@@ -46,7 +46,11 @@ export type ApproveOutcome =
   | { kind: 'expired' | 'conflict'; record: ApprovalRecord }
   | { kind: 'missing' };
 
-const ScriptReply = z.tuple([z.string(), z.union([z.string(), z.number()])]);
+/** A flat HGETALL reply from inside a script: field, value, field, value, … */
+const FlatHash = z.array(z.string());
+/** A changing script's reply: its outcome, then the approval and its approvers as they stand after it. */
+const ScriptReply = z.tuple([z.string(), z.union([z.string(), z.number()]), FlatHash, FlatHash]);
+const ReadReply = z.tuple([FlatHash, FlatHash]);
 
 /** Ids start with a letter (BullMQ refuses integer-looking job ids) and fit button ids and client_order_id. */
 export function newApprovalId(now: number): string {
@@ -88,23 +92,18 @@ export class ApprovalStore {
       subject: data.id,
       detail: `${planWords(data)}; needs ${data.required} approval(s) before ${utc(data.expiresAt)}`,
     };
-    const created = await this.store.redis.eval(
-      CREATE_LUA, 3, k, this.#openKey, this.audit.streamKey,
+    const created = await SCRIPTS.create.run(this.store.redis, [k, this.#openKey, this.audit.streamKey], [
       JSON.stringify(data), String(data.expiresAt), String(data.createdAt), data.id,
       JSON.stringify(entry), String(AUDIT_MAXLEN),
-    );
+    ]);
     if (created !== 1) throw new Error(`approval id ${data.id} already exists`);
     return { ...data, status: 'pending', approvers: [], decidedBy: null, reason: null, result: null, updatedAt: data.createdAt };
   }
 
+  /** The approval and its approvers, read in one atomic step (one round trip). */
   async get(id: string): Promise<ApprovalRecord | null> {
-    const [[e1, h], [e2, a]] = (await this.store.redis
-      .multi()
-      .hgetall(this.#key(id))
-      .hgetall(this.#approversKey(id))
-      .exec()) as [[Error | null, Record<string, string>], [Error | null, Record<string, string>]];
-    if (e1 || e2) throw e1 ?? e2;
-    return parseRecord(h, a);
+    const [h, a] = ReadReply.parse(await SCRIPTS.read.run(this.store.redis, [this.#key(id), this.#approversKey(id)], []));
+    return parseRecord(hashOf(h), hashOf(a));
   }
 
   /** Ids of approvals not yet final, oldest first. */
@@ -122,14 +121,12 @@ export class ApprovalStore {
     if (change.reason !== undefined) fields.push('reason', change.reason);
     if (change.result !== undefined) fields.push('result', JSON.stringify(OrderResult.parse(change.result)));
     const entry: AuditEntry = { ts: now, ...change.cause, action: change.action, subject: id, detail: change.detail };
-    const raw = await this.store.redis.eval(
-      TRANSITION_LUA, 4,
-      this.#key(id), this.#approversKey(id), this.#openKey, this.audit.streamKey,
+    const raw = await SCRIPTS.transition.run(this.store.redis, [this.#key(id), this.#approversKey(id), this.#openKey, this.audit.streamKey], [
       from.join(','), to, FINAL_STATUSES.has(to) ? '1' : '0', JSON.stringify(entry), String(AUDIT_MAXLEN), id,
       String(RETENTION_SECONDS), ...fields,
-    );
-    const [kind] = ScriptReply.parse(raw);
-    const record = await this.get(id);
+    ]);
+    const [kind, , h, a] = ScriptReply.parse(raw);
+    const record = parseRecord(hashOf(h), hashOf(a));
     if (kind === 'ok' && record) return { ok: true, record };
     return { ok: false, current: record };
   }
@@ -137,23 +134,24 @@ export class ApprovalStore {
   /**
    * Adds `approver` to the approval's set of distinct approvers (people, not accounts: `alsoKnownAs` are the other
    * keys the same person may have approved under); the click that reaches `required` moves it to `approved`. Expiry
-   * is checked inside the same atomic step, so a click at the deadline cannot slip through.
+   * is checked inside the same atomic step, so a click at the deadline cannot slip through. Given the record the
+   * caller already read (its data never changes after creation; its status is re-checked in the script), no extra
+   * read is needed.
    */
-  async approve(id: string, approver: Person, now: number, alsoKnownAs: readonly string[] = []): Promise<ApproveOutcome> {
-    const before = await this.get(id);
+  async approve(approval: string | ApprovalData, approver: Person, now: number, alsoKnownAs: readonly string[] = []): Promise<ApproveOutcome> {
+    const before = typeof approval === 'string' ? await this.get(approval) : approval;
     if (!before) return { kind: 'missing' };
+    const id = before.id;
     const who = causeOf(approver);
     const base = { ts: now, ...who, subject: id };
     const recorded: AuditEntry = { ...base, action: 'order.approval_recorded', detail: `approval __COUNT__ of ${before.required}: ${planWords(before)}` };
     const approved: AuditEntry = { ...base, action: 'order.approved', detail: `approval __COUNT__ of ${before.required}, order approved: ${planWords(before)}` };
-    const raw = await this.store.redis.eval(
-      APPROVE_LUA, 3,
-      this.#key(id), this.#approversKey(id), this.audit.streamKey,
+    const raw = await SCRIPTS.approve.run(this.store.redis, [this.#key(id), this.#approversKey(id), this.audit.streamKey], [
       identityKey(approver), JSON.stringify(Approver.parse({ ...approver, at: now })), String(before.required), String(now),
       JSON.stringify(recorded), JSON.stringify(approved), String(AUDIT_MAXLEN), ...alsoKnownAs,
-    );
-    const [kind, n] = ScriptReply.parse(raw);
-    const record = await this.get(id);
+    ]);
+    const [kind, n, h, a] = ScriptReply.parse(raw);
+    const record = parseRecord(hashOf(h), hashOf(a));
     if (!record) return { kind: 'missing' };
     if (kind === 'approved' || kind === 'recorded' || kind === 'duplicate') return { kind, count: Number(n), record };
     if (kind === 'expired') return { kind: 'expired', record };
@@ -186,6 +184,12 @@ function parseJson(raw: string | undefined): unknown {
   } catch {
     return undefined;
   }
+}
+
+function hashOf(flat: readonly string[]): Record<string, string> {
+  const h: Record<string, string> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) h[flat[i]!] = flat[i + 1]!;
+  return h;
 }
 
 const Status = z.enum(['pending', 'approved', 'submitted', 'filled', 'failed', 'rejected', 'expired']);
