@@ -1,7 +1,8 @@
 /**
  * Approve / Reject buttons of order previews (`pd1:ap:<id>:<exp>`, `pd1:rj:<id>:<exp>`). Each click re-reads the
  * persisted approval and changes it only through the store's atomic transitions; whatever the click finds already
- * decided, expired or unknown is answered in words, never acted on.
+ * decided, expired or unknown is answered in words, never acted on. The clicker is answered as soon as the decision
+ * is persisted; edits of the preview's other copies follow the answer (`afterAnswer`).
  */
 import { defineButton, type ButtonResult } from './define.js';
 import type { CommandContext, Invocation } from './context.js';
@@ -26,13 +27,27 @@ function clicked(inv: Invocation): { platform: string; chatId: string } {
   return { platform: inv.platform, chatId: inv.chatId };
 }
 
-/** Marks an overdue preview expired (if nobody did yet) and says so. */
+/** Marks an overdue preview expired (if nobody did yet) and says so; the other copies are edited after the answer. */
 async function expireNow(ctx: CommandContext, rec: ApprovalRecord, inv: Invocation): Promise<ButtonResult> {
   const t = await ctx.approvals.expire(rec, ctx.now());
   const current = t.ok ? t.record : t.current;
   if (!current) return { notice: UNKNOWN };
-  if (t.ok) await notices(ctx).finalized(current, clicked(inv));
-  return { update: renderApproval(current), notice: staleNotice(current) };
+  return {
+    update: renderApproval(current),
+    notice: staleNotice(current),
+    ...(t.ok ? { afterAnswer: () => notices(ctx).finalized(current, clicked(inv)) } : {}),
+  };
+}
+
+/**
+ * Edits the other copies to the approval as stored now, once the clicker has been answered. By then the order worker
+ * or another click may have moved it on and edited the copies itself: showing the state this click produced would
+ * put them back to an older one. The read is queued before the refs are, on the same connection as the worker's, so
+ * a later change is always edited after this.
+ */
+async function showLatest(ctx: CommandContext, rec: ApprovalRecord, inv: Invocation): Promise<void> {
+  const latest = await ctx.approvals.get(rec.id);
+  await notices(ctx).updated(latest ?? rec, clicked(inv));
 }
 
 function overdue(ctx: CommandContext, rec: ApprovalRecord, id: ButtonId): boolean {
@@ -59,7 +74,8 @@ export const approveButton = defineButton({
     if (blocker) {
       return refuse(ctx, rec, inv, `Approval refused: ${blocker}. The preview stays open until ${utc(rec.expiresAt)}.`);
     }
-    const r = await ctx.approvals.approve(rec.id, me, ctx.now(), otherKeysOf(ctx, me));
+    // The status is re-checked inside the approve script; the record read above only supplies what never changes.
+    const r = await ctx.approvals.approve(rec, me, ctx.now(), otherKeysOf(ctx, me));
     switch (r.kind) {
       case 'missing':
         return { notice: UNKNOWN };
@@ -70,18 +86,26 @@ export const approveButton = defineButton({
       case 'duplicate':
         return { notice: duplicateApprovalNotice('order', r.count, r.record.required) };
       case 'recorded':
-        await notices(ctx).updated(r.record, clicked(inv));
-        return { update: renderApproval(r.record), notice: recordedApprovalNotice(r.count, r.record.required) };
+        return {
+          update: renderApproval(r.record),
+          notice: recordedApprovalNotice(r.count, r.record.required),
+          afterAnswer: () => showLatest(ctx, r.record, inv),
+        };
       case 'approved': {
         ctx.log.info({ approvalId: rec.id, approvers: r.count }, 'order approved');
-        try {
-          await ctx.orderQueue.enqueue(rec.id);
-        } catch (err) {
-          // The approval is persisted; the worker's reconciliation sweep enqueues it again.
+        // The approval is persisted, so the order starts now, while the clicker is being answered.
+        const queued = ctx.orderQueue.enqueue(rec.id).catch((err: unknown) => {
+          // The worker's reconciliation sweep enqueues it again.
           ctx.log.error({ err, approvalId: rec.id }, 'could not enqueue approved order');
-        }
-        await notices(ctx).updated(r.record, clicked(inv));
-        return { update: renderApproval(r.record), notice: 'Approved: placing the order.' };
+        });
+        return {
+          update: renderApproval(r.record),
+          notice: 'Approved: placing the order.',
+          afterAnswer: async () => {
+            await queued;
+            await showLatest(ctx, r.record, inv);
+          },
+        };
       }
     }
   },
@@ -109,8 +133,11 @@ export const rejectButton = defineButton({
       ...(mine ? { reason: 'withdrawn by the requester' } : {}),
     });
     if (!t.ok) return t.current ? { update: renderApproval(t.current), notice: staleNotice(t.current) } : { notice: UNKNOWN };
-    await notices(ctx).finalized(t.record, clicked(inv));
-    return { update: renderApproval(t.record), notice: 'Rejected: nothing was sent to the exchange.' };
+    return {
+      update: renderApproval(t.record),
+      notice: 'Rejected: nothing was sent to the exchange.',
+      afterAnswer: () => notices(ctx).finalized(t.record, clicked(inv)),
+    };
   },
 });
 

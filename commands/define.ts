@@ -38,6 +38,12 @@ export function defineCommand<const O extends readonly OptionSpec[]>(def: Comman
 export interface ButtonResult {
   update?: Reply;
   notice?: string;
+  /**
+   * Work that follows the answer, such as editing the other copies of the message in other chats: the clicker is
+   * answered first. Only for work the answer does not depend on (the decision is persisted before the result is
+   * returned). Every caller runs it once the click is answered; it never rejects.
+   */
+  afterAnswer?: () => Promise<void>;
 }
 
 export interface ButtonDef {

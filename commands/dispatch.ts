@@ -87,7 +87,14 @@ export async function dispatchButton(
     const def = id && buttons.find((b) => b.action === id.action);
     if (!id || !def) return { notice: 'This button is outdated or not from PerpDesk; run the command again.' };
     requireRole(ctx, inv, def.role, 'use this button');
-    return await def.run(ctx, id, inv);
+    const r = await def.run(ctx, id, inv);
+    const after = r.afterAnswer;
+    if (!after) return r;
+    return {
+      ...r,
+      afterAnswer: () =>
+        after().catch((err: unknown) => ctx.log.error({ err, button: id.action, platform: inv.platform, user: inv.actor.userId }, 'work after a button answer failed')),
+    };
   } catch (e) {
     const r = errorToReply(ctx, e, { button: String(customId).slice(0, 100), platform: inv.platform, user: inv.actor.userId });
     return { notice: r.text ?? 'Error' };

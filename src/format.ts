@@ -12,10 +12,15 @@ export function signedUsd(x: number): string {
   return `${x > 0 ? '+' : '-'}$${usdFmt.format(Math.abs(x))}`;
 }
 
+/** One formatter per decimals count (2..8): `toLocaleString` with options builds a new one on every call. */
+const priceFmts = new Map<number, Intl.NumberFormat>();
+
 /** Price with as many decimals as the tick needs (at least 2). */
 export function price(x: number, tick?: number): string {
   const decimals = tick ? Math.max(2, Math.min(8, Math.ceil(-Math.log10(tick) - 1e-9))) : x >= 1000 ? 2 : x >= 1 ? 4 : 6;
-  return x.toLocaleString('en-US', { minimumFractionDigits: decimals, maximumFractionDigits: decimals });
+  let fmt = priceFmts.get(decimals);
+  if (!fmt) priceFmts.set(decimals, (fmt = new Intl.NumberFormat('en-US', { minimumFractionDigits: decimals, maximumFractionDigits: decimals })));
+  return fmt.format(x);
 }
 
 export function qty(x: number, lot?: number): string {

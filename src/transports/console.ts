@@ -81,6 +81,7 @@ export class ConsoleTransport implements Notifier {
         this.#print(r.update, hit.messageId);
       }
       if (r.notice) this.#write(r.notice);
+      await r.afterAnswer?.();
       return;
     }
     if ('error' in parsed) {

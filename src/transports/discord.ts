@@ -189,9 +189,13 @@ export class DiscordTransport implements Notifier {
         const m = await ix.editReply(payload);
         messageId = m.id;
       }
-    } else {
+    } else if (reply.track) {
       const res = await ix.reply({ ...payload, ...(reply.ephemeral ? { flags: MessageFlags.Ephemeral } : {}), withResponse: true });
       messageId = res.resource?.message?.id ?? '';
+    } else {
+      // Only a tracked reply needs its message id: the others skip fetching and building the message object.
+      await ix.reply({ ...payload, ...(reply.ephemeral ? { flags: MessageFlags.Ephemeral } : {}) });
+      messageId = '';
     }
     if (reply.track && messageId) {
       await this.opts.desk.messageSent(reply.track, { platform: 'discord', chatId: ix.channelId, messageId });
@@ -207,15 +211,24 @@ export class DiscordTransport implements Notifier {
       deferred = true;
     }
     const r = await work;
-    if (r.update) {
-      const payload = discordPayload(r.update);
-      if (deferred) await ix.editReply(payload);
-      else await ix.update(payload);
-      if (r.notice) await ix.followUp({ content: r.notice, flags: MessageFlags.Ephemeral });
-    } else if (deferred) {
-      await ix.followUp({ content: r.notice ?? 'Done.', flags: MessageFlags.Ephemeral });
-    } else {
-      await ix.reply({ content: r.notice ?? 'Done.', flags: MessageFlags.Ephemeral });
+    // What follows the answer (edits of the preview's copies in other chats) starts once the click's own callback is
+    // through, alongside the clicker's private note, and runs even when answering failed.
+    let after: Promise<void> | undefined;
+    const afterAnswer = (): Promise<void> => (after ??= r.afterAnswer?.() ?? Promise.resolve());
+    try {
+      if (r.update) {
+        const payload = discordPayload(r.update);
+        if (deferred) await ix.editReply(payload);
+        else await ix.update(payload);
+        void afterAnswer();
+        if (r.notice) await ix.followUp({ content: r.notice, flags: MessageFlags.Ephemeral });
+      } else if (deferred) {
+        await ix.followUp({ content: r.notice ?? 'Done.', flags: MessageFlags.Ephemeral });
+      } else {
+        await ix.reply({ content: r.notice ?? 'Done.', flags: MessageFlags.Ephemeral });
+      }
+    } finally {
+      await afterAnswer();
     }
   }
 

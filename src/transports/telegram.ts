@@ -198,22 +198,27 @@ export class TelegramTransport implements Notifier {
       this.opts.log.error({ err: this.#describe(e) }, 'telegram button failed');
       return { notice: 'Something went wrong; please try again.' };
     });
-    // Telegram keeps a spinner on the button until the query is answered, so it is answered whatever happened.
-    await this.#answerCallback(q.id, result.notice, !result.update && Boolean(result.notice));
-    if (!result.update) return;
-    const accessible = q.message.date !== 0;
-    let messageId = q.message.message_id;
-    if (accessible) {
-      const kind: TelegramMessageKind = 'photo' in q.message ? 'photo' : 'text';
-      await this.#out.edit(chatId, messageId, result.update, kind);
-    } else {
-      // Too old for Telegram to let us see (or edit) it: post the new state instead.
-      const sent = await this.#answer(chatId, result.update);
-      if (!sent) return;
-      messageId = sent.messageId;
-    }
-    if (result.update.track) {
-      await this.opts.desk.messageSent(result.update.track, { platform: 'telegram', chatId, messageId: String(messageId) });
+    try {
+      // Telegram keeps a spinner on the button until the query is answered, so it is answered whatever happened.
+      await this.#answerCallback(q.id, result.notice, !result.update && Boolean(result.notice));
+      if (!result.update) return;
+      const accessible = q.message.date !== 0;
+      let messageId = q.message.message_id;
+      if (accessible) {
+        const kind: TelegramMessageKind = 'photo' in q.message ? 'photo' : 'text';
+        await this.#out.edit(chatId, messageId, result.update, kind);
+      } else {
+        // Too old for Telegram to let us see (or edit) it: post the new state instead.
+        const sent = await this.#answer(chatId, result.update);
+        if (!sent) return;
+        messageId = sent.messageId;
+      }
+      if (result.update.track) {
+        await this.opts.desk.messageSent(result.update.track, { platform: 'telegram', chatId, messageId: String(messageId) });
+      }
+    } finally {
+      // Edits of the message's copies in other chats follow the clicker's answer.
+      await result.afterAnswer?.();
     }
   }
 

@@ -158,7 +158,12 @@ export async function makeHarness(env: Record<string, string> = {}): Promise<Har
       if (reply.track) await ctx.messageRefs.add(reply.track, { platform: 'discord', chatId: CHAT, messageId: `preview-${++refs}` });
       return reply;
     },
-    click: (who, id, chatId = CHAT) => dispatchButton(ctx, buttons, id, invocation(who, chatId)),
+    async click(who, id, chatId = CHAT) {
+      // Like a transport: answer (return), after which the work that follows the answer runs.
+      const r = await dispatchButton(ctx, buttons, id, invocation(who, chatId));
+      await r.afterAnswer?.();
+      return r;
+    },
     async startWorker(exchange: Exchange = paper) {
       const w = await startOrderProcessing({ redisUrl: redisUrl(), services, exchange, config, log: silentLogger, now, sweepMs: 0 });
       workers.push(w);

@@ -1,5 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { buttonOf, eventually, makeHarness, ALERT_CHANNEL, CHAT, type Harness } from './approvals-harness.js';
+import { buttonOf, eventually, invocation, makeHarness, ALERT_CHANNEL, CHAT, type Harness } from './approvals-harness.js';
+import { dispatchButton } from '../../commands/dispatch.js';
+import { buttons } from '../../commands/registry.js';
 import { parseButtonId } from '../../src/chat/button-id.js';
 import { clientOrderIdFor } from '../../src/services/orders/executor.js';
 
@@ -124,6 +126,25 @@ describe('approval', () => {
     expect(audit.table?.rows[2]?.[1]).toBe('Bob (discord:2002)');
     expect((await h.run('victor', 'audit', { n: 2 })).table?.rows).toHaveLength(2);
     expect((await h.run('victor', 'audit', { n: 51 })).text).toContain('n must be at most 50');
+  });
+
+  it('answers the click before editing the other copies, and never edits a copy back to an older state', async () => {
+    h = await makeHarness();
+    const reply = await h.preview('alice', 'order', ORDER);
+    const copy = { platform: 'discord', chatId: 'other-chat', messageId: 'copy-1' } as const;
+    await h.ctx.messageRefs.add(reply.track!, copy);
+    const copyEdits = () => h!.notifier.edits.filter((e) => e.ref.chatId === copy.chatId).map((e) => e.reply.text ?? '');
+    // What a transport gets to answer with: the decision is persisted, the other copies are not edited yet.
+    const r = await dispatchButton(h.ctx, buttons, buttonOf(reply, 'Approve'), invocation('bob'));
+    expect(r.notice).toBe('Approved: placing the order.');
+    expect((await h.ctx.approvals.get(reply.track!))?.status).toBe('approved');
+    expect(copyEdits()).toEqual([]);
+    // The worker places the order and shows the fill before the click's own follow-up work gets to run…
+    await h.startWorker();
+    await eventually(() => copyEdits().some((t) => t.includes('Filled at')));
+    await r.afterAnswer!();
+    // …which must not put the copy back to "approved, placing the order".
+    expect(copyEdits().at(-1)).toContain('Filled at');
   });
 
   it('refuses self-approval when it is disabled and lets another approver approve', async () => {

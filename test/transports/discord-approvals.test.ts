@@ -2,6 +2,15 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { startDiscordStandIn, type DiscordStandIn, type StandInInteraction, type FinalMessage } from '../fakes/discord/index.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { discordEnv } from '../support/discord-env.js';
+import { deletePrefix, redisUrl, testPrefix } from '../support/redis.js';
+import { withPlaceOrder } from '../services/approvals-harness.js';
+import { startApp } from '../../src/app.js';
+import { loadConfig } from '../../src/config/env.js';
+import { PaperExchange } from '../../src/exchange/paper/paper-exchange.js';
+import { silentLogger } from '../../src/log.js';
+import { closeRedis, createRedis } from '../../src/queues/redis.js';
+import { parseButtonId } from '../../src/chat/button-id.js';
+import { renderApproval } from '../../src/services/approvals/render.js';
 
 let discord: DiscordStandIn;
 let t: TestApp;
@@ -80,5 +89,58 @@ describe('orders through Discord buttons', () => {
     const msg = await answer(ix);
     expect(JSON.stringify(msg.embeds)).toMatch(/5x/);
     expect(buttonsOf(msg.components)).toEqual([]);
+  });
+});
+
+/** Polls the stand-in (edits of channel messages are not interaction responses, so `waitFor` does not see them). */
+async function until(what: string, check: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe('answering the click first', () => {
+  it('acknowledges the Approve click before it edits the preview’s copies in other channels', async () => {
+    const [here, there] = ['1300000000000000011', '1300000000000000012'];
+    const d = await startDiscordStandIn({ guilds: [{ id: '1100000000000000002', channels: [{ id: here }, { id: there }] }] });
+    const prefix = testPrefix();
+    const paper = await PaperExchange.open({ redis: redisUrl(), keyPrefix: prefix, volatilityScale: 0, seed: 7 });
+    // The worker's own edits (after the order is placed) wait, so the only edits are the click's.
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const exchange = withPlaceOrder(paper, async (req) => {
+      await held;
+      return paper.placeOrder(req);
+    });
+    const config = loadConfig({ ...discordEnv(d), PERPDESK_TRADERS: `discord:${TRADER}`, PERPDESK_APPROVERS: `discord:${APPROVER}` });
+    const app = await startApp({ config, log: silentLogger, redisUrl: redisUrl(), exchange, prefix, httpPort: 0 });
+    try {
+      const preview = await d.dispatchSlashCommand({ name: 'order', userId: TRADER, channelId: here, options: { symbol: 'BTC-PERP', side: 'long', size_usd: 1000, leverage: 3 } }).final({ timeoutMs: 10_000 });
+      const approve = buttonsOf(preview.components).find((b) => b.label === 'Approve')!;
+      const id = parseButtonId(approve.custom_id)!.ref;
+      const copy = await app.discord!.send(there, renderApproval((await app.ctx.approvals.get(id))!));
+      await app.desk.messageSent(id, copy);
+
+      const before = d.messageEdits().length;
+      const click = d.dispatchButton({ customId: approve.custom_id, userId: APPROVER, messageId: preview.id });
+      expect((await click.firstResponse()).callbackType).toBe(7);
+      const shows = (text: string) => JSON.stringify(d.message(copy.messageId)?.embeds).includes(text);
+      await until('the copy edited', () => shows('Approved by'));
+      const edits = d.messageEdits().slice(before).map((e) => `${e.via} ${e.messageId === preview.id ? 'preview' : e.messageId === copy.messageId ? 'copy' : e.messageId}`);
+      expect(edits).toEqual(['interaction-callback preview', 'channel copy']);
+
+      release();
+      await until('the copy showing the fill', () => shows('Filled at'));
+      expect(await paper.listOrders()).toHaveLength(1);
+    } finally {
+      release();
+      await app.close();
+      await d.close();
+      const r = createRedis(redisUrl());
+      await deletePrefix(r, prefix);
+      await closeRedis(r);
+    }
   });
 });
