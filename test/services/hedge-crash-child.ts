@@ -10,6 +10,9 @@ import { AlertService } from '../../src/services/alerts/publish.js';
 import { AuditLog } from '../../src/services/audit.js';
 import { HarvesterState } from '../../src/services/harvester/state.js';
 import { HedgeExecutor } from '../../src/services/harvester/hedge-executor.js';
+import { CascadeState } from '../../src/services/cascade-state.js';
+import { KillSwitch } from '../../src/services/kill-switch.js';
+import { MarketService } from '../../src/services/market.js';
 
 const env = (k: string): string => {
   const v = process.env[k];
@@ -26,6 +29,9 @@ const executor = new HedgeExecutor({
   harvester: new HarvesterState(store),
   audit: new AuditLog(store),
   alerts: new AlertService({ store, queuePrefix: `{${prefix}}`, now: () => t }),
+  killSwitch: new KillSwitch(store),
+  cascade: new CascadeState(store),
+  market: new MarketService(exchange, () => t),
   log: silentLogger,
   now: () => t,
 });

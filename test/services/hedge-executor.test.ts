@@ -1,54 +1,20 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { PurpleFleaClient } from '../../src/exchange/purpleflea.js';
-import { silentLogger } from '../../src/log.js';
-import { AlertService } from '../../src/services/alerts/publish.js';
-import { AuditLog } from '../../src/services/audit.js';
-import { HarvesterState } from '../../src/services/harvester/state.js';
-import { HedgeExecutor, OutcomeUnknownError, RESUME_AFTER_MS, legClientId } from '../../src/services/harvester/hedge-executor.js';
-import { closeTestRedis, deletePrefix, redisUrl, testPrefix, testRedis } from '../support/redis.js';
-import { approvedEntry, bookStandIn, filled, type BookStandIn } from './hedge-stand-in.js';
+import { OutcomeUnknownError, RESUME_AFTER_MS, legClientId } from '../../src/services/harvester/hedge-executor.js';
+import { redisUrl } from '../support/redis.js';
+import { hedgeHarness, T0, type HedgeHarness } from './hedge-harness.js';
+import { approvedEntry, filled } from './hedge-stand-in.js';
 
-const T0 = 1_767_225_600_000;
-const cleanup: (() => Promise<void>)[] = [];
+let current: HedgeHarness | undefined;
 afterEach(async () => {
-  for (const c of cleanup.splice(0).reverse()) await c();
+  await current?.close();
+  current = undefined;
 });
 
-interface Setup {
-  s: BookStandIn;
-  redis: ReturnType<typeof testRedis>;
-  prefix: string;
-  harvester: HarvesterState;
-  audit: AuditLog;
-  clock: { now: number };
-  executor(): HedgeExecutor;
-}
-
-async function setup(): Promise<Setup> {
-  const prefix = testPrefix();
-  const redis = testRedis();
-  const s = await bookStandIn();
-  const store = { redis, prefix };
-  const alerts = new AlertService({ store, queuePrefix: `{${prefix}}`, now: () => clock.now });
-  const exchange = new PurpleFleaClient({ baseUrl: s.ex.url, apiKey: 'parent-key', retries: 0 });
-  const clock = { now: T0 };
-  cleanup.push(async () => {
-    await alerts.queue.obliterate({ force: true });
-    await alerts.close();
-    await exchange.close();
-    await s.ex.close();
-    await deletePrefix(redis, prefix);
-    await deletePrefix(redis, `{${prefix}}`);
-    await closeTestRedis();
-  });
-  const harvester = new HarvesterState(store);
-  const audit = new AuditLog(store);
-  return {
-    s, redis, prefix, harvester, audit, clock,
-    executor: () => new HedgeExecutor({ exchange, harvester, audit, alerts, log: silentLogger, now: () => clock.now }),
-  };
+async function setup(): Promise<HedgeHarness> {
+  current = await hedgeHarness();
+  return current;
 }
 
 describe('hedge executor', () => {
@@ -56,7 +22,7 @@ describe('hedge executor', () => {
     const x = await setup();
     await approvedEntry(x.redis, x.prefix, 'plana', T0);
     x.s.onNew = (body, market) => (market === 'perp' ? filled(body, 1, 0) : filled(body, 2));
-    x.s.ex.on('DELETE /perp/orders/o1', () => ({ status: 503, body: { error: { code: 'unavailable', message: 'try later' } } }));
+    x.s.onCancel = () => ({ status: 503, body: { error: { code: 'unavailable', message: 'try later' } } });
 
     await expect(x.executor().run('plana')).rejects.toBeInstanceOf(OutcomeUnknownError);
     // The resting order may still fill: a clean "failed" here would hide a naked perp leg.
@@ -78,7 +44,7 @@ describe('hedge executor', () => {
     const x = await setup();
     await approvedEntry(x.redis, x.prefix, 'planb', T0);
     x.s.onNew = (body, market) => (market === 'perp' ? filled(body, 1, 0) : filled(body, 2));
-    x.s.ex.on('DELETE /perp/orders/o1', () => ({ body: { ...x.s.book.get(legClientId('planb', 0))!, status: 'canceled', filled_quantity: 0.4, avg_price: 65_000 } }));
+    x.s.onCancel = (o) => ({ ...o, status: 'canceled', filled_quantity: 0.4, avg_price: 65_000 });
 
     const done = await x.executor().run('planb');
     expect(done?.status).toBe('executed');
