@@ -18,8 +18,8 @@ import { otherKeysOf } from './identity.js';
 import { approverNames, duplicateApprovalNotice, isOverdue, recordedApprovalNotice } from '../src/services/approvals/decision.js';
 import type { AuditEntry } from '../src/services/audit.js';
 import type { PlanRecord } from '../src/services/harvester/state.js';
-import { OutcomeUnknownError } from '../src/services/harvester/hedge-executor.js';
-import { executorFor, expirePlan, HARVEST_APPROVE, HARVEST_REJECT, planFields, planStatusAlert, planWords } from '../src/services/harvester/plans.js';
+import { executorFor, OutcomeUnknownError } from '../src/services/harvester/hedge-executor.js';
+import { expirePlan, HARVEST_APPROVE, HARVEST_REJECT, planFields, planStatusAlert, planWords } from '../src/services/harvester/plans.js';
 
 const MODE_WORDS = {
   off: 'off (HARVESTER_MODE=off)',
@@ -42,26 +42,30 @@ export default defineCommand({
         throw new UserError('harvester_off', 'The harvester cannot start: HARVESTER_MODE=off. Set HARVESTER_MODE=propose (or auto) and restart PerpDesk.');
       }
       const me = personOf(inv);
-      const [wasEnabled, hedgesNow] = await Promise.all([ctx.harvester.enabled(), ctx.harvester.hedges()]);
+      const [wasEnabled, hedgesNow, blocksNow] = await Promise.all([ctx.harvester.enabled(), ctx.harvester.hedges(), ctx.harvester.entryBlocks()]);
       // Nothing changes: say so, and keep the audit log to real switches.
       if (action === 'stop' && !wasEnabled) return statusReply(ctx, 'already stopped', now);
-      if (action === 'start' && wasEnabled && !hedgesNow.some((h) => h.status === 'broken')) return statusReply(ctx, 'already running', now);
+      if (action === 'start' && wasEnabled && !hedgesNow.some((h) => h.status === 'broken') && !blocksNow.length) return statusReply(ctx, 'already running', now);
       await ctx.harvester.setEnabled(action === 'start');
-      let cleared = 0;
+      const done: string[] = [action === 'start' ? 'started' : 'stopped'];
       if (action === 'start') {
-        // Starting again is the decision the broken-hedge alert asked for: forget the half-done hedges.
+        // Starting again is the decision the broken-hedge and stopped-entries alerts asked for.
+        let cleared = 0;
         for (const h of await ctx.harvester.hedges()) {
           if (h.status !== 'broken') continue;
           await ctx.harvester.dropHedge(h.symbol);
           cleared++;
         }
+        if (cleared) done.push(`${cleared} broken hedge record(s) cleared`);
+        const unblocked = await ctx.harvester.clearEntryBlocks();
+        if (unblocked.length) done.push(`entries in ${unblocked.sort().join(', ')} allowed again`);
       }
       await ctx.audit.append({
         ts: now,
         ...causeOf(me),
         action: `harvester.${action}`,
         subject: 'harvester',
-        detail: cleared ? `started; ${cleared} broken hedge record(s) cleared` : action === 'start' ? 'started' : 'stopped',
+        detail: done.join('; '),
       });
       ctx.log.info({ by: me.displayName, action }, 'harvester switched');
     }
@@ -70,7 +74,7 @@ export default defineCommand({
 });
 
 async function statusReply(ctx: CommandContext, changed: string | null, now: number): Promise<Reply> {
-  const [enabled, hedges, decisions] = await Promise.all([ctx.harvester.enabled(), ctx.harvester.hedges(), ctx.harvester.decisions()]);
+  const [enabled, hedges, decisions, blocks] = await Promise.all([ctx.harvester.enabled(), ctx.harvester.hedges(), ctx.harvester.decisions(), ctx.harvester.entryBlocks()]);
   const mode = ctx.config.HARVESTER_MODE;
   const running = mode !== 'off' && enabled;
   const fields = [
@@ -82,6 +86,13 @@ async function statusReply(ctx: CommandContext, changed: string | null, now: num
     fields.push({
       name: `Hedge ${h.symbol}${h.status === 'broken' ? ' ⚠ broken' : ''}`,
       value: `${h.perpSide} perp ${qty(h.perpQty)} / ${h.perpSide === 'short' ? 'long' : 'short'} spot ${qty(h.spotQty)} ${h.spotSymbol}; since ${utc(h.openedAt)} at ${pct(h.entryAnnRate)} APR${h.note ? `\n${h.note}` : ''}`,
+      inline: false,
+    });
+  }
+  for (const b of blocks.sort((x, y) => x.symbol.localeCompare(y.symbol))) {
+    fields.push({
+      name: `Entries stopped — ${b.symbol}`,
+      value: `${b.failures} failed entries in a row since ${utc(b.since)}; last: ${b.reason}. /harvester start allows entries again.`,
       inline: false,
     });
   }

@@ -13,7 +13,8 @@ import { spotSymbolFor } from '../src/domain/symbols.js';
 import { pct, qty, usd } from '../src/format.js';
 import { ExchangeError, type Instrument } from '../src/exchange/port.js';
 import type { Hedge, HedgeLeg, HedgePlan, PlanRecord } from '../src/services/harvester/state.js';
-import { executorFor, expirePlan, planWords, proposalAlert } from '../src/services/harvester/plans.js';
+import { expirePlan, planWords, proposalAlert } from '../src/services/harvester/plans.js';
+import { executorFor, legClientId } from '../src/services/harvester/hedge-executor.js';
 import { randomBytes } from 'node:crypto';
 import type { JobContext } from './job-context.js';
 
@@ -48,9 +49,11 @@ async function harvestOne(ctx: JobContext, inst: Instrument): Promise<HarvesterO
   const symbol = inst.symbol;
   const spotSymbol = spotSymbolFor(symbol);
   const now = ctx.now();
-  const open = await ctx.harvester.openPlanFor(symbol);
-  if (open) return settleOpenPlan(ctx, open);
-  const hedge = await ctx.harvester.hedge(symbol);
+  // Everything below is decided on this read; a plan is created only if no other run planned since (see submit).
+  const slot = await ctx.harvester.planSlot(symbol);
+  if (slot.open) return settleOpenPlan(ctx, slot.open);
+  const recorded = await ctx.harvester.hedge(symbol);
+  const hedge = recorded && (await reconcileHedge(ctx, inst, recorded));
   if (hedge?.status === 'broken') {
     return record(ctx, { symbol, action: 'none', reason: 'broken_hedge', annRate: null, at: now, note: hedge.note });
   }
@@ -88,6 +91,10 @@ async function harvestOne(ctx: JobContext, inst: Instrument): Promise<HarvesterO
   const base = { symbol, spotSymbol, perpSide, mark: t.markPrice, spot, annRate: ann, predictedAnnRate: predicted, createdAt: now } as const;
 
   if (d.action === 'enter') {
+    const block = await ctx.harvester.entryBlock(symbol);
+    if (block) {
+      return record(ctx, { symbol, action: 'none', reason: 'entry_blocked', annRate: ann, at: now, note: `${block.failures} failed entries in a row, last: ${block.reason}; /harvester start allows entries again` });
+    }
     const account = await ctx.exchange.account();
     const leverage = Math.min(HEDGE_LEVERAGE, ctx.config.MAX_LEVERAGE, inst.maxLeverage);
     const notional = Math.min(ctx.config.MAX_NOTIONAL_USD, Math.max(0, account.availableMargin) * MARGIN_SHARE);
@@ -100,7 +107,7 @@ async function harvestOne(ctx: JobContext, inst: Instrument): Promise<HarvesterO
       { market: 'spot', symbol: spotSymbol, side: perpSide === 'short' ? 'buy' : 'sell', quantity: q, reduceOnly: false },
     ];
     const reason = `Funding ${pct(ann)} APR (${pct(f.currentRate, 4)} per ${f.fundingIntervalHours}h) is at or above the ${pct(ctx.tuning.harvesterMinAnn, 0)} entry threshold: ${perpSide} perp / ${perpSide === 'short' ? 'long' : 'short'} spot collects it.`;
-    return submit(ctx, inst, { ...base, id: planId(), action: 'enter', legs, leverage, reason }, d.reason);
+    return submit(ctx, inst, slot.last, { ...base, id: planId(), action: 'enter', legs, leverage, reason }, d.reason);
   }
 
   if (d.action === 'exit' && hedge) {
@@ -115,21 +122,67 @@ async function harvestOne(ctx: JobContext, inst: Instrument): Promise<HarvesterO
       return record(ctx, { symbol, action: 'none', reason: 'hedge_already_closed', annRate: ann, at: now });
     }
     const why = d.reason === 'funding_against' ? `funding turned against the hedge (${pct(ann)} APR)` : `funding fell to ${pct(ann)} APR, below half the entry threshold (${pct(ctx.tuning.harvesterMinAnn / 2, 0)})`;
-    return submit(ctx, inst, { ...base, perpSide: hedge.perpSide, id: planId(), action: 'exit', legs, leverage: HEDGE_LEVERAGE, reason: `Exit: ${why}.` }, d.reason);
+    return submit(ctx, inst, slot.last, { ...base, perpSide: hedge.perpSide, id: planId(), action: 'exit', legs, leverage: HEDGE_LEVERAGE, reason: `Exit: ${why}.` }, d.reason);
   }
 
   if (d.action === 'hold' && hedge) {
     const plan = await rebalancePlan(ctx, inst, hedge, base);
-    if (plan) return submit(ctx, inst, plan, 'legs_drifted');
+    // During a cascade the executor sends it as limit orders near the price, never as market orders.
+    if (plan) return submit(ctx, inst, slot.last, plan, 'legs_drifted');
   }
   return record(ctx, { symbol, action: d.action, reason: d.reason, annRate: ann, at: now });
 }
 
+/**
+ * Brings an open hedge's perp leg in line with the venue's position before anything is decided. Shrinkage
+ * (liquidation, ADL, a manual close) is adopted. Growth is adopted only as far as the hedge's own entry order
+ * explains it (the rest of a partly filled perp leg that filled after the hedge was recorded, as the executor once
+ * left it), since a larger position may hold the team's own trades; such an entry order still resting is canceled.
+ * The rebalance then brings the legs back to equal.
+ */
+async function reconcileHedge(ctx: JobContext, inst: Instrument, hedge: Hedge): Promise<Hedge> {
+  if (hedge.status !== 'open') return hedge;
+  const pos = (await ctx.exchange.positions()).find((p) => p.symbol === hedge.symbol && p.side === hedge.perpSide);
+  const venue = pos?.size ?? 0;
+  const half = inst.lotSize / 2;
+  let perpQty = hedge.perpQty;
+  let why = '';
+  if (venue < hedge.perpQty - half) {
+    perpQty = venue;
+    why = `the venue's ${hedge.perpSide} position is ${venue}`;
+  } else if (venue > hedge.perpQty + half) {
+    const own = await entryPerpFill(ctx, hedge);
+    if (own !== null && own > hedge.perpQty + half) {
+      perpQty = Math.min(venue, own);
+      why = `its entry order (plan ${hedge.planId}) filled ${own} in all; the venue's ${hedge.perpSide} position is ${venue}`;
+    }
+  }
+  if (!why) return hedge;
+  const next: Hedge = { ...hedge, perpQty };
+  await ctx.harvester.putHedge(next);
+  await ctx.audit.append({ ts: ctx.now(), actor: 'PerpDesk harvester', platform: 'system', action: 'harvester.reconciled', subject: hedge.symbol, detail: `perp leg ${hedge.perpQty} -> ${perpQty}: ${why}` });
+  ctx.log.warn({ symbol: hedge.symbol, recorded: hedge.perpQty, venue, adopted: perpQty }, 'harvester hedge reconciled with the venue');
+  return next;
+}
+
+/** What the perp leg of the plan that opened `hedge` holds at the venue (fill less its unwind); null if unknown. */
+async function entryPerpFill(ctx: JobContext, hedge: Hedge): Promise<number | null> {
+  const rec = await ctx.harvester.plan(hedge.planId);
+  if (rec?.plan.action !== 'enter' || rec.plan.legs[0]?.market !== 'perp') return null;
+  const find = async (clientOrderId: string) => (await ctx.exchange.listOrders({ clientOrderId })).find((o) => o.clientOrderId === clientOrderId);
+  let entry = await find(legClientId(hedge.planId, 0));
+  if (!entry) return null;
+  if (entry.status === 'new' || entry.status === 'partially_filled') {
+    entry = await ctx.exchange.cancelOrder(entry.orderId);
+    await ctx.audit.append({ ts: ctx.now(), actor: 'PerpDesk harvester', platform: 'system', action: 'harvester.cancel', subject: hedge.planId, detail: `the rest of entry order ${entry.clientOrderId} was still resting: canceled, filled ${entry.filledQuantity}` });
+  }
+  const unwind = await find(legClientId(hedge.planId, 0, true));
+  return entry.filledQuantity - (unwind?.filledQuantity ?? 0);
+}
+
 /** Reduces the larger leg to the smaller one when they drift apart by more than the tolerance: never adds exposure. */
 async function rebalancePlan(ctx: JobContext, inst: Instrument, hedge: Hedge, base: Omit<HedgePlan, 'id' | 'action' | 'legs' | 'leverage' | 'reason'>): Promise<HedgePlan | null> {
-  const pos = (await ctx.exchange.positions()).find((p) => p.symbol === hedge.symbol && p.side === hedge.perpSide);
-  // A larger perp position may hold the team's own trades: only shrinkage (liquidation, ADL) counts as drift.
-  const perpQ = Math.min(pos?.size ?? 0, hedge.perpQty);
+  const perpQ = hedge.perpQty;
   const spotQ = hedge.spotQty;
   const larger = Math.max(perpQ, spotQ);
   if (larger <= 0 || Math.abs(perpQ - spotQ) / larger <= ctx.tuning.hedgeTolerance) return null;
@@ -139,7 +192,6 @@ async function rebalancePlan(ctx: JobContext, inst: Instrument, hedge: Hedge, ba
     perpQ > spotQ
       ? { market: 'perp', symbol: hedge.symbol, side: hedge.perpSide === 'short' ? 'buy' : 'sell', quantity: diff, reduceOnly: true }
       : { market: 'spot', symbol: hedge.spotSymbol, side: hedge.perpSide === 'short' ? 'sell' : 'buy', quantity: diff, reduceOnly: false };
-  if (perpQ !== hedge.perpQty) await ctx.harvester.putHedge({ ...hedge, perpQty: perpQ });
   return {
     ...base,
     perpSide: hedge.perpSide,
@@ -151,7 +203,8 @@ async function rebalancePlan(ctx: JobContext, inst: Instrument, hedge: Hedge, ba
   };
 }
 
-async function submit(ctx: JobContext, inst: Instrument, plan: HedgePlan, reason: string): Promise<HarvesterOutcome> {
+/** `decidedOn`: the symbol's last plan when the run read its state; if another run planned since, nothing is made. */
+async function submit(ctx: JobContext, inst: Instrument, decidedOn: string | null, plan: HedgePlan, reason: string): Promise<HarvesterOutcome> {
   const now = ctx.now();
   const auto = ctx.config.HARVESTER_MODE === 'auto';
   const rec = await ctx.harvester.createPlan(
@@ -163,7 +216,10 @@ async function submit(ctx: JobContext, inst: Instrument, plan: HedgePlan, reason
       required: ctx.config.APPROVALS_REQUIRED,
     },
     now,
-    { ts: now, actor: 'PerpDesk harvester', platform: 'system', action: auto ? 'harvester.auto_approved' : 'harvester.proposed', subject: plan.id, detail: planWords(plan) },
+    {
+      audit: { ts: now, actor: 'PerpDesk harvester', platform: 'system', action: auto ? 'harvester.auto_approved' : 'harvester.proposed', subject: plan.id, detail: planWords(plan) },
+      decidedOn,
+    },
   );
   if (!rec) return record(ctx, { symbol: plan.symbol, action: plan.action, reason: 'plan_already_open', annRate: plan.annRate, at: now });
   await record(ctx, { symbol: plan.symbol, action: plan.action, reason, annRate: plan.annRate, at: now, note: auto ? `executing plan ${plan.id}` : `proposed plan ${plan.id}` });

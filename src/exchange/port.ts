@@ -132,6 +132,10 @@ export interface Exchange {
   placeSpotOrder(req: PlaceSpotOrderRequest): Promise<Order>;
   listOrders(query?: ListOrdersQuery): Promise<Order[]>;
   cancelOrder(orderId: string): Promise<Order>;
+  /** Spot orders (hedge legs), e.g. one by its client_order_id. */
+  listSpotOrders(query?: ListOrdersQuery): Promise<Order[]>;
+  /** Cancels what rests of a spot order; the answer says what filled before the cancel. */
+  cancelSpotOrder(orderId: string): Promise<Order>;
   close(): Promise<void>;
 }
 

@@ -127,7 +127,7 @@ export class PurpleFleaClient implements Exchange {
     return this.read('/perp/orders', orderQuery(query), OrdersBody, 'orders');
   }
 
-  /** Spot orders, e.g. to find a hedge leg by client_order_id (not part of the Exchange port). */
+  /** Spot orders, e.g. to find a hedge leg by client_order_id. */
   listSpotOrders(query: ListOrdersQuery = {}): Promise<Order[]> {
     return this.read('/spot/orders', orderQuery(query), OrdersBody, 'spot orders');
   }
@@ -166,10 +166,12 @@ export class PurpleFleaClient implements Exchange {
   }
 
   /** One attempt: a retried cancel of a cancel that did land would only earn a confusing "not open" error. */
-  async cancelOrder(orderId: string): Promise<Order> {
-    const out = await this.attempt('DELETE', `/perp/orders/${encodeURIComponent(orderId)}`, {}, 'cancel order');
-    if (!out.ok) throw out.error;
-    return parseBody(FullWireOrder, out.body, 'cancel order');
+  cancelOrder(orderId: string): Promise<Order> {
+    return this.cancel('perp', orderId);
+  }
+
+  cancelSpotOrder(orderId: string): Promise<Order> {
+    return this.cancel('spot', orderId);
   }
 
   async close(): Promise<void> {
@@ -177,6 +179,12 @@ export class PurpleFleaClient implements Exchange {
   }
 
   // --- internals -----------------------------------------------------------------------------------------
+
+  private async cancel(market: 'perp' | 'spot', orderId: string): Promise<Order> {
+    const out = await this.attempt('DELETE', `/${market}/orders/${encodeURIComponent(orderId)}`, {}, 'cancel order');
+    if (!out.ok) throw out.error;
+    return parseBody(FullWireOrder, out.body, 'cancel order');
+  }
 
   private async read<S extends z.ZodType>(
     path: string, params: Record<string, string>, schema: S, what: string,

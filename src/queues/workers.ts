@@ -12,6 +12,14 @@ export interface WorkerHandle {
 
 /** Compare-and-delete: only the run that took the lock releases it. */
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
+/** Compare-and-extend: only the run that holds the lock renews its lease. */
+const RENEW = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`;
+
+/**
+ * Lease of a market job's lock. The run renews it every third of the lease while it lives, so a slow run keeps
+ * it however long it takes, and a killed one (kill -9, a lost host) frees it within one lease.
+ */
+export const JOB_LOCK_LEASE_MS = 10_000;
 
 export type JobHandler = (job: Job) => Promise<unknown>;
 
@@ -24,20 +32,21 @@ export interface MarketWorkerOptions {
   log: Logger;
   /** Key prefix for the overlap locks. */
   lockPrefix: string;
-  /** Longest a run may hold its job's lock (a crashed run frees it after this). */
-  lockTtlMs?: number;
+  /** Lease of a run's job lock, renewed while the run lives (default JOB_LOCK_LEASE_MS). */
+  lockLeaseMs?: number;
   concurrency?: number;
 }
 
 /**
  * Runs the market jobs. BullMQ hands each scheduled iteration to exactly one worker; on top of that, a lock per job
- * name skips an iteration while the previous one still runs elsewhere, so two workers never run the same job at
- * once (a slow exchange must not make two cascade detectors race on the same alert state).
+ * name (`<lockPrefix>:joblock:<job>`, a lease renewed while the run lives) skips an iteration while the previous
+ * one still runs elsewhere, so two workers never run the same job at once (a slow exchange must not make two cascade
+ * detectors race on the same alert state, nor two harvester runs plan the same symbol).
  */
 export function startMarketWorker(o: MarketWorkerOptions): WorkerHandle {
   const connection = createRedis(o.redisUrl, 'worker');
   connection.on('error', (err) => o.log.warn({ err: { message: err.message } }, 'market worker redis error'));
-  const lockTtl = o.lockTtlMs ?? 120_000;
+  const lease = o.lockLeaseMs ?? JOB_LOCK_LEASE_MS;
   const processor: Processor = async (job) => {
     const handler = o.handlers[job.name];
     if (!handler) {
@@ -46,14 +55,24 @@ export function startMarketWorker(o: MarketWorkerOptions): WorkerHandle {
     }
     const lockKey = `${o.lockPrefix}:joblock:${job.name}`;
     const token = randomUUID();
-    if ((await connection.set(lockKey, token, 'PX', lockTtl, 'NX')) !== 'OK') return 'skipped: previous run still going';
+    if ((await connection.set(lockKey, token, 'PX', lease, 'NX')) !== 'OK') return 'skipped: previous run still going';
     const started = Date.now();
+    const renew = setInterval(() => {
+      connection.eval(RENEW, 1, lockKey, token, String(lease)).then(
+        (kept) => {
+          // Lost (Redis restarted without it, or a stall longer than the lease): another run may start beside this one.
+          if (kept !== 1) o.log.warn({ job: job.name }, 'market job lock lost while running');
+        },
+        (err: unknown) => o.log.warn({ err, job: job.name }, 'market job lock renewal failed'),
+      );
+    }, Math.max(50, Math.floor(lease / 3)));
     try {
       return await handler(job);
     } catch (err) {
       o.log.error({ err, job: job.name }, 'market job failed');
       throw err;
     } finally {
+      clearInterval(renew);
       await connection.eval(RELEASE, 1, lockKey, token).catch(() => undefined);
       o.log.debug({ job: job.name, ms: Date.now() - started }, 'market job done');
     }

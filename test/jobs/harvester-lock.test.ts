@@ -33,8 +33,9 @@ function setup() {
   };
   const finished = (id: string) =>
     eventually(async () => {
-      const j = await queue.getJob(id);
-      return (await j?.isCompleted()) ? String(j!.returnvalue) : undefined;
+      // Read the job again once completed: a copy read before completion has no return value yet.
+      if (!(await (await queue.getJob(id))?.isCompleted())) return undefined;
+      return String((await queue.getJob(id))!.returnvalue);
     }, 20_000, `job ${id} finished`);
   return { prefix, queuePrefix, redis, queue, worker, finished };
 }

@@ -82,7 +82,7 @@ describe('harvester: rebalance during a cascade', () => {
     await runFundingHarvester(h.bg.ctx);
     await h.paper.placeOrder({ symbol: 'BTC-PERP', side: 'buy', orderType: 'market', quantity: 0.05, leverage: 2, reduceOnly: true, clientOrderId: 'shrink-1' });
     await cascadeIn(h, 'BTC-PERP');
-    const before = new Set((await h.paper.listOrders()).map((o) => o.clientOrderId));
+    const before = new Set([...(await h.paper.listOrders()), ...(await h.paper.listSpotOrders())].map((o) => o.clientOrderId));
 
     const out = await runFundingHarvester(h.bg.ctx);
     expect(out.find((o) => o.symbol === 'BTC-PERP')).toMatchObject({ action: 'rebalance' });
@@ -110,7 +110,7 @@ describe('harvester: overlapping runs', () => {
     expect((await h.ctx.harvester.transition('runa1', ['approved'], 'executing', now)).ok).toBe(true);
     expect((await h.ctx.harvester.transition('runa1', ['executing'], 'executed', now)).ok).toBe(true);
 
-    const b = await h.ctx.harvester.createPlan({ plan: entry('runb1', now), status: 'approved', mode: 'auto', expiresAt: now + 600_000, required: 1 }, now, seenByB.last);
+    const b = await h.ctx.harvester.createPlan({ plan: entry('runb1', now), status: 'approved', mode: 'auto', expiresAt: now + 600_000, required: 1 }, now, { decidedOn: seenByB.last });
     expect(b).toBeNull();
     expect(await h.ctx.harvester.plan('runb1')).toBeNull();
   });

@@ -202,5 +202,14 @@ class VenueClient implements Exchange {
     return this.#read(() => this.v.engine.cancelOrder(orderId, 0));
   }
 
+  listSpotOrders(query: ListOrdersQuery = {}): Promise<Order[]> {
+    return this.#read(() => this.v.engine.listOrders(query, 'spot'));
+  }
+
+  /** One book holds both markets' orders. */
+  cancelSpotOrder(orderId: string): Promise<Order> {
+    return this.cancelOrder(orderId);
+  }
+
   async close(): Promise<void> {}
 }

@@ -38,7 +38,7 @@ describe('hedge executor: pause and cascade right before execution', () => {
       ['PerpDesk', 'harvester.expired', expect.stringMatching(/^blocked before execution: trading is paused by ops \(maintenance\): enter BTC-PERP/)],
     ]);
     const alerts = await x.published();
-    expect(alerts.map((a) => [a.title, a.incident])).toEqual([['Harvester proposal — enter BTC-PERP: expired', 'harvester:g1']]);
+    expect(alerts.map((a) => [a.title, a.incident])).toEqual([['Harvester proposal — enter BTC-PERP: expired', 'harvester:gate1']]);
     expect(alerts[0]!.text).toMatch(/trading is paused by ops/);
     // The symbol is free for the next run once trading resumes.
     expect(await x.harvester.openPlanFor('BTC-PERP')).toBeNull();
@@ -98,7 +98,7 @@ describe('hedge executor: no market order in a symbol in cascade', () => {
     expect(await x.harvester.hedge('BTC-PERP')).toMatchObject({ perpQty: expect.closeTo(0.15, 9), spotQty: 0.15 });
   });
 
-  it('when both legs of an exit run during a cascade, should send each as a limit within 0.5 % of its price and cancel what does not fill', async () => {
+  it('when both legs of an exit run during a cascade, should send each as a limit within 0.5 % of mark and cancel what does not fill', async () => {
     x = await hedgeHarness();
     await x.harvester.putHedge({ symbol: 'BTC-PERP', spotSymbol: 'BTC-USD', perpSide: 'short', perpQty: 0.1, spotQty: 0.1, openedAt: T0, entryAnnRate: 1.095, planId: 'e1', status: 'open' });
     x.s.put('perp', filled({ client_order_id: 'entry-perp', symbol: 'BTC-PERP', side: 'sell', quantity: 0.1 }, 900));

@@ -119,6 +119,11 @@ export class PaperExchange implements Exchange {
     return this.mutate(() => this.engine.cancelOrder(orderId, this.clock()));
   }
 
+  /** One book holds both markets' orders, so a spot order cancels like a perp one. */
+  async cancelSpotOrder(orderId: string): Promise<Order> {
+    return this.cancelOrder(orderId);
+  }
+
   /** Stops the timer, waits for the last write, and closes the Redis connection if this exchange opened it. */
   async close(): Promise<void> {
     if (this.closed) return;

@@ -1,44 +1,40 @@
 /**
- * Harvester plans as both the job (jobs/funding-harvester.ts) and the `/harvester` command need them: the executor
- * built from the services, expiry of an unapproved proposal, and how a plan reads in chat. Kept here, below both,
- * so a command never reaches into a job.
+ * Harvester plans as the job (jobs/funding-harvester.ts), the `/harvester` command and the executor need them:
+ * expiry of a plan that may not run, and how a plan reads in chat. Kept here, below all three, so a command never
+ * reaches into a job.
  */
 import { pct, qty, usd, utc } from '../../format.js';
-import type { Exchange, Instrument } from '../../exchange/port.js';
-import type { Logger } from '../../log.js';
+import type { Instrument } from '../../exchange/port.js';
 import type { AlertService } from '../alerts/publish.js';
-import type { AuditLog } from '../audit.js';
 import { SYSTEM } from '../approvals/store.js';
-import { HedgeExecutor } from './hedge-executor.js';
-import type { HarvesterState, HedgePlan, PlanRecord } from './state.js';
+import type { HarvesterState, HedgePlan, PlanRecord, PlanStatus } from './state.js';
 
 export const HARVEST_APPROVE = 'hvok';
 export const HARVEST_REJECT = 'hvno';
-export interface PlanDeps {
-  exchange: Exchange;
-  harvester: HarvesterState;
-  audit: AuditLog;
-  alerts: AlertService;
-  log: Logger;
-  now(): number;
-}
 
-export function executorFor(ctx: PlanDeps): HedgeExecutor {
-  return new HedgeExecutor({ exchange: ctx.exchange, harvester: ctx.harvester, audit: ctx.audit, alerts: ctx.alerts, log: ctx.log, now: () => ctx.now() });
-}
+/** Why a plan may not run: not approved in time, or blocked (pause, cascade, stopped entries) when about to run. */
+export type ExpiryCause = { kind: 'deadline' } | { kind: 'blocked'; why: string; from: readonly PlanStatus[] };
 
 /**
- * Moves a pending plan past its deadline to `expired`, audited like an expired order (`harvester.expired` by
- * PerpDesk, in the same atomic step), and edits the proposal message. Only the caller that wins the transition
+ * Moves a plan that may not run to `expired`, audited like an expired order (`harvester.expired` by PerpDesk, in
+ * the same atomic step), and edits the proposal message with the reason. Only the caller that wins the transition
  * announces it.
  */
-export async function expirePlan(ctx: Pick<PlanDeps, 'harvester' | 'alerts' | 'now'>, rec: PlanRecord): Promise<{ ok: boolean; record: PlanRecord | null }> {
+export async function expirePlan(
+  ctx: { harvester: HarvesterState; alerts: AlertService; now(): number },
+  rec: PlanRecord,
+  cause: ExpiryCause = { kind: 'deadline' },
+): Promise<{ ok: boolean; record: PlanRecord | null }> {
   const now = ctx.now();
-  const t = await ctx.harvester.transition(rec.plan.id, ['pending'], 'expired', now, {
+  const blocked = cause.kind === 'blocked';
+  const detail = blocked ? `blocked before execution: ${cause.why}` : 'not approved within the time limit';
+  const t = await ctx.harvester.transition(rec.plan.id, blocked ? cause.from : ['pending'], 'expired', now, {
     decidedBy: SYSTEM.actor,
-    audit: { ts: now, ...SYSTEM, action: 'harvester.expired', subject: rec.plan.id, detail: `not approved within the time limit: ${planWords(rec.plan)}` },
+    ...(blocked ? { result: detail } : {}),
+    audit: { ts: now, ...SYSTEM, action: 'harvester.expired', subject: rec.plan.id, detail: `${detail}: ${planWords(rec.plan)}` },
   });
-  if (t.ok && t.record) await ctx.alerts.publish(planStatusAlert(t.record, 'Expired: not approved in time.', now));
+  const status = blocked ? `Expired: ${cause.why}. Nothing was sent to the exchange.` : 'Expired: not approved in time.';
+  if (t.ok && t.record) await ctx.alerts.publish(planStatusAlert(t.record, status, now));
   return t;
 }
 

@@ -9,6 +9,9 @@ import { Approver, identityKey, type Person } from '../approvals/types.js';
  * with their approval status. A plan moves `pending → approved → executing → executed | failed` (or `pending →
  * rejected | expired`) by compare-and-set in Lua, so a double click, a second worker or a restart never executes one
  * twice; its legs carry client order ids derived from the plan id, so a resumed execution re-sends the same ids.
+ * One plan per symbol is unfinished at a time; the symbol's slot names its last plan, so a run that decided on an
+ * older state of the symbol (another run planned meanwhile) creates nothing. Entries in a symbol stop after
+ * repeated failures until `/harvester start`.
  */
 
 export const HedgeLeg = z.object({
@@ -81,6 +84,36 @@ export const Decision = z.object({
 });
 export type Decision = z.infer<typeof Decision>;
 
+/**
+ * What an entry plan is unwinding and why, recorded before the unwind order is sent: `quantity` of the first leg
+ * goes back, and `secondFilled` of the second leg stays (0 when the second leg failed outright).
+ */
+export const Unwind = z.object({
+  why: z.string(),
+  quantity: z.number().positive(),
+  secondFilled: z.number().nonnegative(),
+});
+export type Unwind = z.infer<typeof Unwind>;
+
+/** Entries in a symbol stopped after repeated failures, until `/harvester start`. */
+export const EntryBlock = z.object({
+  symbol: z.string(),
+  since: z.number(),
+  failures: z.number().int().positive(),
+  reason: z.string(),
+  planId: z.string(),
+});
+export type EntryBlock = z.infer<typeof EntryBlock>;
+
+/** Failed entries in a row after which the harvester stops entering the symbol (each failure pays fees). */
+export const ENTRY_FAILURES_BEFORE_BLOCK = 2;
+
+/** The symbol's plan slot: the last plan created for it (final or not) and, if still unfinished, that plan. */
+export interface PlanSlot {
+  last: string | null;
+  open: PlanRecord | null;
+}
+
 // A plan is a hash: `data` (the plan JSON, never rewritten), `status`, `mode`, `expiresAt`, `required`,
 // `decidedBy`, `result`, `updatedAt`; approvers in a hash beside it (person key → Approver JSON, as for orders).
 // Status changes and approvals run the order approvals' own Lua scripts (approvals/scripts.ts), so both state
@@ -102,6 +135,36 @@ if redis.call('HGET', KEYS[1], 'status') ~= 'executing' then return 0 end
 if ARGV[1] ~= '' then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
 redis.call('HSET', KEYS[1], 'updatedAt', ARGV[3])
 return 1
+`;
+
+// KEYS[1] the symbol's plan slot, KEYS[2] the hash of the plan the caller saw in the slot (any key when none),
+// KEYS[3] the new plan's hash, KEYS[4] the audit stream. ARGV: the slot id the caller decided on ('' = none), the
+// new id, TTL seconds, the audit entry JSON ('' = none), audit MAXLEN, then the new plan's hash fields. The slot keeps the id of the symbol's last plan even once it is final, so it doubles
+// as the version of the symbol's harvester state: a run that decided on an older version creates nothing.
+const CREATE_PLAN = `
+local cur = redis.call('GET', KEYS[1]) or ''
+if cur ~= ARGV[1] then return 'changed' end
+if cur ~= '' then
+  local st = redis.call('HGET', KEYS[2], 'status')
+  if st == 'pending' or st == 'approved' or st == 'executing' then return 'open' end
+end
+if redis.call('EXISTS', KEYS[3]) == 1 then return 'exists' end
+redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
+redis.call('HSET', KEYS[3], unpack(ARGV, 6))
+redis.call('EXPIRE', KEYS[3], ARGV[3])
+if ARGV[4] ~= '' then redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[5], '*', 'e', ARGV[4]) end
+return 'ok'
+`;
+
+// KEYS[1] failure counts (hash symbol → n), KEYS[2] blocks (hash symbol → JSON). ARGV: symbol, threshold, block
+// JSON with __COUNT__ for n. Returns 1 when this failure blocked the symbol (so exactly one caller alerts).
+const ENTRY_FAILED = `
+local n = redis.call('HINCRBY', KEYS[1], ARGV[1], 1)
+if n >= tonumber(ARGV[2]) and redis.call('HEXISTS', KEYS[2], ARGV[1]) == 0 then
+  redis.call('HSET', KEYS[2], ARGV[1], (string.gsub(ARGV[3], '__COUNT__', tostring(n))))
+  return 1
+end
+return 0
 `;
 
 const PLAN_TTL_S = 30 * 86_400;
@@ -169,23 +232,32 @@ export class HarvesterState {
   }
 
   /**
-   * Saves a new plan. Only one unfinished plan per symbol at a time: returns null when another is still pending or
-   * executing, so the harvester never stacks proposals or runs two hedges at once. `audit` (proposed, or
-   * auto-approved) lands in the same transaction as the plan: a crash can leave no plan without its entry.
+   * Saves a new plan. Only one unfinished plan per symbol at a time, checked and claimed in one atomic step with
+   * the plan's first audit entry (`audit`: proposed, or auto-approved), so a crash leaves no plan without it. Returns
+   * null when another plan is still pending, approved or executing, or, given `decidedOn` (the slot's `last` the
+   * caller read before deciding), when another plan was created for the symbol since that read.
    */
-  async createPlan(rec: Omit<PlanRecord, 'updatedAt' | 'approvers' | 'decidedBy' | 'result'>, now: number, audit?: AuditEntry): Promise<PlanRecord | null> {
+  async createPlan(
+    rec: Omit<PlanRecord, 'updatedAt' | 'approvers' | 'decidedBy' | 'result'>,
+    now: number,
+    opts: { audit?: AuditEntry; decidedOn?: string | null } = {},
+  ): Promise<PlanRecord | null> {
     const full: PlanRecord = PlanRecord.parse({ ...rec, approvers: [], decidedBy: null, result: null, updatedAt: now });
-    if (await this.openPlanFor(full.plan.symbol)) return null;
-    const claimed = await this.store.redis.set(this.#k('open', full.plan.symbol), full.plan.id, 'EX', PLAN_TTL_S, 'NX');
-    if (claimed !== 'OK') return null;
-    const k = this.#k('plan', full.plan.id);
-    const tx = this.store.redis
-      .multi()
-      .hset(k, 'data', JSON.stringify(full.plan), 'status', full.status, 'mode', full.mode, 'expiresAt', String(full.expiresAt), 'required', String(full.required), 'updatedAt', String(now))
-      .expire(k, PLAN_TTL_S);
-    if (audit) tx.xadd(this.#auditKey, 'MAXLEN', '~', String(AUDIT_MAXLEN), '*', 'e', JSON.stringify(AuditEntry.parse(audit)));
-    await tx.exec();
-    return full;
+    const audit = opts.audit ? JSON.stringify(AuditEntry.parse(opts.audit)) : '';
+    const fields = ['data', JSON.stringify(full.plan), 'status', full.status, 'mode', full.mode, 'expiresAt', String(full.expiresAt), 'required', String(full.required), 'updatedAt', String(now)];
+    // Without a decision point the caller only needs the one-open-plan rule: re-read and retry when another run
+    // moved the slot between our read and the script.
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const seen = opts.decidedOn === undefined ? await this.store.redis.get(this.#k('open', full.plan.symbol)) : opts.decidedOn;
+      const raw = await this.store.redis.eval(
+        CREATE_PLAN, 4,
+        this.#k('open', full.plan.symbol), this.#k('plan', seen ?? '-'), this.#k('plan', full.plan.id), this.#auditKey,
+        seen ?? '', full.plan.id, String(PLAN_TTL_S), audit, String(AUDIT_MAXLEN), ...fields,
+      );
+      if (raw === 'ok') return full;
+      if (raw !== 'changed' || opts.decidedOn !== undefined) return null;
+    }
+    return null;
   }
 
   async plan(id: string): Promise<PlanRecord | null> {
@@ -216,14 +288,18 @@ export class HarvesterState {
     return r.success ? r.data : null;
   }
 
-  /** The symbol's unfinished plan (pending, approved or executing), if any; finished ones release the slot. */
+  /** The symbol's last plan id and its record while unfinished (pending, approved or executing). */
+  async planSlot(symbol: string): Promise<PlanSlot> {
+    const last = await this.store.redis.get(this.#k('open', symbol));
+    if (!last) return { last: null, open: null };
+    const rec = await this.plan(last);
+    const open = rec && (rec.status === 'pending' || rec.status === 'approved' || rec.status === 'executing') ? rec : null;
+    return { last, open };
+  }
+
+  /** The symbol's unfinished plan (pending, approved or executing), if any. */
   async openPlanFor(symbol: string): Promise<PlanRecord | null> {
-    const id = await this.store.redis.get(this.#k('open', symbol));
-    if (!id) return null;
-    const rec = await this.plan(id);
-    if (rec && (rec.status === 'pending' || rec.status === 'approved' || rec.status === 'executing')) return rec;
-    await this.store.redis.del(this.#k('open', symbol));
-    return null;
+    return (await this.planSlot(symbol)).open;
   }
 
   /**
@@ -257,16 +333,55 @@ export class HarvesterState {
   }
 
   /**
-   * Records, before the unwind order is sent, that the plan is unwinding its first leg and why: a run resumed
-   * after a crash then finishes the unwind instead of re-sending the second leg of a hedge already being undone.
+   * Records, before the unwind order is sent, that the plan is unwinding its first leg, how much and why: a run
+   * resumed after a crash then finishes the unwind instead of re-sending the second leg of a hedge being undone.
    */
-  async markUnwinding(id: string, why: string, now: number): Promise<boolean> {
-    return (await this.store.redis.eval(MARK, 1, this.#k('plan', id), 'unwinding', why, now)) === 1;
+  async markUnwinding(id: string, u: Unwind, now: number): Promise<boolean> {
+    return (await this.store.redis.eval(MARK, 1, this.#k('plan', id), 'unwinding', JSON.stringify(Unwind.parse(u)), now)) === 1;
   }
 
-  /** Why the plan is unwinding its first leg, or null when it is not. */
-  async unwinding(id: string): Promise<string | null> {
-    return this.store.redis.hget(this.#k('plan', id), 'unwinding');
+  /**
+   * What the plan is unwinding, or null when it is not. A record written before unwinds carried quantities is a
+   * bare reason: `quantity` null means all of the first leg, nothing of the second.
+   */
+  async unwinding(id: string): Promise<(Omit<Unwind, 'quantity'> & { quantity: number | null }) | null> {
+    const raw = await this.store.redis.hget(this.#k('plan', id), 'unwinding');
+    if (raw === null) return null;
+    return parse(Unwind, raw) ?? { why: raw, quantity: null, secondFilled: 0 };
+  }
+
+  /**
+   * Counts a failed entry in `symbol`; the failure that reaches ENTRY_FAILURES_BEFORE_BLOCK in a row stops entries
+   * there and gets the block back (exactly one caller does, so the alert goes out once).
+   */
+  async entryFailed(symbol: string, planId: string, reason: string, now: number): Promise<EntryBlock | null> {
+    const block = JSON.stringify({ symbol, since: now, failures: '__COUNT__', reason, planId }).replace('"__COUNT__"', '__COUNT__');
+    const blocked = await this.store.redis.eval(ENTRY_FAILED, 2, this.#k('entryfails'), this.#k('entryblocks'), symbol, String(ENTRY_FAILURES_BEFORE_BLOCK), block);
+    return blocked === 1 ? this.entryBlock(symbol) : null;
+  }
+
+  /** A successful entry ends the run of failures. */
+  async entrySucceeded(symbol: string): Promise<void> {
+    await this.store.redis.hdel(this.#k('entryfails'), symbol);
+  }
+
+  async entryBlock(symbol: string): Promise<EntryBlock | null> {
+    const raw = await this.store.redis.hget(this.#k('entryblocks'), symbol);
+    return raw ? parse(EntryBlock, raw) : null;
+  }
+
+  async entryBlocks(): Promise<EntryBlock[]> {
+    return Object.values(await this.store.redis.hgetall(this.#k('entryblocks'))).flatMap((r) => {
+      const b = parse(EntryBlock, r);
+      return b ? [b] : [];
+    });
+  }
+
+  /** `/harvester start`: entries allowed again everywhere, failure counts from zero. Returns the symbols cleared. */
+  async clearEntryBlocks(): Promise<string[]> {
+    const res = await this.store.redis.multi().hkeys(this.#k('entryblocks')).del(this.#k('entryblocks'), this.#k('entryfails')).exec();
+    const symbols: unknown = res?.[0]?.[1];
+    return Array.isArray(symbols) ? symbols.map(String) : [];
   }
 
   /**
