@@ -173,6 +173,8 @@ export const approveHarvest = defineButton({
       const pause = await ctx.killSwitch.state();
       if (pause) return refuse(ctx, rec, inv, `Approval refused: trading is paused by ${pause.by} (${pause.reason}).`);
       if (await ctx.cascade.active(rec.plan.symbol, now)) return refuse(ctx, rec, inv, `Approval refused: a liquidation cascade is running in ${rec.plan.symbol}; the harvester opens nothing until it is over.`);
+      const stopped = await ctx.harvester.entryBlock(rec.plan.symbol);
+      if (stopped) return refuse(ctx, rec, inv, `Approval refused: entries in ${rec.plan.symbol} are stopped after ${stopped.failures} failed entries in a row; an admin's /harvester start allows them again.`);
     }
     const words = planWords(rec.plan);
     const r = await ctx.harvester.approve(rec.plan.id, me, now, {

@@ -1,12 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { runFundingHarvester } from '../../jobs/funding-harvester.js';
-import { ExchangeError, type Exchange } from '../../src/exchange/port.js';
+import { encodeButtonId } from '../../src/chat/button-id.js';
 import type { PaperExchange } from '../../src/exchange/paper/paper-exchange.js';
 import { legClientId } from '../../src/services/harvester/hedge-executor.js';
 import { HarvesterState, type HedgePlan } from '../../src/services/harvester/state.js';
 import { testRedis } from '../support/redis.js';
 import type { AuditEntry } from '../../src/services/audit.js';
-import { drained, jobsHarness, type JobsHarness } from './support/harness.js';
+import { drained, jobsHarness, spotRefusing, type JobsHarness } from './support/harness.js';
 
 let h: JobsHarness | undefined;
 afterEach(async () => {
@@ -21,17 +21,6 @@ async function book(paper: PaperExchange) {
 
 async function auditOf(x: JobsHarness, subject: string): Promise<AuditEntry[]> {
   return (await x.ctx.audit.latest(200)).filter((e) => e.subject === subject).reverse();
-}
-
-/** The spot venue refuses every order: the second leg of every entry fails at the exchange. */
-function spotRefuses(paper: PaperExchange): Exchange {
-  return new Proxy(paper, {
-    get(target, prop) {
-      if (prop === 'placeSpotOrder') return async () => { throw new ExchangeError('rejected', 'insufficient spot balance', 400, 'insufficient_balance'); };
-      const v: unknown = Reflect.get(target, prop, target);
-      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-    },
-  }) as unknown as Exchange;
 }
 
 function entry(id: string, createdAt: number, quantity = 0.1): HedgePlan {
@@ -145,7 +134,7 @@ describe('harvester: overlapping runs', () => {
 
 describe('harvester: a symbol whose entries keep failing', () => {
   it('after two failed entries in a row, should stop entering the symbol, alert once, show it in /harvester status, and try again after /harvester start', async () => {
-    h = await jobsHarness({ env: { HARVESTER_MODE: 'auto' }, exchange: spotRefuses });
+    h = await jobsHarness({ env: { HARVESTER_MODE: 'auto' }, exchange: (paper) => spotRefusing(paper) });
     await h.paper.setFunding('BTC-PERP', 0.001);
     for (let i = 0; i < 5; i++) await runFundingHarvester(h.bg.ctx);
 
@@ -172,17 +161,24 @@ describe('harvester: a symbol whose entries keep failing', () => {
     expect((await h.paper.listOrders()).filter((o) => o.symbol === 'BTC-PERP')).toHaveLength(6);
   });
 
+  it('when entries in a symbol are stopped, an Approve click on an entry proposal should be refused and audited', async () => {
+    h = await jobsHarness({ env: { HARVESTER_MODE: 'propose' } });
+    const now = Date.now();
+    await h.ctx.harvester.entryFailed('BTC-PERP', 'fail1', 'spot refused', now);
+    expect(await h.ctx.harvester.entryFailed('BTC-PERP', 'fail2', 'spot refused', now)).toMatchObject({ symbol: 'BTC-PERP', failures: 2 });
+    await h.ctx.harvester.createPlan({ plan: entry('blocked1', now), status: 'pending', mode: 'propose', expiresAt: now + 600_000, required: 1 }, now);
+    const r = await h.click(encodeButtonId({ action: 'hvok', ref: 'blocked1', exp: Math.ceil((now + 600_000) / 1000) }));
+    expect(r.notice).toBe('Approval refused: entries in BTC-PERP are stopped after 2 failed entries in a row; an admin\'s /harvester start allows them again.');
+    expect((await h.ctx.harvester.plan('blocked1'))?.status).toBe('pending');
+    expect((await auditOf(h, 'blocked1')).map((e) => e.action)).toEqual(['harvester.approval_refused']);
+    expect(await h.paper.positions()).toHaveLength(0);
+  });
+
   it('a successful entry between two failures should reset the count', async () => {
     let refuse = true;
     h = await jobsHarness({
       env: { HARVESTER_MODE: 'auto' },
-      exchange: (paper) => new Proxy(paper, {
-        get(target, prop) {
-          if (prop === 'placeSpotOrder' && refuse) return async () => { throw new ExchangeError('rejected', 'insufficient spot balance', 400, 'insufficient_balance'); };
-          const v: unknown = Reflect.get(target, prop, target);
-          return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-        },
-      }) as unknown as Exchange,
+      exchange: (paper) => spotRefusing(paper, () => refuse),
     });
     await h.paper.setFunding('BTC-PERP', 0.001);
     await runFundingHarvester(h.bg.ctx); // fails

@@ -1,9 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { runFundingHarvester } from '../../jobs/funding-harvester.js';
-import { ExchangeError, type Exchange } from '../../src/exchange/port.js';
 import { legClientId, RESUME_AFTER_MS } from '../../src/services/harvester/hedge-executor.js';
 import type { PaperExchange } from '../../src/exchange/paper/paper-exchange.js';
-import { drained, jobsHarness, type JobsHarness } from './support/harness.js';
+import { drained, jobsHarness, spotRefusing, type JobsHarness } from './support/harness.js';
 
 let h: JobsHarness | undefined;
 afterEach(async () => {
@@ -18,17 +17,6 @@ function fieldsOf(r: { fields?: { name: string; value: string }[] }): Record<str
 async function book(paper: PaperExchange) {
   const [positions, balances] = await Promise.all([paper.positions(), paper.spotBalances()]);
   return { perp: positions.find((p) => p.symbol === 'BTC-PERP') ?? null, spotBtc: balances.BTC ?? 0 };
-}
-
-/** The spot venue refuses every order: a stand-in for the second leg failing at the exchange. */
-function spotRefuses(paper: PaperExchange): Exchange {
-  return new Proxy(paper, {
-    get(target, prop) {
-      if (prop === 'placeSpotOrder') return async () => { throw new ExchangeError('rejected', 'insufficient spot balance', 400, 'insufficient_balance'); };
-      const v: unknown = Reflect.get(target, prop, target);
-      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-    },
-  }) as unknown as Exchange;
 }
 
 describe('funding harvester', () => {
@@ -121,7 +109,7 @@ describe('funding harvester', () => {
   });
 
   it('when the second leg fails, should unwind the first and say so, leaving no naked position', async () => {
-    h = await jobsHarness({ env: { HARVESTER_MODE: 'auto' }, exchange: spotRefuses });
+    h = await jobsHarness({ env: { HARVESTER_MODE: 'auto' }, exchange: (paper) => spotRefusing(paper) });
     await h.paper.setFunding('BTC-PERP', 0.001);
     await runFundingHarvester(h.bg.ctx);
     expect(await book(h.paper)).toEqual({ perp: null, spotBtc: 0 });

@@ -63,7 +63,7 @@ describe('hedge entry under partial fills', () => {
     expect(h).toMatchObject({ status: 'open', perpQty: expect.closeTo(0.078, 9), spotQty: expect.closeTo(0.07713, 9) });
     expect(Math.abs(venue(x).perp - venue(x).spot)).toBeLessThanOrEqual(BTC_LOT);
     expect(venue(x).perp).toBeCloseTo(h!.perpQty, 9);
-    expect((await x.auditOf('pe3aa')).map((e) => e.action)).toEqual(['harvester.leg', 'harvester.leg', 'harvester.cancel', 'harvester.unwind']);
+    expect((await x.auditOf('pe3aa')).map((e) => e.action)).toEqual(['harvester.executing', 'harvester.leg', 'harvester.leg', 'harvester.cancel', 'harvester.unwind', 'harvester.executed']);
   });
 
   it('when the unwind of the perp excess fills only in part, should mark the hedge broken with what the venue holds and raise a critical alert', async () => {

@@ -20,7 +20,8 @@ import type { AuditLog } from '../audit.js';
 import type { CascadeState } from '../cascade-state.js';
 import type { KillSwitch } from '../kill-switch.js';
 import type { MarketService } from '../market.js';
-import { expirePlan } from './plans.js';
+import { expirePlan, planWords } from './plans.js';
+import type { AuditEntry } from '../audit.js';
 import type { HarvesterState, HedgeLeg, HedgePlan, PlanRecord, Unwind } from './state.js';
 
 export interface HedgeExecutorDeps {
@@ -106,7 +107,7 @@ export class HedgeExecutor {
       // Approval may be minutes old (or from before a crash): the pause and the cascade are judged now.
       const blocked = await this.#blocked(rec.plan, now);
       if (blocked) return this.#expire(rec, blocked, 'approved');
-      const t = await this.d.harvester.transition(id, ['approved'], 'executing', now);
+      const t = await this.d.harvester.transition(id, ['approved'], 'executing', now, { audit: this.#entry(id, 'harvester.executing', `execution started: ${planWords(rec.plan)}`) });
       if (!t.ok) return t.record;
     } else if (!(rec.status === 'executing' && opts.resume && now - rec.updatedAt >= RESUME_AFTER_MS)) {
       return rec;
@@ -118,6 +119,7 @@ export class HedgeExecutor {
       // One whose first leg exists must finish (or unwind) it, paused or not, or that leg stays naked.
       const blocked = await this.#blocked(rec.plan, now);
       if (blocked && !(await this.#firstLegSent(rec.plan))) return this.#expire(rec, blocked, 'executing');
+      await this.d.audit.append(this.#entry(id, 'harvester.resumed', `resuming an execution abandoned since ${new Date(rec.updatedAt).toISOString()}`));
     }
     return this.#execute(rec.plan);
   }
@@ -225,14 +227,8 @@ export class HedgeExecutor {
             clientOrderId,
           })
         : await this.d.exchange.placeSpotOrder({ symbol: leg.symbol, side: leg.side, orderType, quantity, ...(price === undefined ? {} : { price }), clientOrderId });
-    await this.d.audit.append({
-      ts: this.d.now(),
-      actor: 'PerpDesk harvester',
-      platform: 'system',
-      action: opts.unwind ? 'harvester.unwind' : 'harvester.leg',
-      subject: plan.id,
-      detail: `${plan.action} ${leg.market} ${leg.side} ${quantity} ${leg.symbol}${price === undefined ? '' : ` limit ${price}`}${leg.reduceOnly ? ' reduce-only' : ''} as ${clientOrderId}: ${o.status}, filled ${o.filledQuantity} at ${o.avgPrice ?? '—'}`,
-    });
+    await this.d.audit.append(this.#entry(plan.id, opts.unwind ? 'harvester.unwind' : 'harvester.leg',
+      `${plan.action} ${leg.market} ${leg.side} ${quantity} ${leg.symbol}${price === undefined ? '' : ` limit ${price}`}${leg.reduceOnly ? ' reduce-only' : ''} as ${clientOrderId}: ${o.status}, filled ${o.filledQuantity} at ${o.avgPrice ?? '—'}`));
     return o;
   }
 
@@ -269,14 +265,7 @@ export class HedgeExecutor {
       c = await this.#lookup(plan, leg, clientOrderId);
     }
     if (!c || isOpen(c)) throw this.#unknown(plan, new Error(`${clientOrderId} may still be resting after its cancel`));
-    await this.d.audit.append({
-      ts: this.d.now(),
-      actor: 'PerpDesk harvester',
-      platform: 'system',
-      action: 'harvester.cancel',
-      subject: plan.id,
-      detail: `${plan.action} ${leg.market} ${leg.side} ${leg.symbol} as ${clientOrderId}: the rest of ${o.quantity} canceled, ${c.status}, filled ${c.filledQuantity}`,
-    });
+    await this.d.audit.append(this.#entry(plan.id, 'harvester.cancel', `${plan.action} ${leg.market} ${leg.side} ${leg.symbol} as ${clientOrderId}: the rest of ${o.quantity} canceled, ${c.status}, filled ${c.filledQuantity}`));
     return c;
   }
 
@@ -353,7 +342,8 @@ export class HedgeExecutor {
       }
     }
     const legsText = plan.legs.map((l) => `${l.market} ${l.side} ${fills[l.market]} ${l.symbol}`).join('; ');
-    const t = await this.d.harvester.transition(plan.id, ['executing'], 'executed', now, { result: note ? `${legsText} (${note})` : legsText });
+    const result = note ? `${legsText} (${note})` : legsText;
+    const t = await this.d.harvester.transition(plan.id, ['executing'], 'executed', now, { result, audit: this.#entry(plan.id, 'harvester.executed', result) });
     await this.d.alerts.publish({
       key: `harvester:${plan.id}:executed`,
       kind: 'harvester',
@@ -375,7 +365,7 @@ export class HedgeExecutor {
   /** Nothing of the hedge changed at the venue (or all of it was undone): the plan failed, the hedge is as before. */
   async #fail(plan: HedgePlan, why: string): Promise<PlanRecord | null> {
     const now = this.d.now();
-    const t = await this.d.harvester.transition(plan.id, ['executing'], 'failed', now, { result: why });
+    const t = await this.d.harvester.transition(plan.id, ['executing'], 'failed', now, { result: why, audit: this.#entry(plan.id, 'harvester.failed', why) });
     await this.d.alerts.publish({
       key: `harvester:${plan.id}:failed`,
       kind: 'harvester',
@@ -407,7 +397,7 @@ export class HedgeExecutor {
       status: 'broken',
       note: why,
     });
-    const t = await this.d.harvester.transition(plan.id, ['executing'], 'failed', now, { result: why });
+    const t = await this.d.harvester.transition(plan.id, ['executing'], 'failed', now, { result: why, audit: this.#entry(plan.id, 'harvester.failed', `hedge broken, perp ${held.perp} / spot ${held.spot} held: ${why}`) });
     this.d.log.error({ planId: plan.id, symbol: plan.symbol, perp: held.perp, spot: held.spot }, 'harvester hedge left unbalanced; decision needed');
     const lot = (await this.d.market.instruments().catch(() => [])).find((i) => i.symbol === plan.symbol)?.lotSize;
     await this.d.alerts.publish({
@@ -431,7 +421,7 @@ export class HedgeExecutor {
     const block = await this.d.harvester.entryFailed(plan.symbol, plan.id, why, now);
     if (!block) return;
     this.d.log.error({ symbol: plan.symbol, failures: block.failures }, 'harvester stopped entering a symbol after repeated failures');
-    await this.d.audit.append({ ts: now, actor: 'PerpDesk harvester', platform: 'system', action: 'harvester.entries_stopped', subject: plan.symbol, detail: `${block.failures} entries in a row failed; last (${plan.id}): ${why}` });
+    await this.d.audit.append(this.#entry(plan.symbol, 'harvester.entries_stopped', `${block.failures} entries in a row failed; last (${plan.id}): ${why}`));
     await this.d.alerts.publish({
       key: `harvester:entries-stopped:${plan.symbol}:${block.since}`,
       kind: 'harvester',
@@ -443,6 +433,11 @@ export class HedgeExecutor {
       incident: `harvester:entries-stopped:${plan.symbol}:${block.since}`,
       at: now,
     });
+  }
+
+  /** An audit entry of the executor's own (a status transition carries it in the same atomic step). */
+  #entry(subject: string, action: string, detail: string): AuditEntry {
+    return { ts: this.d.now(), actor: 'PerpDesk harvester', platform: 'system', action, subject, detail };
   }
 
   #legFields(plan: HedgePlan): { name: string; value: string; inline?: boolean }[] {

@@ -206,9 +206,14 @@ export class HarvesterState {
   }
 
   async hedges(): Promise<Hedge[]> {
-    return Object.values(await this.store.redis.hgetall(this.#k('hedges'))).flatMap((r) => {
-      const h = parse(Hedge, r);
-      return h ? [h] : [];
+    return this.#values('hedges', Hedge);
+  }
+
+  /** Every value of one of the harvester's hashes that parses; a corrupt entry is left out, never guessed. */
+  async #values<T>(hash: string, schema: z.ZodType<T>): Promise<T[]> {
+    return Object.values(await this.store.redis.hgetall(this.#k(hash))).flatMap((r) => {
+      const v = parse(schema, r);
+      return v ? [v] : [];
     });
   }
 
@@ -225,10 +230,7 @@ export class HarvesterState {
   }
 
   async decisions(): Promise<Decision[]> {
-    return Object.values(await this.store.redis.hgetall(this.#k('decisions'))).flatMap((r) => {
-      const d = parse(Decision, r);
-      return d ? [d] : [];
-    });
+    return this.#values('decisions', Decision);
   }
 
   /**
@@ -371,10 +373,7 @@ export class HarvesterState {
   }
 
   async entryBlocks(): Promise<EntryBlock[]> {
-    return Object.values(await this.store.redis.hgetall(this.#k('entryblocks'))).flatMap((r) => {
-      const b = parse(EntryBlock, r);
-      return b ? [b] : [];
-    });
+    return this.#values('entryblocks', EntryBlock);
   }
 
   /** `/harvester start`: entries allowed again everywhere, failure counts from zero. Returns the symbols cleared. */

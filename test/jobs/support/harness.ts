@@ -11,7 +11,7 @@ import type { CommandContext, Invocation } from '../../../commands/context.js';
 import type { ButtonResult } from '../../../commands/define.js';
 import type { Reply } from '../../../src/chat/reply.js';
 import { loadConfig, type Config } from '../../../src/config/env.js';
-import type { Exchange } from '../../../src/exchange/port.js';
+import { ExchangeError, type Exchange } from '../../../src/exchange/port.js';
 import { PaperExchange } from '../../../src/exchange/paper/paper-exchange.js';
 import { silentLogger } from '../../../src/log.js';
 import { QUEUES } from '../../../src/queues/names.js';
@@ -152,6 +152,20 @@ export async function jobsHarness(o: HarnessOptions = {}): Promise<JobsHarness> 
       await closeTestRedis();
     },
   };
+}
+
+/**
+ * The paper exchange whose spot venue refuses every order while `refusing()` says so: a stand-in for the second
+ * leg of a hedge failing at the exchange.
+ */
+export function spotRefusing(paper: PaperExchange, refusing: () => boolean = () => true): Exchange {
+  return new Proxy(paper, {
+    get(target, prop) {
+      if (prop === 'placeSpotOrder' && refusing()) return async () => { throw new ExchangeError('rejected', 'insufficient spot balance', 400, 'insufficient_balance'); };
+      const v: unknown = Reflect.get(target, prop, target);
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  }) as unknown as Exchange;
 }
 
 /** Polls until `check` returns a value (not undefined/false). */
