@@ -1,6 +1,15 @@
 import { defineCommand } from './define.js';
 import { utc } from '../src/format.js';
 
+/** How long one part of the status may take before it counts as not answering. */
+const PART_TIMEOUT_MS = 2000;
+
+function bounded<T>(p: Promise<T>): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), PART_TIMEOUT_MS)));
+  return Promise.race([p.catch(() => undefined), timeout]).finally(() => clearTimeout(timer));
+}
+
 export default defineCommand({
   name: 'status',
   description: 'Exchange, Redis, queues, jobs and pause state',
@@ -8,12 +17,28 @@ export default defineCommand({
   sideEffect: 'none',
   options: [],
   async run(ctx) {
-    const [s, pause] = await Promise.all([ctx.status(), ctx.killSwitch.state()]);
+    // During an outage each part answers within its bound, so /status says what is down instead of failing.
+    const [s, pause] = await Promise.all([
+      bounded(ctx.status()),
+      bounded(ctx.killSwitch.state()),
+    ]);
+    if (s === undefined) {
+      return {
+        title: 'PerpDesk status',
+        fields: [
+          { name: 'Exchange', value: `${ctx.exchange.name}: ❔ unknown`, inline: true },
+          { name: 'Redis', value: '❌ down (no answer)', inline: true },
+          { name: 'Trading', value: '❔ unknown while Redis is down', inline: true },
+        ],
+        text: 'Redis does not answer: approvals, alerts and jobs wait until it is back.',
+        severity: 'critical',
+      };
+    }
     const ok = (b: boolean) => (b ? '✅ ok' : '❌ down');
     const fields = [
       { name: 'Exchange', value: `${s.exchange}: ${ok(s.exchangeOk)}`, inline: true },
       { name: 'Redis', value: ok(s.redisOk), inline: true },
-      { name: 'Trading', value: pause ? `⏸ paused by ${pause.by} at ${utc(pause.at)}: ${pause.reason}` : '▶ active', inline: true },
+      { name: 'Trading', value: pause === undefined ? '❔ unknown (Redis does not answer)' : pause ? `⏸ paused by ${pause.by} at ${utc(pause.at)}: ${pause.reason}` : '▶ active', inline: true },
       { name: 'Transports', value: s.transports.join(', ') || 'none', inline: true },
       { name: 'Up since', value: utc(s.startedAt), inline: true },
     ];
@@ -30,7 +55,7 @@ export default defineCommand({
       fields,
       table,
       text: jobs.length ? `Jobs:\n${jobs.join('\n')}` : 'No scheduled jobs running in this deployment.',
-      severity: s.exchangeOk && s.redisOk ? (pause ? 'warning' : 'success') : 'critical',
+      severity: s.exchangeOk && s.redisOk && pause !== undefined ? (pause ? 'warning' : 'success') : 'critical',
     };
   },
 });

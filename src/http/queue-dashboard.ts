@@ -51,6 +51,8 @@ export async function createQueueDashboard(o: QueueDashboardOptions): Promise<Qu
     import('express'),
   ]);
   const queues = Object.values(QUEUES).map((name) => new Queue(name, { connection: o.redis, prefix: o.queuePrefix }));
+  // The dashboard only reads; during an outage its pages fail, and an unheard 'error' event must not throw.
+  for (const q of queues) q.on('error', () => {});
   const adapter = new ExpressAdapter();
   adapter.setBasePath(DASHBOARD_PATH);
   createBullBoard({

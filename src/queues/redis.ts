@@ -7,12 +7,17 @@ import { Redis, type RedisOptions } from 'ioredis';
 export type ConnectionRole = 'client' | 'worker';
 
 export function createRedis(url: string, role: ConnectionRole = 'client', extra: RedisOptions = {}): Redis {
-  return new Redis(url, {
+  const r = new Redis(url, {
     maxRetriesPerRequest: role === 'worker' ? null : 3,
     enableReadyCheck: true,
     lazyConnect: false,
     ...extra,
   });
+  // ioredis prints a raw stack trace to the terminal for an error event nobody listens to. A connection error also
+  // fails the commands that meet it, /readyz and /status report Redis down, and owners that want to log it add
+  // their own listener; this one only keeps the console readable during an outage.
+  r.on('error', () => {});
+  return r;
 }
 
 /** Closes a connection without throwing when it is already closed. */

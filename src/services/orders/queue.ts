@@ -29,7 +29,11 @@ export class OrderQueue {
 
   /** Created on first use so services built only for reading open no queue. */
   get queue(): Queue {
-    this.#queue ??= new Queue(QUEUES.orders, { connection: this.connection, prefix: this.prefix, defaultJobOptions: ORDER_JOB_OPTIONS });
+    if (!this.#queue) {
+      this.#queue = new Queue(QUEUES.orders, { connection: this.connection, prefix: this.prefix, defaultJobOptions: ORDER_JOB_OPTIONS });
+      // An 'error' event without a listener would throw; a failed enqueue already rejects to its caller.
+      this.#queue.on('error', () => {});
+    }
     return this.#queue;
   }
 
