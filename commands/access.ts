@@ -49,6 +49,18 @@ export async function accessRefusal(ctx: CommandContext, inv: Invocation, what: 
 }
 
 /**
+ * Whether the click comes from a chat the message was posted to: the chat it was asked in (`origin`), or any chat
+ * its copies went to (message refs under `track`). An Approve or Reject counts only there.
+ */
+export async function postedHere(ctx: Pick<CommandContext, 'messageRefs'>, inv: Invocation, track: string, origin?: { platform: string; chatId: string }): Promise<boolean> {
+  if (origin && origin.platform === inv.platform && origin.chatId === inv.chatId) return true;
+  const refs = await ctx.messageRefs.get(track);
+  return refs.some((r) => r.platform === inv.platform && r.chatId === inv.chatId);
+}
+
+export const NOT_POSTED_HERE = 'This was not posted in this chat, so a click here does not count: use the buttons where it was shown.';
+
+/**
  * Whether this chat may receive alerts: an allowed chat (its members may read anyway), or a private chat with a
  * listed person. A listed person cannot open an unlisted group to alerts: its other members are strangers.
  */

@@ -11,6 +11,7 @@ import { personOf } from './order.js';
 import type { ButtonId } from '../src/chat/button-id.js';
 import { causeOf, planWords, samePerson, type ApprovalRecord } from '../src/services/approvals/store.js';
 import { asConfigured, otherKeysOf } from './identity.js';
+import { NOT_POSTED_HERE, postedHere } from './access.js';
 import { APPROVE_ACTION, REJECT_ACTION, renderApproval, staleNotice } from '../src/services/approvals/render.js';
 import { ApprovalNotices } from '../src/services/approvals/notices.js';
 import { orderBlocker } from '../src/services/orders/guards.js';
@@ -54,6 +55,11 @@ function overdue(ctx: CommandContext, rec: ApprovalRecord, id: ButtonId): boolea
   return isOverdue(ctx.now(), rec.expiresAt, id.exp);
 }
 
+/** The preview is in the chat it was asked in, and in the chats its copies were posted to (message refs). */
+function shownHere(ctx: CommandContext, rec: ApprovalRecord, inv: Invocation): Promise<boolean> {
+  return postedHere(ctx, inv, rec.id, { platform: rec.requester.platform, chatId: rec.chatId });
+}
+
 async function refuse(ctx: CommandContext, rec: ApprovalRecord, inv: Invocation, why: string): Promise<ButtonResult> {
   await ctx.audit.append({ ts: ctx.now(), ...causeOf(personOf(inv)), action: 'order.approval_refused', subject: rec.id, detail: `${why}: ${planWords(rec)}` });
   return { notice: why };
@@ -65,6 +71,7 @@ export const approveButton = defineButton({
   async run(ctx, id, inv) {
     const rec = await ctx.approvals.get(id.ref);
     if (!rec) return { notice: UNKNOWN };
+    if (!(await shownHere(ctx, rec, inv))) return refuse(ctx, rec, inv, NOT_POSTED_HERE);
     if (rec.status !== 'pending') return { update: renderApproval(rec), notice: staleNotice(rec) };
     if (overdue(ctx, rec, id)) return expireNow(ctx, rec, inv);
     const me = personOf(inv);
@@ -118,6 +125,7 @@ export const rejectButton = defineButton({
   async run(ctx, id, inv) {
     const rec = await ctx.approvals.get(id.ref);
     if (!rec) return { notice: UNKNOWN };
+    if (!(await shownHere(ctx, rec, inv))) return refuse(ctx, rec, inv, NOT_POSTED_HERE);
     const me = personOf(inv);
     const mine = samePerson(me, asConfigured(ctx, rec.requester));
     if (!mine && !hasRole(ctx, inv, 'approver')) {

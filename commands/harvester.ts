@@ -19,7 +19,8 @@ import { approverNames, duplicateApprovalNotice, isOverdue, recordedApprovalNoti
 import type { AuditEntry } from '../src/services/audit.js';
 import type { PlanRecord } from '../src/services/harvester/state.js';
 import { executorFor, OutcomeUnknownError } from '../src/services/harvester/hedge-executor.js';
-import { expirePlan, HARVEST_APPROVE, HARVEST_REJECT, planFields, planStatusAlert, planWords } from '../src/services/harvester/plans.js';
+import { expirePlan, HARVEST_APPROVE, HARVEST_REJECT, planFields, planStatusAlert, planWords, proposalTrack } from '../src/services/harvester/plans.js';
+import { NOT_POSTED_HERE, postedHere } from './access.js';
 
 const MODE_WORDS = {
   off: 'off (HARVESTER_MODE=off)',
@@ -150,10 +151,14 @@ async function refuse(ctx: CommandContext, rec: PlanRecord, inv: Invocation, why
   return { notice: why };
 }
 
-/** The plan a click is about, while it still waits for a decision; otherwise the answer for the clicker. */
-async function pendingPlan(ctx: CommandContext, id: ButtonId): Promise<{ rec: PlanRecord; now: number } | ButtonResult> {
+/**
+ * The plan a click is about, while it still waits for a decision; otherwise the answer for the clicker. A click
+ * counts only in a chat the proposal was posted to.
+ */
+async function pendingPlan(ctx: CommandContext, id: ButtonId, inv: Invocation): Promise<{ rec: PlanRecord; now: number } | ButtonResult> {
   const rec = await ctx.harvester.plan(id.ref);
   if (!rec) return { notice: UNKNOWN };
+  if (!(await postedHere(ctx, inv, proposalTrack(rec.plan.id)))) return refuse(ctx, rec, inv, NOT_POSTED_HERE);
   if (rec.status !== 'pending') return stale(rec);
   const now = ctx.now();
   if (isOverdue(now, rec.expiresAt, id.exp)) return expire(ctx, rec);
@@ -164,7 +169,7 @@ export const approveHarvest = defineButton({
   action: HARVEST_APPROVE,
   role: 'approver',
   async run(ctx, id, inv) {
-    const open = await pendingPlan(ctx, id);
+    const open = await pendingPlan(ctx, id, inv);
     if (!('rec' in open)) return open;
     const { rec, now } = open;
     const me = personOf(inv);
@@ -203,7 +208,7 @@ export const rejectHarvest = defineButton({
   action: HARVEST_REJECT,
   role: 'approver',
   async run(ctx, id, inv) {
-    const open = await pendingPlan(ctx, id);
+    const open = await pendingPlan(ctx, id, inv);
     if (!('rec' in open)) return open;
     const { rec, now } = open;
     const me = personOf(inv);

@@ -20,6 +20,8 @@ import { DEFAULT_TUNING } from '../../src/config/tuning.js';
 import { silentLogger } from '../../src/log.js';
 import { AlertService, type PublishResult } from '../../src/services/alerts/publish.js';
 import type { AlertInput } from '../../src/services/alerts/types.js';
+import { MessageRefs } from '../../src/services/alerts/message-refs.js';
+import { alertTrack, incidentRef } from '../../src/services/alerts/render.js';
 import { buildServices } from '../../src/services/build.js';
 import { OrderExecutor, type ReconcileReport } from '../../src/services/orders/executor.js';
 import type { OrderQueue } from '../../src/services/orders/queue.js';
@@ -36,9 +38,12 @@ export const PEOPLE = {
 } as const;
 export type PersonName = keyof typeof PEOPLE;
 
+/** The team channel everyone works in: commands are typed and proposals are shown there. */
+export const TEAM_CHANNEL = '777';
+
 export function invocation(who: PersonName): Invocation {
   const a = PEOPLE[who];
-  return { platform: 'discord', actor: { ...a, roleIds: [] }, chatId: '777' };
+  return { platform: 'discord', actor: { ...a, roleIds: [] }, chatId: TEAM_CHANNEL };
 }
 
 const ENV: Record<string, string> = {
@@ -167,6 +172,12 @@ class RecordingAlerts extends AlertService {
   override async publish(input: AlertInput): Promise<PublishResult> {
     if (this.life.dead) throw new CrashError();
     this.world.published.push({ input, at: this.world.now() });
+    // The pipeline would show it in the team channel: record that, so Approve / Reject clicks there count.
+    if (input.incident) {
+      await new MessageRefs({ redis: this.world.redis, prefix: this.world.prefix }).add(alertTrack(incidentRef(input.incident)), {
+        platform: 'discord', chatId: TEAM_CHANNEL, messageId: `alert-${this.world.published.length}`,
+      });
+    }
     return { published: true, alertId: String(this.world.published.length) };
   }
 }

@@ -2,6 +2,13 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { buttonOf, eventually, invocation, makeHarness, ALERT_CHANNEL, CHAT, type Harness } from './approvals-harness.js';
 import { dispatchButton } from '../../commands/dispatch.js';
 import { buttons } from '../../commands/registry.js';
+import type { Reply } from '../../src/chat/reply.js';
+
+/** A Telegram team chat the preview is mirrored to (as alert copies are), so Telegram accounts can click it. */
+const TG_CHAT = '-100777000';
+async function mirrorToTelegram(x: Harness, reply: Reply): Promise<void> {
+  await x.ctx.messageRefs.add(reply.track!, { platform: 'telegram', chatId: TG_CHAT, messageId: '1' });
+}
 import { parseButtonId } from '../../src/chat/button-id.js';
 import { clientOrderIdFor } from '../../src/services/orders/executor.js';
 
@@ -160,23 +167,25 @@ describe('approval', () => {
   it('refuses the requester\'s own Telegram account as an approver when self-approval is off (PERPDESK_PEOPLE)', async () => {
     h = await makeHarness({ ALLOW_SELF_APPROVAL: 'false', PERPDESK_PEOPLE: 'alice=discord:1001+telegram:1101' });
     const reply = await h.preview('alice', 'order', ORDER);
+    await mirrorToTelegram(h, reply);
     // Alice's Telegram account holds her approver role through PERPDESK_PEOPLE, and is still Alice.
-    const r = await h.click('aliceTg', buttonOf(reply, 'Approve'));
+    const r = await h.click('aliceTg', buttonOf(reply, 'Approve'), TG_CHAT);
     expect(r.notice).toContain('someone else must approve it');
     expect((await h.ctx.approvals.get(reply.track!))?.status).toBe('pending');
     const refused = (await h.ctx.audit.latest(5)).find((e) => e.action === 'order.approval_refused');
     expect(refused?.actor).toBe('@alice (alice via telegram:1101)');
     // The requester may still withdraw the preview from either account.
-    expect((await h.click('aliceTg', buttonOf(reply, 'Reject'))).notice).toBe('Rejected: nothing was sent to the exchange.');
+    expect((await h.click('aliceTg', buttonOf(reply, 'Reject'), TG_CHAT)).notice).toBe('Rejected: nothing was sent to the exchange.');
     expect((await h.ctx.approvals.get(reply.track!))?.reason).toBe('withdrawn by the requester');
   });
 
   it('counts one person approving from Discord and from Telegram once toward APPROVALS_REQUIRED', async () => {
     h = await makeHarness({ APPROVALS_REQUIRED: '2', PERPDESK_PEOPLE: 'bob=discord:2002+telegram:2202' });
     const reply = await h.preview('alice', 'order', ORDER);
+    await mirrorToTelegram(h, reply);
     const approve = buttonOf(reply, 'Approve');
     expect((await h.click('bob', approve)).notice).toBe('Your approval is recorded (1 of 2).');
-    expect((await h.click('bobTg', approve)).notice).toBe('You already approved this order (1 of 2); it needs another approver.');
+    expect((await h.click('bobTg', approve, TG_CHAT)).notice).toBe('You already approved this order (1 of 2); it needs another approver.');
     expect((await h.ctx.approvals.get(reply.track!))?.status).toBe('pending');
     expect((await h.click('carol', approve)).notice).toBe('Approved: placing the order.');
     const rec = await h.ctx.approvals.get(reply.track!);
@@ -187,11 +196,27 @@ describe('approval', () => {
   it('still counts a person once when their first approval was stored before PERPDESK_PEOPLE grouped the accounts', async () => {
     h = await makeHarness({ APPROVALS_REQUIRED: '2' });
     const reply = await h.preview('alice', 'order', ORDER);
+    await mirrorToTelegram(h, reply);
     const approve = buttonOf(reply, 'Approve');
     expect((await h.click('bob', approve)).notice).toBe('Your approval is recorded (1 of 2).');
     // A restart with the accounts grouped: the stored approval under discord:2002 is Bob's.
     h.ctx.config = { ...h.ctx.config, people: [{ name: 'bob', accounts: [{ platform: 'discord', id: '2002' }, { platform: 'telegram', id: '2202' }] }] };
-    expect((await h.click('bobTg', approve)).notice).toBe('You already approved this order (1 of 2); it needs another approver.');
+    expect((await h.click('bobTg', approve, TG_CHAT)).notice).toBe('You already approved this order (1 of 2); it needs another approver.');
+  });
+
+  it('refuses an Approve or Reject click from a chat the preview was not posted to, and audits it', async () => {
+    h = await makeHarness();
+    const reply = await h.preview('alice', 'order', ORDER);
+    const elsewhere = await h.click('bob', buttonOf(reply, 'Approve'), ALERT_CHANNEL);
+    expect(elsewhere.notice).toBe('This was not posted in this chat, so a click here does not count: use the buttons where it was shown.');
+    expect(elsewhere.update).toBeUndefined();
+    expect((await h.click('bob', buttonOf(reply, 'Reject'), ALERT_CHANNEL)).notice).toMatch(/^This was not posted in this chat/);
+    expect((await h.ctx.approvals.get(reply.track!))?.status).toBe('pending');
+    const refused = (await h.ctx.audit.latest(5)).filter((e) => e.action === 'order.approval_refused');
+    expect(refused).toHaveLength(2);
+    expect(refused[0]).toMatchObject({ actor: 'Bob (discord:2002)', subject: reply.track });
+    // Where it was posted, the same click counts.
+    expect((await h.click('bob', buttonOf(reply, 'Approve'), CHAT)).notice).toBe('Approved: placing the order.');
   });
 
   it('lets the requester approve when self-approval is enabled', async () => {

@@ -7,10 +7,21 @@ import { pct, qty, usd, utc } from '../../format.js';
 import type { Instrument } from '../../exchange/port.js';
 import type { AlertService } from '../alerts/publish.js';
 import { SYSTEM } from '../approvals/store.js';
+import { alertTrack, incidentRef } from '../alerts/render.js';
 import type { HarvesterState, HedgePlan, PlanRecord, PlanStatus } from './state.js';
 
 export const HARVEST_APPROVE = 'hvok';
 export const HARVEST_REJECT = 'hvno';
+
+/** The alert incident of a plan's proposal and its follow-ups: they edit one message per chat. */
+function proposalIncident(planId: string): string {
+  return `harvester:${planId}`;
+}
+
+/** Where the proposal's messages are tracked (message refs): the chats it was posted to. */
+export function proposalTrack(planId: string): string {
+  return alertTrack(incidentRef(proposalIncident(planId)));
+}
 
 /** Why a plan may not run: not approved in time, or blocked (pause, cascade, stopped entries) when about to run. */
 export type ExpiryCause = { kind: 'deadline' } | { kind: 'blocked'; why: string; from: readonly PlanStatus[] };
@@ -67,7 +78,7 @@ export function proposalAlert(rec: PlanRecord, inst?: Instrument) {
     title: `Harvester proposal — ${ACTION_WORDS[p.action]} ${p.symbol}${p.action === 'enter' ? ` (${p.perpSide} perp / ${p.perpSide === 'short' ? 'long' : 'short'} spot)` : ''}`,
     text: `${p.reason}\nNeeds ${rec.required} approval(s) before ${utc(rec.expiresAt)}.`,
     fields: planFields(p, inst?.lotSize),
-    incident: `harvester:${p.id}`,
+    incident: proposalIncident(p.id),
     buttons: [
       { action: HARVEST_APPROVE, ref: p.id, exp, label: 'Approve', style: 'success' as const },
       { action: HARVEST_REJECT, ref: p.id, exp, label: 'Reject', style: 'danger' as const },
@@ -88,7 +99,7 @@ export function planStatusAlert(rec: PlanRecord, status: string, at: number) {
     title: `Harvester proposal — ${ACTION_WORDS[p.action]} ${p.symbol}: ${rec.status}`,
     text: `${p.reason}\n${status}`,
     fields: planFields(p),
-    incident: `harvester:${p.id}`,
+    incident: proposalIncident(p.id),
     at,
   };
 }
