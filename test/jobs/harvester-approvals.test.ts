@@ -4,7 +4,7 @@ import { encodeButtonId } from '../../src/chat/button-id.js';
 import type { AuditEntry } from '../../src/services/audit.js';
 import type { HedgePlan } from '../../src/services/harvester/state.js';
 import { proposalTrack } from '../../src/services/harvester/plans.js';
-import { CONSOLE, drained, jobsHarness, RecordingNotifier, telegramInvocation, type JobsHarness, type HarnessOptions } from './support/harness.js';
+import { CONSOLE, drained, jobsHarness, RecordingNotifier, showPlan, telegramInvocation, type JobsHarness, type HarnessOptions } from './support/harness.js';
 
 let h: JobsHarness | undefined;
 afterEach(async () => {
@@ -25,8 +25,8 @@ function teamHarness(env: Record<string, string>, o: HarnessOptions = {}): Promi
 
 /** A plan made here without the harvester job: it is shown where the job would have posted it. */
 async function shown(x: JobsHarness, planId: string): Promise<void> {
-  await x.ctx.messageRefs.add(proposalTrack(planId), { platform: 'telegram', chatId: TEAM_CHAT, messageId: '1' });
-  await x.ctx.messageRefs.add(proposalTrack(planId), { platform: 'console', chatId: 'console', messageId: '1' });
+  await showPlan(x, planId, ANN);
+  await showPlan(x, planId, CONSOLE);
 }
 
 async function audit(x: JobsHarness, subject: string): Promise<AuditEntry[]> {

@@ -6,7 +6,7 @@ import { legClientId } from '../../src/services/harvester/hedge-executor.js';
 import { HarvesterState, type HedgePlan } from '../../src/services/harvester/state.js';
 import { testRedis } from '../support/redis.js';
 import type { AuditEntry } from '../../src/services/audit.js';
-import { drained, jobsHarness, spotRefusing, type JobsHarness } from './support/harness.js';
+import { drained, jobsHarness, showPlan, spotRefusing, type JobsHarness } from './support/harness.js';
 
 let h: JobsHarness | undefined;
 afterEach(async () => {
@@ -167,6 +167,7 @@ describe('harvester: a symbol whose entries keep failing', () => {
     await h.ctx.harvester.entryFailed('BTC-PERP', 'fail1', 'spot refused', now);
     expect(await h.ctx.harvester.entryFailed('BTC-PERP', 'fail2', 'spot refused', now)).toMatchObject({ symbol: 'BTC-PERP', failures: 2 });
     await h.ctx.harvester.createPlan({ plan: entry('blocked1', now), status: 'pending', mode: 'propose', expiresAt: now + 600_000, required: 1 }, now);
+    await showPlan(h, 'blocked1');
     const r = await h.click(encodeButtonId({ action: 'hvok', ref: 'blocked1', exp: Math.ceil((now + 600_000) / 1000) }));
     expect(r.notice).toBe('Approval refused: entries in BTC-PERP are stopped after 2 failed entries in a row; an admin\'s /harvester start allows them again.');
     expect((await h.ctx.harvester.plan('blocked1'))?.status).toBe('pending');

@@ -18,6 +18,7 @@ import { QUEUES } from '../../../src/queues/names.js';
 import type { JobName } from '../../../src/queues/schedulers.js';
 import { DeliveryError, Notifiers, type MessageRef, type Notifier } from '../../../src/services/alerts/notifier.js';
 import { startBackground, type Background } from '../../../jobs/background.js';
+import { proposalTrack } from '../../../src/services/harvester/plans.js';
 import type { JobTuning } from '../../../jobs/job-context.js';
 import { closeTestRedis, deletePrefix, redisUrl, testPrefix, testRedis } from '../../support/redis.js';
 
@@ -166,6 +167,14 @@ export function spotRefusing(paper: PaperExchange, refusing: () => boolean = () 
       return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
     },
   }) as unknown as Exchange;
+}
+
+/**
+ * A plan the test created itself (not through the harvester job, whose alert would be posted): record it as shown in
+ * the chat of `inv`, since an Approve / Reject click counts only where the proposal was posted.
+ */
+export async function showPlan(h: Pick<JobsHarness, 'ctx'>, planId: string, inv: Invocation = CONSOLE): Promise<void> {
+  await h.ctx.messageRefs.add(proposalTrack(planId), { platform: inv.platform, chatId: inv.chatId, messageId: `shown-${planId}` });
 }
 
 /** Polls until `check` returns a value (not undefined/false). */
