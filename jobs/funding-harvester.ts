@@ -36,7 +36,7 @@ export async function runFundingHarvester(ctx: JobContext): Promise<HarvesterOut
   const out: HarvesterOutcome[] = [];
   for (const inst of await ctx.market.instruments()) {
     try {
-      const r = stopped ? await resumeAbandoned(ctx, inst.symbol) : await harvestOne(ctx, inst);
+      const r = stopped ? await resumeAbandoned(ctx, inst) : await harvestOne(ctx, inst);
       if (r) out.push(r);
     } catch (err) {
       ctx.log.warn({ err, symbol: inst.symbol }, 'harvester: symbol skipped');
@@ -228,9 +228,16 @@ async function submit(ctx: JobContext, inst: Instrument, decidedOn: string | nul
   return { symbol: plan.symbol, action: plan.action, reason, planId: plan.id };
 }
 
-async function resumeAbandoned(ctx: JobContext, symbol: string): Promise<HarvesterOutcome | null> {
+/** A stopped harvester trades nothing new: it finishes an interrupted plan and keeps its records true to the venue. */
+async function resumeAbandoned(ctx: JobContext, inst: Instrument): Promise<HarvesterOutcome | null> {
+  const symbol = inst.symbol;
   const open = await ctx.harvester.openPlanFor(symbol);
-  if (open?.status !== 'executing') return null;
+  if (!open) {
+    const hedge = await ctx.harvester.hedge(symbol);
+    if (hedge) await reconcileHedge(ctx, inst, hedge);
+    return null;
+  }
+  if (open.status !== 'executing') return null;
   await executorFor(ctx).run(open.plan.id, { resume: true });
   return { symbol, action: open.plan.action, reason: 'resumed', planId: open.plan.id };
 }

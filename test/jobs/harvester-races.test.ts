@@ -217,6 +217,19 @@ describe('harvester: hedge records reconciled with the venue on each run', () =>
     expect((await h.ctx.audit.latest(20)).some((e) => e.action === 'harvester.reconciled' && /0\.153/.test(e.detail))).toBe(true);
   });
 
+  it('when the harvester is stopped, a run should still adopt a perp leg that shrank at the venue, and place nothing', async () => {
+    h = await jobsHarness({ env: { HARVESTER_MODE: 'auto' } });
+    await h.paper.setFunding('BTC-PERP', 0.001);
+    await runFundingHarvester(h.bg.ctx);
+    await h.paper.placeOrder({ symbol: 'BTC-PERP', side: 'buy', orderType: 'market', quantity: 0.05, leverage: 2, reduceOnly: true, clientOrderId: 'shrink-3' });
+    await h.run('harvester', { action: 'stop' });
+    const orders = (await h.paper.listOrders()).length + (await h.paper.listSpotOrders()).length;
+    await runFundingHarvester(h.bg.ctx);
+    expect(await h.ctx.harvester.hedge('BTC-PERP')).toMatchObject({ perpQty: expect.closeTo(0.103, 9), spotQty: expect.closeTo(0.153, 9) });
+    expect((await h.paper.listOrders()).length + (await h.paper.listSpotOrders()).length).toBe(orders);
+    expect((await h.ctx.audit.latest(5)).some((e) => e.action === 'harvester.reconciled' && e.subject === 'BTC-PERP')).toBe(true);
+  });
+
   it('when the team holds its own position in the hedged symbol, the run should leave it alone', async () => {
     h = await jobsHarness({ env: { HARVESTER_MODE: 'auto' } });
     await h.paper.setFunding('BTC-PERP', 0.001);
