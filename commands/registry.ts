@@ -15,6 +15,7 @@ import close from './close.js';
 import pause from './pause.js';
 import resume from './resume.js';
 import audit from './audit.js';
+import approvals from './approvals.js';
 import approvalButtons from './approval-buttons.js';
 import backtest from './backtest.js';
 import harvester, { harvesterButtons } from './harvester.js';
@@ -23,7 +24,7 @@ import unsubscribe from './unsubscribe.js';
 import paper from './paper.js';
 import ackButton from './ack-button.js';
 
-export const commands: readonly CommandDef[] = [funding, positions, oi, basis, order, close, risk, pause, resume, audit, backtest, harvester, subscribe, unsubscribe, paper, status, help] as unknown as readonly CommandDef[];
+export const commands: readonly CommandDef[] = [funding, positions, oi, basis, order, close, risk, pause, resume, audit, approvals, backtest, harvester, subscribe, unsubscribe, paper, status, help] as unknown as readonly CommandDef[];
 
 export const buttons: readonly ButtonDef[] = [...approvalButtons, ...harvesterButtons, ackButton];
 
