@@ -117,10 +117,13 @@ const STEPS: { weight: number; run: Step }[] = [
     const id = pick(c.r, ids);
     const attempts = (c.w.jobs.get(id) ?? 0) + 1;
     c.w.jobs.set(id, attempts);
+    // The worker's periodic sweep may reconcile the same approval while its job runs.
+    const race = c.r() < 0.2;
     try {
-      await c.w.desk.runJob(id);
+      if (race) await Promise.all([c.w.desk.runJob(id), settled(c.w.desk.sweep())]);
+      else await c.w.desk.runJob(id);
       c.w.jobs.delete(id);
-      return `job ${id} done`;
+      return `job ${id} done${race ? ' (with a sweep)' : ''}`;
     } catch (e) {
       if (e instanceof CrashError) return `job ${id} crashed`;
       if (attempts >= JOB_ATTEMPTS) c.w.jobs.delete(id);
@@ -192,9 +195,11 @@ const STEPS: { weight: number; run: Step }[] = [
     const p = pick(c.r, proposals);
     const b = p.input.buttons!.find((x) => x.action === HARVEST_APPROVE)!;
     const id = (action: string) => encodeButtonId({ action, ref: b.ref, exp: b.exp });
-    const kind = pick(c.r, ['approve', 'approve2', 'approve+reject', 'reject'] as const);
+    const kind = pick(c.r, ['approve', 'approve2', 'approve+reject', 'reject', 'approve+run'] as const);
     const d = c.w.desk;
     if (kind === 'approve') await d.click('bob', id(HARVEST_APPROVE));
+    // A harvester run (its lock expired) meets the click that approves and executes the plan.
+    else if (kind === 'approve+run') await Promise.all([d.click('bob', id(HARVEST_APPROVE)), settled(d.harvest('propose'))]);
     else if (kind === 'approve2') await Promise.all([d.click('bob', id(HARVEST_APPROVE)), d.click('carol', id(HARVEST_APPROVE))]);
     else if (kind === 'approve+reject') await Promise.all([d.click('bob', id(HARVEST_APPROVE)), d.click('carol', id(HARVEST_REJECT))]);
     else await d.click('carol', id(HARVEST_REJECT));
