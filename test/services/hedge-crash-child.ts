@@ -25,6 +25,8 @@ const redis = createRedis(env('PD_REDIS_URL'), 'client');
 const store = { redis, prefix };
 const exchange = new PurpleFleaClient({ baseUrl: env('PD_EXCHANGE_URL'), apiKey: 'child-key', retries: 0 });
 const executor = new HedgeExecutor({
+  // Plans here are sized by hand (1 BTC); the notional cap does not bind (test/money-paths/harvester-reprice.test.ts).
+  config: { MAX_NOTIONAL_USD: 1_000_000 },
   exchange,
   harvester: new HarvesterState(store),
   audit: new AuditLog(store),

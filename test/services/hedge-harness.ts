@@ -16,6 +16,9 @@ import { MarketService } from '../../src/services/market.js';
 import { closeTestRedis, deletePrefix, testPrefix, testRedis } from '../support/redis.js';
 import { bookStandIn, type BookStandIn } from './hedge-stand-in.js';
 
+/** Plans here are sized by hand (1 BTC): the notional cap must not bind (re-sizing: test/money-paths/harvester-reprice.test.ts). */
+const HAND_SIZED = { MAX_NOTIONAL_USD: 1_000_000 };
+
 export const T0 = 1_767_225_600_000;
 
 export interface HedgeHarness {
@@ -51,7 +54,7 @@ export async function hedgeHarness(): Promise<HedgeHarness> {
   const market = new MarketService(exchange, () => clock.now);
   return {
     s, redis, prefix, harvester, audit, alerts, killSwitch, cascade, clock,
-    executor: () => new HedgeExecutor({ exchange, harvester, audit, alerts, killSwitch, cascade, market, log: silentLogger, now: () => clock.now }),
+    executor: () => new HedgeExecutor({ config: HAND_SIZED, exchange, harvester, audit, alerts, killSwitch, cascade, market, log: silentLogger, now: () => clock.now }),
     async published() {
       const q = new Queue(alerts.queue.name, { connection: redis, prefix: `{${prefix}}` });
       try {

@@ -13,7 +13,9 @@
  */
 import { ceilToStep, floorToStep } from '../../domain/numbers.js';
 import { ExchangeError, type Exchange, type Order } from '../../exchange/port.js';
+import type { Config } from '../../config/env.js';
 import type { Logger } from '../../log.js';
+import { TOUCH_ALLOWANCE } from '../orders/policy.js';
 import { pct, qty } from '../../format.js';
 import type { AlertService } from '../alerts/publish.js';
 import type { AuditLog } from '../audit.js';
@@ -25,6 +27,8 @@ import type { AuditEntry } from '../audit.js';
 import type { HarvesterState, HedgeLeg, HedgePlan, PlanRecord, Unwind } from './state.js';
 
 export interface HedgeExecutorDeps {
+  /** The per-order notional cap an entry's first leg is re-sized to at the price it runs at. */
+  config: Pick<Config, 'MAX_NOTIONAL_USD'>;
   exchange: Exchange;
   harvester: HarvesterState;
   audit: AuditLog;
@@ -37,8 +41,8 @@ export interface HedgeExecutorDeps {
 }
 
 export function executorFor(ctx: HedgeExecutorDeps): HedgeExecutor {
-  const { exchange, harvester, audit, alerts, killSwitch, cascade, market, log } = ctx;
-  return new HedgeExecutor({ exchange, harvester, audit, alerts, killSwitch, cascade, market, log, now: () => ctx.now() });
+  const { config, exchange, harvester, audit, alerts, killSwitch, cascade, market, log } = ctx;
+  return new HedgeExecutor({ config, exchange, harvester, audit, alerts, killSwitch, cascade, market, log, now: () => ctx.now() });
 }
 
 /** An `executing` plan untouched this long was abandoned by a crashed run and may be resumed. */
@@ -154,7 +158,9 @@ export class HedgeExecutor {
     const limit = (await this.d.cascade.active(plan.symbol, this.d.now())) !== null;
     let o0: Order;
     try {
-      o0 = await this.#leg(plan, first, 0, first.quantity, { limit });
+      const q0 = plan.action === 'enter' ? await this.#cappedEntry(plan, first) : first.quantity;
+      if (!(q0 > 0)) return this.#fail(plan, `at the current price one lot of ${plan.symbol} is above the notional cap (MAX_NOTIONAL_USD)`);
+      o0 = await this.#leg(plan, first, 0, q0, { limit });
     } catch (e) {
       if (!refused(e)) throw this.#unknown(plan, e);
       return this.#fail(plan, `first leg refused by the exchange: ${e.message}`);
@@ -249,6 +255,22 @@ export class HedgeExecutor {
     const inst = (await this.d.market.instruments()).find((i) => i.symbol === plan.symbol);
     if (!inst) throw new OutcomeUnknownError(`instrument ${plan.symbol} is not listed by the exchange`);
     return inst;
+  }
+
+  /**
+   * An entry was sized at the notional cap when it was planned and may run minutes later (a proposal waits for its
+   * click, a run resumes after a crash): its first leg is re-sized to the cap at the worst price either leg can fill at
+   * now, the orders' own rule (mark or spot plus the touch allowance). Never larger than planned. A re-sent leg keeps
+   * its client order id, so one already at the venue is returned as it is.
+   */
+  async #cappedEntry(plan: HedgePlan, first: HedgeLeg): Promise<number> {
+    const [t, s, inst] = await Promise.all([
+      this.d.exchange.ticker(plan.symbol),
+      this.d.exchange.spotTicker(plan.spotSymbol),
+      this.#instrument(plan),
+    ]);
+    const worst = Math.max(t.markPrice, s.lastPrice) * (1 + TOUCH_ALLOWANCE);
+    return Math.min(first.quantity, floorToStep(this.d.config.MAX_NOTIONAL_USD / worst, inst.lotSize));
   }
 
   async #lot(plan: HedgePlan): Promise<number> {
