@@ -106,6 +106,31 @@ export class World {
   }
 }
 
+/** Names of the Lua scripts ioredis has defined on this connection (LuaScript over defineCommand). */
+function scriptsOf(redis: Redis): Record<string, unknown> {
+  return (redis as unknown as { scriptsSet: Record<string, unknown> }).scriptsSet;
+}
+
+/**
+ * LuaScript defines its command once per connection object it is handed. Each process (and the observer) is its
+ * own object over one shared connection, so a script another object defined must look undefined to it; defining
+ * it again is harmless.
+ */
+function hideScripts(t: Redis, prop: string | symbol): boolean {
+  return typeof prop === 'string' && prop in scriptsOf(t) ? false : Reflect.has(t, prop);
+}
+
+/** The shared connection as its own object for LuaScript: for the observer, which never crashes. */
+export function ownView(redis: Redis): Redis {
+  return new Proxy(redis, {
+    has: hideScripts,
+    get(t, prop) {
+      const v: unknown = Reflect.get(t, prop, t);
+      return typeof v === 'function' ? (v as (...x: unknown[]) => unknown).bind(t) : v;
+    },
+  });
+}
+
 /**
  * Redis as one process sees it: after the process died every command fails (the connection went with it). With
  * `crashAfter` set, the process dies right before its n-th next command.
@@ -139,9 +164,11 @@ function processRedis(redis: Redis, life: Life & { crashAfter?: number }): Redis
     return proxy;
   };
   return new Proxy(redis, {
+    has: hideScripts,
     get(t, prop) {
       const v: unknown = Reflect.get(t, prop, t);
       if (typeof v !== 'function') return v;
+      if (prop === 'defineCommand') return (v as (...x: unknown[]) => unknown).bind(t);
       if (prop === 'multi' || prop === 'pipeline') {
         return (...a: unknown[]) => {
           if (life.dead) throw new CrashError();

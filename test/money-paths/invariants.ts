@@ -23,7 +23,7 @@ import { HarvesterState, type PlanRecord } from '../../src/services/harvester/st
 import { KillSwitch } from '../../src/services/kill-switch.js';
 import type { ApprovalRecord } from '../../src/services/approvals/types.js';
 import type { Arrival, FaultVenue } from './venue.js';
-import type { Published } from './desk.js';
+import { ownView, type Published } from './desk.js';
 
 export type InvariantId = 'I1' | 'I2' | 'I3' | 'I4' | 'I5';
 
@@ -60,7 +60,7 @@ export class Observer {
     private readonly published: Published[],
     private readonly now: () => number,
   ) {
-    this.store = { redis, prefix };
+    this.store = { redis: ownView(redis), prefix };
     this.killSwitch = new KillSwitch(this.store);
     this.cascade = new CascadeState(this.store);
     this.audit = new AuditLog(this.store);
