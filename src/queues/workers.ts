@@ -92,6 +92,8 @@ export interface NotifyWorkerOptions {
   concurrency?: number;
 }
 
+const NOTIFY_LOCK_MS = 5_000;
+
 /** Delivers alerts; runs only in the process that has the chat transports. */
 export function startNotifyWorker(o: NotifyWorkerOptions): WorkerHandle {
   const connection = createRedis(o.redisUrl, 'worker');
@@ -100,6 +102,11 @@ export function startNotifyWorker(o: NotifyWorkerOptions): WorkerHandle {
     connection,
     prefix: o.prefix,
     concurrency: o.concurrency ?? 32,
+    // A delivery held by a process that died (the leader replica killed) is picked up again within seconds, not
+    // BullMQ's default 30 s: alerts queue behind it in their destination's order. Sends take well under a second,
+    // and the lock is renewed every lockDuration / 2, so a live send is never taken for stalled.
+    lockDuration: NOTIFY_LOCK_MS,
+    stalledInterval: NOTIFY_LOCK_MS,
     settings: { backoffStrategy: (attemptsMade: number) => o.backoff(attemptsMade) },
   });
   worker.on('failed', (job, err) => {

@@ -65,7 +65,10 @@ async function until<T>(what: string, check: () => T | undefined | false, ms = 2
   for (;;) {
     const v = check();
     if (v) return v;
-    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}\n${replicas.map((r) => `--- ${r.name}\n${r.err.slice(-3000)}`).join('\n')}`);
+    if (Date.now() - t0 > ms) {
+      const alerts = tg.messages(ALERT_CHAT).map((m) => (m.text ?? '').split('\n')[0]);
+      throw new Error(`timed out waiting for ${what}\nalert chat: ${JSON.stringify(alerts)}\n${replicas.map((r) => `--- ${r.name}\n${r.err.slice(-3000)}`).join('\n')}`);
+    }
     await new Promise((r) => setTimeout(r, 50));
   }
 }
