@@ -1,13 +1,16 @@
 import {
   ActionRowBuilder,
   ApplicationCommandOptionType,
+  ApplicationIntegrationType,
   AttachmentBuilder,
   ButtonBuilder,
   ButtonStyle,
   Client,
   Events,
   GatewayIntentBits,
+  InteractionContextType,
   MessageFlags,
+  PermissionFlagsBits,
   type ApplicationCommandDataResolvable,
   type AutocompleteInteraction,
   type ButtonInteraction,
@@ -22,6 +25,7 @@ import type { Reply, ButtonStyle as ReplyButtonStyle } from '../chat/reply.js';
 import type { Logger } from '../log.js';
 import { renderDiscordEmbed } from './render.js';
 import { DeliveryError, type Desk, type MessageRef, type Notifier } from './desk.js';
+import { describeDiscordError } from './discord-errors.js';
 
 export interface DiscordOptions {
   desk: Desk;
@@ -47,11 +51,19 @@ const STYLE: Record<ReplyButtonStyle, ButtonStyle> = {
   danger: ButtonStyle.Danger,
 };
 
-/** Slash-command definitions from the registry (option types, choices, autocomplete). */
+/**
+ * Slash-command definitions from the registry (option types, choices, autocomplete). Server commands only (no DMs:
+ * the desk belongs to a team's server), and admin commands hidden from members without Manage Server until a server
+ * admin grants them in Integrations. That is the default view only: the role lists stay the source of truth.
+ * Discord sets permissions per command, so `/harvester` (whose status is for everyone) stays visible.
+ */
 export function slashCommandData(commands: readonly CommandDef[]): ApplicationCommandDataResolvable[] {
   return commands.map((c) => ({
     name: c.name,
     description: c.description.slice(0, 100),
+    contexts: [InteractionContextType.Guild],
+    integrationTypes: [ApplicationIntegrationType.GuildInstall],
+    defaultMemberPermissions: c.role === 'admin' ? PermissionFlagsBits.ManageGuild : null,
     options: [...c.options]
       .sort((a, b) => Number(Boolean(b.required)) - Number(Boolean(a.required)))
       .map((o: OptionSpec) => ({
@@ -120,9 +132,13 @@ export class DiscordTransport implements Notifier {
     this.#deferAfterMs = opts.deferAfterMs ?? 1200;
     this.client = new Client({ intents: [GatewayIntentBits.Guilds], rest: { api: opts.apiUrl } });
     this.client.on(Events.InteractionCreate, (ix) => {
-      void this.#onInteraction(ix).catch((err: unknown) => this.opts.log.error({ err, kind: ix.type }, 'discord interaction failed'));
+      // Never the error itself: it carries the interaction token (in its URL) and the reply body. Not under `err`,
+      // whose serializer would add a stack and type.
+      void this.#onInteraction(ix).catch((err: unknown) =>
+        this.opts.log.error({ error: describeDiscordError(err, ['token' in ix ? ix.token : null, opts.token]), kind: ix.type }, 'discord interaction failed'),
+      );
     });
-    this.client.on(Events.Error, (err) => this.opts.log.warn({ err: { message: err.message } }, 'discord client error'));
+    this.client.on(Events.Error, (err) => this.opts.log.warn({ error: describeDiscordError(err, [opts.token]) }, 'discord client error'));
   }
 
   async start(): Promise<void> {

@@ -29,6 +29,18 @@ describe('Discord transport through the real discord.js client', () => {
     expect(funding.options[0]).toMatchObject({ name: 'symbol', type: 3, autocomplete: true, required: true });
   });
 
+  it('registers server-only commands (no DMs), with admin commands hidden from members without Manage Server', () => {
+    const bodies = discord.registeredCommands(discord.guildId).map((c) => c.body as { name: string; contexts?: number[]; integration_types?: number[]; default_member_permissions?: string | null });
+    for (const b of bodies) {
+      expect(b.contexts, b.name).toEqual([0]);
+      expect(b.integration_types, b.name).toEqual([0]);
+    }
+    const hidden = bodies.filter((b) => b.default_member_permissions !== null && b.default_member_permissions !== undefined);
+    expect(hidden.map((b) => b.name).sort()).toEqual(['paper', 'pause', 'resume']);
+    // Manage Server (1 << 5).
+    for (const b of hidden) expect(b.default_member_permissions).toBe('32');
+  });
+
   it('answers /funding with an embed whose numbers match the paper exchange', async () => {
     const ix = discord.dispatchSlashCommand({ name: 'funding', userId: '501', options: { symbol: 'btc' } });
     const msg = await ix.final();
