@@ -2,53 +2,31 @@
  * The paper server's own surface: API key check, request validation, the error envelope, and the scenario
  * routes (cascade, reset, faucet) that the contract suite does not drive.
  */
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { PaperExchange } from '../../src/exchange/paper/paper-exchange.js';
-import { startPaperServer, type PaperServerHandle } from '../../src/exchange/paper-server.js';
+import { describe, expect, it } from 'vitest';
 import { PurpleFleaClient } from '../../src/exchange/purpleflea.js';
-import { closeTestRedis, deletePrefix, testPrefix, testRedis } from '../support/redis.js';
+import { paperServerPerTest } from '../support/paper-server.js';
 
 const T0 = Date.UTC(2024, 0, 1, 5, 30);
 const KEY = 'server-test-key';
-const redis = testRedis();
-const prefixes: string[] = [];
-let paper: PaperExchange;
-let server: PaperServerHandle;
+const t = paperServerPerTest({ now: T0, apiKey: KEY });
 
 async function call(method: string, path: string, body?: object, key: string | null = KEY): Promise<{ status: number; json: unknown }> {
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (key !== null) headers['x-api-key'] = key;
-  const res = await fetch(`${server.url}${path}`, { method, headers, ...(body ? { body: JSON.stringify(body) } : {}) });
+  const res = await fetch(`${t.server.url}${path}`, { method, headers, ...(body ? { body: JSON.stringify(body) } : {}) });
   return { status: res.status, json: await res.json() };
 }
 
-beforeEach(async () => {
-  const prefix = testPrefix();
-  prefixes.push(prefix);
-  paper = await PaperExchange.open({ redis, keyPrefix: prefix, clock: () => T0, volatilityScale: 0 });
-  server = await startPaperServer({ exchange: paper, port: 0, apiKey: KEY });
-});
-
-afterEach(async () => {
-  await server.close();
-  await paper.close();
-});
-
-afterAll(async () => {
-  for (const p of prefixes) await deletePrefix(redis, p);
-  await closeTestRedis();
-});
-
 describe('paper server', () => {
   it('answers /healthz without a key, for container health checks, and nothing else outside /api/v1', async () => {
-    const res = await fetch(`${server.url.replace(/\/api\/v1$/, '')}/healthz`);
+    const res = await fetch(`${t.server.url.replace(/\/api\/v1$/, '')}/healthz`);
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ ok: true });
-    expect((await fetch(`${server.url.replace(/\/api\/v1$/, '')}/other`)).status).toBe(404);
+    expect((await fetch(`${t.server.url.replace(/\/api\/v1$/, '')}/other`)).status).toBe(404);
   });
 
   it('serves under /api/v1 and demands the API key', async () => {
-    expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/api\/v1$/);
+    expect(t.server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/api\/v1$/);
     expect(await call('GET', '/account', undefined, null)).toEqual({ status: 401, json: { error: { code: 'missing_api_key', message: expect.any(String) } } });
     const wrong = await call('GET', '/account', undefined, 'nope');
     expect(wrong.status).toBe(401);
@@ -71,7 +49,7 @@ describe('paper server', () => {
   });
 
   it('runs a cascade over ticks, then resets and tops up the account through scenario routes', async () => {
-    const client = new PurpleFleaClient({ baseUrl: server.url, apiKey: KEY, retries: 0 });
+    const client = new PurpleFleaClient({ baseUrl: t.server.url, apiKey: KEY, retries: 0 });
     const oi0 = (await client.openInterest('BTC-PERP')).openInterest;
     const px0 = (await client.ticker('BTC-PERP')).markPrice;
     expect(await call('POST', '/paper/cascade', { symbol: 'BTC-PERP', oi_drop_pct: 5, price_drop_pct: 3, steps: 3 })).toMatchObject({ status: 200 });

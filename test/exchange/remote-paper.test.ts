@@ -2,42 +2,20 @@
  * PAPER_EXCHANGE_URL: the bot and its workers share one paper market served by `npm run paper-exchange`. The remote
  * client trades through the REST API and drives the same scenario controls as the embedded paper exchange.
  */
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { PaperExchange } from '../../src/exchange/paper/paper-exchange.js';
-import { startPaperServer, type PaperServerHandle } from '../../src/exchange/paper-server.js';
+import { describe, expect, it } from 'vitest';
 import { RemotePaperExchange } from '../../src/exchange/remote-paper.js';
 import { createExchange } from '../../src/exchange/factory.js';
 import { loadConfig } from '../../src/config/env.js';
 import { silentLogger } from '../../src/log.js';
 import { scenarioControls } from '../../commands/paper.js';
-import { closeTestRedis, deletePrefix, testPrefix, testRedis } from '../support/redis.js';
+import { paperServerPerTest } from '../support/paper-server.js';
 
 const T0 = Date.UTC(2024, 0, 1, 5, 30);
-const redis = testRedis();
-const prefixes: string[] = [];
-let paper: PaperExchange;
-let server: PaperServerHandle;
-
-beforeEach(async () => {
-  const prefix = testPrefix();
-  prefixes.push(prefix);
-  paper = await PaperExchange.open({ redis, keyPrefix: prefix, clock: () => T0, volatilityScale: 0 });
-  server = await startPaperServer({ exchange: paper, port: 0 });
-});
-
-afterEach(async () => {
-  await server.close();
-  await paper.close();
-});
-
-afterAll(async () => {
-  for (const p of prefixes) await deletePrefix(redis, p);
-  await closeTestRedis();
-});
+const t = paperServerPerTest({ now: T0 });
 
 describe('shared paper exchange over HTTP', () => {
   it('is what createExchange builds with EXCHANGE=paper and PAPER_EXCHANGE_URL, named paper, with scenario controls', async () => {
-    const config = loadConfig({ PAPER_EXCHANGE_URL: server.url });
+    const config = loadConfig({ PAPER_EXCHANGE_URL: t.server.url });
     expect(config.ALLOW_SELF_APPROVAL).toBe(true);
     const ex = await createExchange(config, { redisUrl: 'redis://unused', log: silentLogger });
     try {
@@ -50,14 +28,14 @@ describe('shared paper exchange over HTTP', () => {
   });
 
   it('moves the shared market: a price set through one client is the mark every other client and the server see', async () => {
-    const a = new RemotePaperExchange({ baseUrl: server.url });
-    const b = new RemotePaperExchange({ baseUrl: server.url });
+    const a = new RemotePaperExchange({ baseUrl: t.server.url });
+    const b = new RemotePaperExchange({ baseUrl: t.server.url });
     try {
       await a.setPrice('BTC-PERP', 54_321);
       expect((await b.ticker('BTC-PERP')).markPrice).toBeCloseTo(54_321, 6);
-      expect((await paper.ticker('BTC-PERP')).markPrice).toBeCloseTo(54_321, 6);
+      expect((await t.paper.ticker('BTC-PERP')).markPrice).toBeCloseTo(54_321, 6);
       await a.setFillModel('ETH-PERP', 'reject');
-      expect(await paper.fillModels()).toMatchObject({ 'ETH-PERP': expect.objectContaining({ mode: 'reject' }) });
+      expect(await t.paper.fillModels()).toMatchObject({ 'ETH-PERP': expect.objectContaining({ mode: 'reject' }) });
       await a.setFunding('BTC-PERP', 0.0007);
       expect((await b.funding('BTC-PERP')).currentRate).toBeCloseTo(0.0007, 10);
     } finally {
@@ -67,7 +45,7 @@ describe('shared paper exchange over HTTP', () => {
   });
 
   it('reports a refused scenario call as an exchange error with the server message', async () => {
-    const a = new RemotePaperExchange({ baseUrl: server.url });
+    const a = new RemotePaperExchange({ baseUrl: t.server.url });
     try {
       await expect(a.setPrice('NOPE-PERP', 1)).rejects.toMatchObject({ name: 'ExchangeError', kind: 'http' });
     } finally {
