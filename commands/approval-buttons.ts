@@ -65,58 +65,87 @@ async function refuse(ctx: CommandContext, rec: ApprovalRecord, inv: Invocation,
   return { notice: why };
 }
 
+/** Approvals whose Approve click is being decided in this process, per approval store (one per deployment prefix). */
+const deciding = new WeakMap<object, Map<string, Promise<unknown>>>();
+
+/**
+ * Runs `decide` for a click on `approvalId`; while another click on it is being decided in this process, waits for
+ * that decision first. A crowd clicking Approve at once then makes one decision (checks, exchange ticker, approve
+ * script) and the others read what was decided, instead of all but one running every check only to lose in the
+ * script. An optimisation only: the approve script's compare-and-set still decides, across processes too. Waiters go
+ * on together, so a decision that leaves the approval pending (a refused self-approval) holds nobody twice.
+ */
+async function afterDecisionInFlight<T>(ctx: CommandContext, approvalId: string, decide: () => Promise<T>): Promise<T> {
+  let inFlight = deciding.get(ctx.approvals);
+  if (!inFlight) deciding.set(ctx.approvals, (inFlight = new Map()));
+  const running = inFlight.get(approvalId);
+  if (running) {
+    await running.catch(() => undefined);
+    return decide();
+  }
+  const mine = decide();
+  inFlight.set(approvalId, mine);
+  try {
+    return await mine;
+  } finally {
+    if (inFlight.get(approvalId) === mine) inFlight.delete(approvalId);
+  }
+}
+
 export const approveButton = defineButton({
   action: APPROVE_ACTION,
   role: 'approver',
-  async run(ctx, id, inv) {
-    const rec = await ctx.approvals.get(id.ref);
-    if (!rec) return { notice: UNKNOWN };
-    if (!(await shownHere(ctx, rec, inv))) return refuse(ctx, rec, inv, NOT_POSTED_HERE);
-    if (rec.status !== 'pending') return { update: renderApproval(rec), notice: staleNotice(rec) };
-    if (overdue(ctx, rec, id)) return expireNow(ctx, rec, inv);
-    const me = personOf(inv);
-    const selfRefusal = selfApprovalRefusal(me, asConfigured(ctx, rec.requester), rec.selfApprovalAllowed, ctx.config.ALLOW_SELF_APPROVAL, 'order');
-    if (selfRefusal) return refuse(ctx, rec, inv, selfRefusal);
-    const blocker = await orderBlocker(rec.plan, ctx);
-    if (blocker) {
-      return refuse(ctx, rec, inv, `Approval refused: ${blocker}. The preview stays open until ${utc(rec.expiresAt)}.`);
-    }
-    // The status is re-checked inside the approve script; the record read above only supplies what never changes.
-    const r = await ctx.approvals.approve(rec, me, ctx.now(), otherKeysOf(ctx, me));
-    switch (r.kind) {
-      case 'missing':
-        return { notice: UNKNOWN };
-      case 'expired':
-        return expireNow(ctx, r.record, inv);
-      case 'conflict':
-        return { update: renderApproval(r.record), notice: staleNotice(r.record) };
-      case 'duplicate':
-        return { notice: duplicateApprovalNotice('order', r.count, r.record.required) };
-      case 'recorded':
-        return {
-          update: renderApproval(r.record),
-          notice: recordedApprovalNotice(r.count, r.record.required),
-          afterAnswer: () => showLatest(ctx, r.record, inv),
-        };
-      case 'approved': {
-        ctx.log.info({ approvalId: rec.id, approvers: r.count }, 'order approved');
-        // The approval is persisted, so the order starts now, while the clicker is being answered.
-        const queued = ctx.orderQueue.enqueue(rec.id).catch((err: unknown) => {
-          // The worker's reconciliation sweep enqueues it again.
-          ctx.log.error({ err, approvalId: rec.id }, 'could not enqueue approved order');
-        });
-        return {
-          update: renderApproval(r.record),
-          notice: 'Approved: placing the order.',
-          afterAnswer: async () => {
-            await queued;
-            await showLatest(ctx, r.record, inv);
-          },
-        };
-      }
-    }
-  },
+  run: (ctx, id, inv) => afterDecisionInFlight(ctx, id.ref, () => approve(ctx, id, inv)),
 });
+
+async function approve(ctx: CommandContext, id: ButtonId, inv: Invocation): Promise<ButtonResult> {
+  const rec = await ctx.approvals.get(id.ref);
+  if (!rec) return { notice: UNKNOWN };
+  if (!(await shownHere(ctx, rec, inv))) return refuse(ctx, rec, inv, NOT_POSTED_HERE);
+  if (rec.status !== 'pending') return { update: renderApproval(rec), notice: staleNotice(rec) };
+  if (overdue(ctx, rec, id)) return expireNow(ctx, rec, inv);
+  const me = personOf(inv);
+  const selfRefusal = selfApprovalRefusal(me, asConfigured(ctx, rec.requester), rec.selfApprovalAllowed, ctx.config.ALLOW_SELF_APPROVAL, 'order');
+  if (selfRefusal) return refuse(ctx, rec, inv, selfRefusal);
+  const blocker = await orderBlocker(rec.plan, ctx);
+  if (blocker) {
+    return refuse(ctx, rec, inv, `Approval refused: ${blocker}. The preview stays open until ${utc(rec.expiresAt)}.`);
+  }
+  // The status is re-checked inside the approve script; the record read above only supplies what never changes.
+  const r = await ctx.approvals.approve(rec, me, ctx.now(), otherKeysOf(ctx, me));
+  switch (r.kind) {
+    case 'missing':
+      return { notice: UNKNOWN };
+    case 'expired':
+      return expireNow(ctx, r.record, inv);
+    case 'conflict':
+      return { update: renderApproval(r.record), notice: staleNotice(r.record) };
+    case 'duplicate':
+      return { notice: duplicateApprovalNotice('order', r.count, r.record.required) };
+    case 'recorded':
+      return {
+        update: renderApproval(r.record),
+        notice: recordedApprovalNotice(r.count, r.record.required),
+        afterAnswer: () => showLatest(ctx, r.record, inv),
+      };
+    case 'approved': {
+      ctx.log.info({ approvalId: rec.id, approvers: r.count }, 'order approved');
+      // The approval is persisted, so the order starts now, while the clicker is being answered.
+      const queued = ctx.orderQueue.enqueue(rec.id).catch((err: unknown) => {
+        // The worker's reconciliation sweep enqueues it again.
+        ctx.log.error({ err, approvalId: rec.id }, 'could not enqueue approved order');
+      });
+      return {
+        update: renderApproval(r.record),
+        notice: 'Approved: placing the order.',
+        afterAnswer: async () => {
+          await queued;
+          await showLatest(ctx, r.record, inv);
+        },
+      };
+    }
+  }
+}
 
 export const rejectButton = defineButton({
   action: REJECT_ACTION,

@@ -11,6 +11,7 @@ async function mirrorToTelegram(x: Harness, reply: Reply): Promise<void> {
 }
 import { parseButtonId } from '../../src/chat/button-id.js';
 import { clientOrderIdFor } from '../../src/services/orders/executor.js';
+import type { CommandContext } from '../../commands/context.js';
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -330,6 +331,37 @@ describe('approval', () => {
     await eventually(async () => (await h!.ctx.orderQueue.queue.getJobCounts()).completed === 1);
     expect(await h.paper.listOrders()).toHaveLength(1);
     expect((await h.ctx.audit.latest(50)).filter((e) => e.action === 'order.approved')).toHaveLength(1);
+  });
+
+  it('makes one decision for a crowd of Approve clicks in one process: the others wait for it and read it', async () => {
+    let tickers = 0;
+    const countingTickers = (harness: Harness): CommandContext => ({
+      ...harness.ctx,
+      exchange: new Proxy(harness.paper, {
+        get(target, prop) {
+          if (prop === 'ticker') tickers++;
+          const v: unknown = Reflect.get(target, prop, target);
+          return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+        },
+      }),
+    });
+    h = await makeHarness();
+    let ctx = countingTickers(h);
+    const click = (reply: Reply, who: 'bob' | 'carol' | 'dana') => dispatchButton(ctx, buttons, buttonOf(reply, 'Approve'), invocation(who));
+    const once = await h.preview('alice', 'order', ORDER);
+    const who = ['bob', 'carol', 'dana'] as const;
+    const crowd = await Promise.all(Array.from({ length: 30 }, (_, i) => click(once, who[i % 3]!)));
+    expect(crowd.filter((r) => r.notice === 'Approved: placing the order.')).toHaveLength(1);
+    expect(crowd.filter((r) => r.notice?.startsWith('This preview is no longer valid: it was approved by'))).toHaveLength(29);
+    expect(tickers).toBe(1); // the checks ran for the one decision, not for every click
+
+    // A decision that leaves the preview pending lets the waiting clicks go on with their own.
+    await h.close();
+    h = await makeHarness({ APPROVALS_REQUIRED: '2' });
+    ctx = countingTickers(h);
+    const twice = await h.preview('alice', 'order', ORDER);
+    const both = await Promise.all([click(twice, 'bob'), click(twice, 'carol')]);
+    expect(both.map((r) => r.notice)).toEqual(['Your approval is recorded (1 of 2).', 'Approved: placing the order.']);
   });
 });
 
