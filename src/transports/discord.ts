@@ -18,6 +18,7 @@ import {
   type GuildMember,
   type Interaction,
   type APIInteractionGuildMember,
+  type JSONEncodable,
 } from 'discord.js';
 import type { CommandDef, OptionSpec } from '../../commands/define.js';
 import type { Invocation } from '../../commands/context.js';
@@ -80,6 +81,14 @@ export function slashCommandData(commands: readonly CommandDef[]): ApplicationCo
   })) as ApplicationCommandDataResolvable[];
 }
 
+/**
+ * Sent as it is: discord.js copies a plain embed object key by key into snake case (lodash, recursively) for every
+ * message, the costliest step of answering a click; renderDiscordEmbed already uses the API's field names.
+ */
+function asIs<T>(data: T): JSONEncodable<T> {
+  return { toJSON: () => data };
+}
+
 /** Reply → message payload: embed, buttons, image attachment. */
 export function discordPayload(r: Reply) {
   const components = r.buttons?.length
@@ -90,7 +99,7 @@ export function discordPayload(r: Reply) {
       ]
     : [];
   const files = r.image ? [new AttachmentBuilder(r.image.data, { name: r.image.filename, description: r.image.alt })] : [];
-  return { embeds: [renderDiscordEmbed(r)], components, files };
+  return { embeds: [asIs(renderDiscordEmbed(r))], components, files };
 }
 
 function roleIdsOf(member: GuildMember | APIInteractionGuildMember | null): string[] {
