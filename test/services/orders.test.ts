@@ -136,6 +136,28 @@ describe('execution', () => {
     expect(await h.paper.listOrders()).toHaveLength(1);
   });
 
+  it('shows a partial fill while the rest is open, then records exactly what the venue filled (paper fill model)', async () => {
+    h = await makeHarness();
+    const w = await h.startWorker();
+    await h.run('dana', 'paper', { action: 'partial', symbol: 'BTC-PERP', value: 0.5 });
+    const reply = await h.preview('alice', 'order', { symbol: 'btc', side: 'long', size_usd: 1350, leverage: 2 });
+    await h.click('bob', buttonOf(reply, 'Approve'));
+    const part = await eventually(async () => {
+      const r = await h!.ctx.approvals.get(reply.track!);
+      return r?.result?.status === 'partially_filled' ? r : undefined;
+    });
+    expect(part.status).toBe('submitted');
+    expect([part.plan.quantity, part.result!.filledQuantity]).toEqual([0.02, 0.01]);
+    await eventually(() => h!.notifier.edits.some((e) => /filled 0\.010 of 0\.020 BTC; the rest is open on the book/.test(e.reply.text ?? '')));
+    await h.run('dana', 'paper', { action: 'normal', symbol: 'BTC-PERP' });
+    await h.paper.tick();
+    await w.sweep();
+    const rec = await reachStatus(h, reply.track!, 'filled');
+    expect(rec.result?.filledQuantity).toBe(rec.plan.quantity);
+    const [o] = await h.paper.listOrders();
+    expect(o).toMatchObject({ status: 'filled', filledQuantity: rec.plan.quantity });
+  });
+
   it('refuses a market order during a cascade and accepts a limit within 0.5% of mark', async () => {
     h = await makeHarness();
     await h.ctx.cascade.put({

@@ -30,6 +30,10 @@ function statusLine(rec: ApprovalRecord): { text: string; severity: Severity } {
     case 'approved':
       return { text: `👍 Approved by ${names(rec)}: placing the order…`, severity: 'info' };
     case 'submitted':
+      if (rec.result?.status === 'partially_filled') {
+        const p = rec.plan;
+        return { text: `📌 Approved by ${names(rec)}: order ${rec.result.orderId} filled ${fmtQty(rec.result.filledQuantity, p.lotSize)} of ${fmtQty(p.quantity, p.lotSize)} ${p.base}; the rest is open on the book.`, severity: 'info' };
+      }
       return rec.result?.status === 'new'
         ? { text: `📌 Approved by ${names(rec)}: order ${rec.result.orderId} is resting on the book.`, severity: 'info' }
         : { text: `📤 Approved by ${names(rec)}: sent to the exchange…`, severity: 'info' };
