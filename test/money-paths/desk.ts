@@ -136,27 +136,22 @@ export function ownView(redis: Redis): Redis {
  * `crashAfter` set, the process dies right before its n-th next command.
  */
 function processRedis(redis: Redis, life: Life & { crashAfter?: number }): Redis {
-  const gate = (): void => {
+  type Fn = (...x: unknown[]) => unknown;
+  /** One command reaching Redis: counts toward `crashAfter`, and fails once the process is dead. */
+  const gated = (t: object, f: Fn) => (...a: unknown[]): unknown => {
     if (life.crashAfter !== undefined && --life.crashAfter <= 0) life.dead = true;
-    if (life.dead) throw new CrashError();
+    if (life.dead) return Promise.reject(new CrashError());
+    return f.apply(t, a);
   };
   const wrapPipeline = (p: object): object => {
     const proxy: object = new Proxy(p, {
       get(t, prop) {
         const v: unknown = Reflect.get(t, prop, t);
         if (typeof v !== 'function') return v;
-        if (prop === 'exec') {
-          return (...a: unknown[]) => {
-            try {
-              gate();
-            } catch (e) {
-              return Promise.reject(e);
-            }
-            return (v as (...x: unknown[]) => unknown).apply(t, a);
-          };
-        }
+        // Queued commands reach Redis with exec; chaining returns the proxy, so exec is never bypassed.
+        if (prop === 'exec') return gated(t, v as Fn);
         return (...a: unknown[]) => {
-          const r = (v as (...x: unknown[]) => unknown).apply(t, a);
+          const r = (v as Fn).apply(t, a);
           return r === t ? proxy : r;
         };
       },
@@ -168,21 +163,14 @@ function processRedis(redis: Redis, life: Life & { crashAfter?: number }): Redis
     get(t, prop) {
       const v: unknown = Reflect.get(t, prop, t);
       if (typeof v !== 'function') return v;
-      if (prop === 'defineCommand') return (v as (...x: unknown[]) => unknown).bind(t);
+      if (prop === 'defineCommand') return (v as Fn).bind(t);
       if (prop === 'multi' || prop === 'pipeline') {
         return (...a: unknown[]) => {
           if (life.dead) throw new CrashError();
           return wrapPipeline((v as (...x: unknown[]) => object).apply(t, a));
         };
       }
-      return (...a: unknown[]) => {
-        try {
-          gate();
-        } catch (e) {
-          return Promise.reject(e);
-        }
-        return (v as (...x: unknown[]) => unknown).apply(t, a);
-      };
+      return gated(t, v as Fn);
     },
   });
 }
