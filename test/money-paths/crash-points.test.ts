@@ -4,14 +4,14 @@
  * (I4, I5). Deterministic companion of the randomised fault test: it walks every crash point instead of sampling.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { closeRedis, createRedis } from '../../src/queues/redis.js';
+import { closeRedis } from '../../src/queues/redis.js';
 import { RESUME_AFTER_MS } from '../../src/services/harvester/hedge-executor.js';
 import { redisUrl, testPrefix } from '../support/redis.js';
-import { CONFIG, World } from './desk.js';
+import { CONFIG, faultTestRedis, World } from './desk.js';
 import { Observer, type Violation } from './invariants.js';
 import { CrashError } from './venue.js';
 
-const redis = createRedis(redisUrl());
+const redis = faultTestRedis(redisUrl());
 afterAll(() => closeRedis(redis));
 
 const START = Date.UTC(2024, 0, 15, 3, 0, 0);

@@ -18,6 +18,7 @@ import type { Reply } from '../../src/chat/reply.js';
 import { loadConfig, type Config } from '../../src/config/env.js';
 import { DEFAULT_TUNING } from '../../src/config/tuning.js';
 import { silentLogger } from '../../src/log.js';
+import { createRedis } from '../../src/queues/redis.js';
 import { AlertService, type PublishResult } from '../../src/services/alerts/publish.js';
 import type { AlertInput } from '../../src/services/alerts/types.js';
 import { MessageRefs } from '../../src/services/alerts/message-refs.js';
@@ -104,6 +105,14 @@ export class World {
     this.desk = new Desk(this);
     return this.desk.sweep();
   }
+}
+
+/**
+ * The fault tests' own Redis database on the run's server: their key scans (checks, clean-up) then read only their
+ * own keys, not those of every other test running beside them.
+ */
+export function faultTestRedis(url: string): Redis {
+  return createRedis(url, 'client', { db: 3 });
 }
 
 /** Names of the Lua scripts ioredis has defined on this connection (LuaScript over defineCommand). */

@@ -5,13 +5,13 @@
  * leg is re-sized to the cap at the fresh worst fill price right before it is sent.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { closeRedis, createRedis } from '../../src/queues/redis.js';
+import { closeRedis } from '../../src/queues/redis.js';
 import { HARVEST_APPROVE } from '../../src/services/harvester/plans.js';
 import { encodeButtonId } from '../../src/chat/button-id.js';
 import { redisUrl, testPrefix } from '../support/redis.js';
-import { CONFIG, World } from './desk.js';
+import { CONFIG, faultTestRedis, World } from './desk.js';
 
-const redis = createRedis(redisUrl());
+const redis = faultTestRedis(redisUrl());
 afterAll(() => closeRedis(redis));
 
 describe('a harvester entry approved after the price rose', () => {

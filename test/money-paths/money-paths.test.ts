@@ -5,11 +5,12 @@
  * test/money-paths/money-paths.test.ts` replays one schedule. The 100,000-schedule soak is bench/money-paths.bench.ts.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { closeRedis, createRedis } from '../../src/queues/redis.js';
+import { closeRedis } from '../../src/queues/redis.js';
+import { faultTestRedis } from './desk.js';
 import { redisUrl, testPrefix } from '../support/redis.js';
 import { describeFailure, runSchedule, runSchedules } from './schedule.js';
 
-const redis = createRedis(redisUrl());
+const redis = faultTestRedis(redisUrl());
 afterAll(() => closeRedis(redis));
 
 const SEED = process.env.FUZZ_SEED;

@@ -4,12 +4,12 @@
  * record; a record the venue does not confirm) and must be reported. A checker that never fires proves nothing.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { closeRedis, createRedis } from '../../src/queues/redis.js';
+import { closeRedis } from '../../src/queues/redis.js';
 import { redisUrl, testPrefix } from '../support/redis.js';
-import { CONFIG, World } from './desk.js';
+import { CONFIG, faultTestRedis, World } from './desk.js';
 import { Observer } from './invariants.js';
 
-const redis = createRedis(redisUrl());
+const redis = faultTestRedis(redisUrl());
 afterAll(() => closeRedis(redis));
 
 function world(): { w: World; obs: Observer } {

@@ -275,7 +275,7 @@ export async function runSchedule(seed: number, o: ScheduleOptions): Promise<Sch
   w.venue.engine.setFunding('ETH-PERP', 0);
   const obs = new Observer(o.redis, prefix, w.venue, CONFIG, w.published, w.now);
   const c: Ctx = { w, obs, r, log: [], previews: [] };
-  const n = o.steps ?? 24;
+  const n = o.steps ?? 22;
   try {
     for (let i = 0; i < n; i++) {
       obs.step = i + 1;
