@@ -10,7 +10,13 @@
  * - I4 every approval and plan is final or resumable, and each transition has its audit entry;
  * - I5 after reconcile the desk's records match the venue's positions.
  * I1 and the first two parts of I2 are checked at the instant an order reaches the venue; the fill caps after every
- * step; I3 after every harvester run; I4 after every restart and at the end; I5 at the end, after the settle phase.
+ * step; I3 after every harvester run; I4 and I5 at the end, after the settle phase has lifted every fault and let
+ * the desk reconcile (crash-points.test.ts checks them after a crash at every Redis command of a path).
+ *
+ * "Adds exposure" means the order raises the absolute net delta of its base (perp position plus spot balance, as the
+ * venue holds them when it arrives): a hedge's second leg or an unwind reduces it, and a reduce-only perp order never
+ * counts (a pause must not trap a position). Cascades are per perp symbol, so the market-order rule covers perp
+ * orders. The notional cap is judged on orders that add exposure, at their average fill price.
  */
 import type { Redis } from 'ioredis';
 import type { Config } from '../../src/config/env.js';
