@@ -232,6 +232,7 @@ async function afterStep(c: Ctx): Promise<void> {
     c.log.push('  restart');
     await settled(c.w.restart());
     if (c.w.desk.life.dead) await settled(c.w.restart());
+    await c.obs.checkRecords(false);
   }
 }
 
