@@ -16,11 +16,16 @@ export interface SentTelegramMessage {
   kind: TelegramMessageKind;
 }
 
+/** Runs one Bot API call that posts or edits a message in the chat, e.g. once the chat's flood limit allows it. */
+export type Gate = <T>(call: () => Promise<T>) => Promise<T>;
+
+const ungated: Gate = (call) => call();
+
 export interface SendOptions {
   /** In groups the answer quotes the command, so everyone sees whom it answers. */
   replyTo?: number;
-  /** Awaited before each API send (flood limits); a reply with a long text and an image takes two sends. */
-  pace?: () => Promise<void>;
+  /** Wraps each API call (flood limits); a reply with a long text and an image takes two sends. */
+  gate?: Gate;
   /**
    * One API send at most: a long text under an image is clipped into the caption. The notify queue reserves one
    * pacing slot per delivery, so a second message would break the chat's limit.
@@ -46,7 +51,8 @@ function textOf(reply: Reply, max?: number): string {
 
 /**
  * Sends and edits PerpDesk replies on one Telegram client, in HTML parse mode. No retries here: interactive
- * callers decide, and the notify queue owns pacing and retry for alerts.
+ * callers decide, and the notify queue owns retry for alerts. Every call that posts or edits goes through the
+ * caller's gate (the chat's flood-limit budget).
  */
 export class TelegramOutbound {
   constructor(private readonly telegram: Telegram) {}
@@ -54,30 +60,31 @@ export class TelegramOutbound {
   async send(chatId: string, reply: Reply, opts: SendOptions = {}): Promise<SentTelegramMessage> {
     const reply_markup = inlineKeyboard(reply.buttons);
     const reply_parameters = opts.replyTo === undefined ? undefined : { message_id: opts.replyTo, allow_sending_without_reply: true };
-    const pace = opts.pace ?? (async () => {});
+    const gate = opts.gate ?? ungated;
     if (reply.image) {
       const photo = { source: reply.image.data, filename: reply.image.filename };
       const full = renderTelegramHtml(reply);
       if (full.length <= CAPTION_MAX || opts.singleMessage) {
         const caption = full.length <= CAPTION_MAX ? full : renderTelegramHtml(reply, CAPTION_MAX);
-        await pace();
-        const m = await this.telegram.sendPhoto(chatId, photo, { caption: caption || undefined, parse_mode: 'HTML', reply_markup, reply_parameters });
+        const m = await gate(() => this.telegram.sendPhoto(chatId, photo, { caption: caption || undefined, parse_mode: 'HTML', reply_markup, reply_parameters }));
         return { messageId: m.message_id, kind: 'photo' };
       }
       const alt = reply.image.alt ?? reply.title;
-      await pace();
-      await this.telegram.sendPhoto(chatId, photo, {
-        ...(alt ? { caption: escapeHtml(alt.slice(0, CAPTION_MAX / 5)), parse_mode: 'HTML' as const } : {}),
-        reply_parameters,
-      });
+      await gate(() =>
+        this.telegram.sendPhoto(chatId, photo, {
+          ...(alt ? { caption: escapeHtml(alt.slice(0, CAPTION_MAX / 5)), parse_mode: 'HTML' as const } : {}),
+          reply_parameters,
+        }),
+      );
     }
-    await pace();
-    const m = await this.telegram.sendMessage(chatId, textOf(reply), {
-      parse_mode: 'HTML',
-      reply_markup,
-      reply_parameters: reply.image ? undefined : reply_parameters,
-      link_preview_options: { is_disabled: true },
-    });
+    const m = await gate(() =>
+      this.telegram.sendMessage(chatId, textOf(reply), {
+        parse_mode: 'HTML',
+        reply_markup,
+        reply_parameters: reply.image ? undefined : reply_parameters,
+        link_preview_options: { is_disabled: true },
+      }),
+    );
     return { messageId: m.message_id, kind: 'text' };
   }
 
@@ -85,21 +92,23 @@ export class TelegramOutbound {
    * Replaces the text (or caption) and keyboard of a message; the keyboard goes away unless the new reply has
    * buttons. "Not modified" is success: the message already shows this state.
    */
-  async edit(chatId: string, messageId: number, reply: Reply, kind?: TelegramMessageKind): Promise<void> {
+  async edit(chatId: string, messageId: number, reply: Reply, kind?: TelegramMessageKind, gate: Gate = ungated): Promise<void> {
     const reply_markup = inlineKeyboard(reply.buttons);
     const asCaption = () =>
-      this.telegram.editMessageCaption(chatId, messageId, undefined, textOf(reply, CAPTION_MAX), { parse_mode: 'HTML', reply_markup });
+      gate(() => this.telegram.editMessageCaption(chatId, messageId, undefined, textOf(reply, CAPTION_MAX), { parse_mode: 'HTML', reply_markup }));
     try {
       if (kind === 'photo') {
         await asCaption();
         return;
       }
       try {
-        await this.telegram.editMessageText(chatId, messageId, undefined, textOf(reply), {
-          parse_mode: 'HTML',
-          reply_markup,
-          link_preview_options: { is_disabled: true },
-        });
+        await gate(() =>
+          this.telegram.editMessageText(chatId, messageId, undefined, textOf(reply), {
+            parse_mode: 'HTML',
+            reply_markup,
+            link_preview_options: { is_disabled: true },
+          }),
+        );
       } catch (e) {
         // A stored ref does not say whether it points at a photo; Telegram tells us.
         if (kind === undefined && isTelegramError(e, 400, /no text in the message/i)) await asCaption();

@@ -7,15 +7,20 @@ import type { Reply } from '../chat/reply.js';
 import { ConfigError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Desk, MessageRef, Notifier } from './desk.js';
+import type { NotifyOptions } from '../services/alerts/notifier.js';
 import { describeError, isTelegramError, toDeliveryError } from './telegram-errors.js';
-import { TelegramOutbound, type SendOptions, type TelegramMessageKind } from './telegram-outbound.js';
+import { TelegramOutbound, type Gate, type SendOptions, type TelegramMessageKind } from './telegram-outbound.js';
+
+type TelegramDest = { platform: 'telegram'; chatId: string; chatType: 'private' | 'group' };
 
 /** The part of the notify queue's pacer a transport uses (src/services/alerts/pacing.ts implements it). */
 export interface SendPacer {
-  /** Reserves the chat's next send slot; resolves to its time (epoch ms on the `now` clock). */
-  reserve(dest: { platform: 'telegram'; chatId: string; chatType: 'private' | 'group' }, now: number): Promise<number>;
-  /** 0 = send now (and the send is recorded), else milliseconds to wait before asking again. */
-  admit(dest: { platform: 'telegram'; chatId: string; chatType: 'private' | 'group' }): Promise<number>;
+  /** Waits for the chat's next place in the shared budget; resolves to a ticket for `finished`. */
+  acquire(dest: TelegramDest, now: () => number, signal?: AbortSignal): Promise<string>;
+  /** The admitted call has been answered. */
+  finished(dest: TelegramDest, ticket: string): Promise<void>;
+  /** Telegram said "retry after": nothing goes to this chat before `until` (epoch ms). */
+  block(dest: TelegramDest, until: number): Promise<void>;
 }
 
 export interface TelegramOptions {
@@ -25,8 +30,9 @@ export interface TelegramOptions {
   apiRoot: string;
   log: Logger;
   /**
-   * The shared flood-limit budget of the notify queue (its Redis pacer), so command replies and alerts together stay
-   * under Telegram's limits. Without it, replies go out at once and a 429 is waited out once.
+   * The shared flood-limit budget of the notify queue (its Redis pacer): every message this transport posts or edits
+   * — command replies, button updates, approval and alert messages — takes its place in it, so together they stay
+   * under Telegram's limits. Without it, calls go out at once and a reply's 429 is waited out once.
    */
   pacer?: SendPacer;
   /** Clock of the pacer's reservations (the app's clock). */
@@ -38,8 +44,9 @@ export interface TelegramOptions {
 /** Telegram shows at most 200 characters in a callback answer. */
 const CALLBACK_TEXT_MAX = 200;
 const DESCRIPTION_MAX = 256;
-/** A reply to a person may wait out one flood limit; longer waits are not worth holding the answer for. */
-const MAX_REPLY_WAIT_MS = 30_000;
+/** Someone waiting this long for an answer sees "typing…" (renewed: Telegram shows it for about 5 s). */
+const TYPING_AFTER_MS = 1_000;
+const TYPING_EVERY_MS = 4_500;
 
 const sleep = (ms: number, signal: AbortSignal) =>
   new Promise<void>((resolve) => {
@@ -51,6 +58,11 @@ const sleep = (ms: number, signal: AbortSignal) =>
     }
     signal.addEventListener('abort', done, { once: true });
   });
+
+/** Telegram group and channel ids are negative; private chats positive. */
+function destOf(chatId: string): TelegramDest {
+  return { platform: 'telegram', chatId, chatType: chatId.startsWith('-') ? 'group' : 'private' };
+}
 
 function displayName(u: User): string {
   if (u.username) return `@${u.username}`;
@@ -206,7 +218,7 @@ export class TelegramTransport implements Notifier {
       let messageId = q.message.message_id;
       if (accessible) {
         const kind: TelegramMessageKind = 'photo' in q.message ? 'photo' : 'text';
-        await this.#out.edit(chatId, messageId, result.update, kind);
+        await this.#out.edit(chatId, messageId, result.update, kind, this.#gate(chatId));
       } else {
         // Too old for Telegram to let us see (or edit) it: post the new state instead.
         const sent = await this.#answer(chatId, result.update);
@@ -230,60 +242,85 @@ export class TelegramTransport implements Notifier {
   }
 
   /**
-   * Sends an answer to a person. Unlike alerts (paced by the notify queue), a command reply is one message per
-   * user action; if a flood limit still hits, it waits Telegram's retry_after once rather than drop the answer.
+   * Sends an answer to a person. It waits for the chat's place in the shared budget however long that takes (a full
+   * group window is a minute): sending into a full window only earns a 429. Should Telegram still answer 429 (another
+   * client on the same token), the chat is blocked for retry_after and the answer waits its turn again, once.
    */
   async #answer(chatId: string, reply: Reply, opts: SendOptions = {}) {
-    const pace = this.opts.pacer ? () => this.#pace(chatId) : undefined;
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await this.#out.send(chatId, reply, { ...opts, pace });
-      } catch (e) {
-        const retryMs = e instanceof TelegramError && e.code === 429 ? (e.parameters?.retry_after ?? 1) * 1000 : undefined;
-        if (attempt === 0 && retryMs !== undefined && retryMs <= MAX_REPLY_WAIT_MS && !this.#stop.signal.aborted) {
-          await sleep(retryMs, this.#stop.signal);
-          continue;
+    const stopTyping = this.#typingWhileWaiting(chatId);
+    try {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          return await this.#out.send(chatId, reply, { ...opts, gate: this.#gate(chatId) });
+        } catch (e) {
+          const retryMs = e instanceof TelegramError && e.code === 429 ? (e.parameters?.retry_after ?? 1) * 1000 : undefined;
+          if (attempt === 0 && retryMs !== undefined && !this.#stop.signal.aborted) {
+            if (this.opts.pacer) await this.opts.pacer.block(destOf(chatId), Date.now() + retryMs).catch(() => undefined);
+            else await sleep(retryMs, this.#stop.signal);
+            continue;
+          }
+          this.opts.log.warn({ err: this.#describe(e), chatId }, 'telegram reply not delivered');
+          return undefined;
         }
-        this.opts.log.warn({ err: this.#describe(e), chatId }, 'telegram reply not delivered');
-        return undefined;
       }
+    } finally {
+      stopTyping();
     }
   }
 
   /**
-   * Takes this chat's next slot in the shared budget, then passes the send-time gate (which records the send).
-   * A person waiting for an answer gets it after MAX_REPLY_WAIT_MS at the latest; a 429 then is waited out once.
+   * The gate every post or edit to this chat passes: its place in the shared budget first, then the call, then the
+   * end of the call recorded (windows count from when Telegram answered, so latency needs no margin).
    */
-  async #pace(chatId: string): Promise<void> {
-    const pacer = this.opts.pacer!;
+  #gate(chatId: string): Gate {
+    const pacer = this.opts.pacer;
+    if (!pacer) return (call) => call();
+    const dest = destOf(chatId);
     const now = this.opts.now ?? Date.now;
-    const dest = { platform: 'telegram' as const, chatId, chatType: chatId.startsWith('-') ? ('group' as const) : ('private' as const) };
-    const deadline = Date.now() + MAX_REPLY_WAIT_MS;
-    const left = () => deadline - Date.now();
-    const t = now();
-    const untilSlot = (await pacer.reserve(dest, t)) - t;
-    if (untilSlot > 0) await sleep(Math.min(untilSlot, left()), this.#stop.signal);
-    while (left() > 0 && !this.#stop.signal.aborted) {
-      const wait = await pacer.admit(dest);
-      if (wait <= 0) return;
-      await sleep(Math.min(wait, left()), this.#stop.signal);
-    }
+    return async (call) => {
+      const ticket = await pacer.acquire(dest, now, this.#stop.signal);
+      try {
+        return await call();
+      } catch (e) {
+        if (e instanceof TelegramError && e.code === 429) {
+          await pacer.block(dest, Date.now() + (e.parameters?.retry_after ?? 1) * 1000).catch(() => undefined);
+        }
+        throw e;
+      } finally {
+        await pacer.finished(dest, ticket).catch(() => undefined);
+      }
+    };
+  }
+
+  /** Shows "typing…" in the chat while an answer waits for its turn; returns the function that stops it. */
+  #typingWhileWaiting(chatId: string): () => void {
+    if (!this.opts.pacer) return () => {};
+    const typing = () => void this.#bot.telegram.sendChatAction(chatId, 'typing').catch(() => {});
+    let every: NodeJS.Timeout | undefined;
+    const first = setTimeout(() => {
+      typing();
+      every = setInterval(typing, TYPING_EVERY_MS);
+    }, TYPING_AFTER_MS);
+    return () => {
+      clearTimeout(first);
+      clearInterval(every);
+    };
   }
 
   // ---- Notifier (alerts and approval results) ----
 
-  async send(chatId: string, reply: Reply): Promise<MessageRef> {
+  async send(chatId: string, reply: Reply, opts: NotifyOptions = {}): Promise<MessageRef> {
     try {
-      const sent = await this.#out.send(chatId, reply, { singleMessage: true });
+      const sent = await this.#out.send(chatId, reply, { singleMessage: true, gate: opts.admitted ? undefined : this.#gate(chatId) });
       return { platform: 'telegram', chatId, messageId: String(sent.messageId) };
     } catch (e) {
       throw toDeliveryError(e, this.opts.token);
     }
   }
 
-  async edit(ref: MessageRef, reply: Reply): Promise<void> {
+  async edit(ref: MessageRef, reply: Reply, opts: NotifyOptions = {}): Promise<void> {
     try {
-      await this.#out.edit(ref.chatId, Number(ref.messageId), reply);
+      await this.#out.edit(ref.chatId, Number(ref.messageId), reply, undefined, opts.admitted ? undefined : this.#gate(ref.chatId));
     } catch (e) {
       throw toDeliveryError(e, this.opts.token);
     }

@@ -1,11 +1,11 @@
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import type { Logger } from '../../log.js';
 import { key, type Store } from '../store.js';
-import { DEFAULT_PREFS, destKey, telegramChatType, wants, type Alert, type Destination } from './types.js';
-import { alertTrack, incidentOf, incidentRef, renderAlert } from './render.js';
+import { DEFAULT_PREFS, destKey, isUrgent, telegramChatType, wants, type Alert, type Destination } from './types.js';
+import { alertTrack, digestFit, incidentOf, incidentRef, renderAlert, renderDigest } from './render.js';
 import { DeliverJob, FanoutJob, type AlertService } from './publish.js';
-import type { Pacer } from './pacing.js';
-import { Outbox, type Claimed } from './outbox.js';
+import { backlogAllowance, limitFor, type Pacer } from './pacing.js';
+import { Outbox, type QueuedItem } from './outbox.js';
 import type { MessageRefs, StoredMessageRef } from './message-refs.js';
 import { DeliveryError, type Notifiers } from './notifier.js';
 import type { Subscriptions } from './subscriptions.js';
@@ -29,13 +29,21 @@ const FANOUT_WAIT_MS = 2_000;
 const STALE_SLOT_MS = 5_000;
 /** Waking up this close to the slot counts as on time. */
 const EARLY_MS = 3;
+/** Sends one drainer run may make back to back before it lets other jobs run. */
+const SENDS_PER_RUN = 50;
+/** How far into a long queue a digest looks (a digest holds what fits in one message anyway). */
+const DIGEST_PEEK = 200;
+/** Delivery holds its place in the chat's budget before it sends (see Pacer.admitSend). */
+const ADMITTED = { admitted: true } as const;
 
 /**
  * The notify queue's processor, run only where the transports live. `fanout` picks the destinations that want an
- * alert and adds one delivery job each (job id per alert and destination, so a retried fan-out adds nothing twice);
- * `deliver` waits for the destination's pacing slot, then edits the incident's earlier message there or sends a new
- * one. A 429 re-parks the job for `retry_after` (the message is never dropped); a permanent refusal (blocked bot)
- * unsubscribes the chat and ends the job.
+ * alert, queues it in each one's outbox and starts a drainer for any destination that has none; `deliver` is that
+ * drainer: it waits for the destination's pacing slot, sends the head of the outbox (or edits the incident's earlier
+ * message there), and parks itself until the next slot while anything is queued. When the queue would take longer
+ * than the chat's digest threshold to send, the routine alerts in it go out as one digest message. A 429 re-parks
+ * the drainer for `retry_after` (the message is never dropped); a permanent refusal (blocked bot) unsubscribes the
+ * chat and ends it.
  */
 export class AlertDelivery {
   readonly #outbox: Outbox;
@@ -74,9 +82,8 @@ export class AlertDelivery {
   }
 
   /**
-   * Each destination is a FIFO outbox (a sorted set by publish sequence) plus one delivery job per message. A
-   * delivery job is a send slot: when it fires it takes the oldest message of its outbox, so a chat sees alerts in
-   * the order they were published even when fan-outs and deliveries run concurrently.
+   * Fan-outs run in publish order (each waits briefly for its predecessor), so every outbox fills in publish order
+   * even when fan-outs run concurrently; the outbox then sends urgent alerts first.
    */
   async #fanout(job: Job, data: FanoutJob, token?: string): Promise<string> {
     if (data.seq !== undefined) {
@@ -92,58 +99,118 @@ export class AlertDelivery {
     }
     const dests = await this.destinations(data.alert, data.exclude);
     if (dests.length) {
-      await this.#outbox.add(dests, { alertId: data.alertId, alert: data.alert, seq: data.seq ?? data.alert.at });
-      await this.d.alerts.queue.addBulk(
-        dests.map((dest) => ({
-          name: 'deliver',
-          data: { alertId: data.alertId, dest } satisfies DeliverJob,
-          opts: { jobId: `dlv-${data.alertId}-${jobSafe(destKey(dest))}` },
-        })),
-      );
+      const item = { alertId: data.alertId, alert: data.alert, seq: data.seq ?? data.alert.at };
+      const start = await this.#outbox.enqueue(dests, item, (dest) => `dlv-${jobSafe(destKey(dest))}-${data.alertId}`);
+      if (start.length) {
+        await this.d.alerts.queue.addBulk(
+          start.map(({ dest, jobId }) => ({ name: 'deliver', data: { alertId: data.alertId, dest } satisfies DeliverJob, opts: { jobId } })),
+        );
+      }
     }
     if (data.seq !== undefined) await this.#outbox.markFanned(data.seq);
     return `fanned out to ${dests.length}`;
   }
 
+  /** The destination's drainer: sends while slots are due, then parks until the next one or ends when empty. */
   async #deliver(job: Job, input: DeliverJob, token?: string): Promise<string> {
     let data = input;
     const { dest } = data;
+    const me = job.id ?? 'x';
     const notifier = this.d.notifiers.get(dest.platform);
     // Retried with backoff: the transport may still be connecting.
     if (!notifier) throw new Error(`no ${dest.platform} transport in this process`);
-    const now = this.d.now();
-    // A slot held too long (the worker was down) is no promise any more: take a fresh one.
-    const held = data.held === true && data.slotAt !== undefined && now - data.slotAt <= STALE_SLOT_MS;
-    if (held && now < data.slotAt! - EARLY_MS) return this.#park(job, data, data.slotAt!, token, 'held');
-    if (!held) {
-      const slot = await this.d.pacer.reserve(dest, now);
-      if (slot > now + EARLY_MS) return this.#park(job, data, slot, token, 'slot');
-      data = { ...data, slotAt: slot, held: true };
-    }
-    const me = job.id ?? 'x';
-    if (!(await this.#outbox.lock(dest, me))) return this.#park(job, data, now + 25, token, 'held');
-    try {
-      // Admitted before taking a message: a job that has to wait holds none, so the next one in order is not skipped.
-      const { wait, ticket } = await this.d.pacer.admitSend(dest);
-      if (wait > 0) return await this.#park(job, data, this.d.now() + wait, token, 'held');
-      try {
-        const claimed = await this.#outbox.claim(dest, me);
-        if (!claimed) return 'outbox empty';
-        const r = await this.#sendOrEdit(job, data, claimed, token);
-        await this.#outbox.done(dest, me);
-        return r;
-      } finally {
-        await this.d.pacer.finished(dest, ticket).catch(() => undefined);
+    let sent = 0;
+    for (let round = 0; round < SENDS_PER_RUN; round++) {
+      if ((await this.#outbox.inflight(dest, me)) === null && (await this.#outbox.finish(dest, me))) return `sent ${sent}; outbox empty`;
+      const now = this.d.now();
+      // A slot held too long (the worker was down) is no promise any more: take a fresh one.
+      const held = data.held === true && data.slotAt !== undefined && now - data.slotAt <= STALE_SLOT_MS;
+      if (held && now < data.slotAt! - EARLY_MS) return this.#park(job, data, data.slotAt!, token, 'held');
+      if (!held) {
+        const slot = await this.d.pacer.reserve(dest, now);
+        if (slot > now + EARLY_MS) return this.#park(job, data, slot, token, 'slot');
       }
-    } finally {
-      await this.#outbox.unlock(dest, me).catch(() => undefined);
+      if (!(await this.#outbox.lock(dest, me))) return this.#park(job, { ...data, slotAt: now, held: true }, now + 25, token, 'held');
+      try {
+        // Admitted before taking a message: a drainer that has to wait holds none.
+        const { wait, ticket } = await this.d.pacer.admitSend(dest);
+        if (wait > 0) return await this.#park(job, { ...data, slotAt: now, held: true }, this.d.now() + wait, token, 'held');
+        try {
+          const batch = await this.#claim(dest, me);
+          if (!batch) continue;
+          await this.#send(job, data, batch, token);
+          await this.#outbox.done(dest, me);
+          sent += 1;
+        } finally {
+          await this.d.pacer.finished(dest, ticket).catch(() => undefined);
+        }
+      } finally {
+        await this.#outbox.unlock(dest, me).catch(() => undefined);
+      }
+      data = { ...data, slotAt: undefined, held: false };
+    }
+    // A long queue to an unlimited chat (the console): give other jobs a turn, then carry on.
+    return this.#park(job, data, this.d.now(), token, 'slot');
+  }
+
+  /**
+   * The next batch to send: the batch this drainer already holds (a retry), else the head of the outbox — or, when
+   * the queue would take longer than the chat's digest threshold and the head is routine, every routine alert up to
+   * the first that cannot be merged (buttons, edits), as one digest.
+   */
+  async #claim(dest: Destination, me: string): Promise<QueuedItem[] | null> {
+    const held = await this.#outbox.inflight(dest, me);
+    if (held) return held;
+    const limit = limitFor(dest, this.d.pacer.limits);
+    const allowance = backlogAllowance(limit);
+    const { head, total } = await this.#outbox.peek(dest, allowance === Infinity ? 1 : DIGEST_PEEK);
+    if (!head.length) return null;
+    let batch = head.slice(0, 1);
+    if (total > allowance) {
+      const run: QueuedItem[] = [];
+      for (const q of head) {
+        if (!(await this.#digestible(dest, q.item.alert))) break;
+        run.push(q);
+      }
+      if (run.length > 1) batch = run.slice(0, digestFit(run.map((q) => q.item.alert)));
+    }
+    return this.#outbox.take(dest, me, batch);
+  }
+
+  /** Routine news that posts a new message: no buttons to keep, no earlier message of its incident to edit. */
+  async #digestible(dest: Destination, a: Alert): Promise<boolean> {
+    if (isUrgent(a) || a.editOnly || a.buttons?.length) return false;
+    if (!a.incident) return true;
+    const refs = await this.d.messageRefs.get(alertTrack(incidentRef(incidentOf(a))));
+    return !refs.some((r) => r.platform === dest.platform && r.chatId === dest.chatId);
+  }
+
+  async #send(job: Job, data: DeliverJob, batch: QueuedItem[], token?: string): Promise<string> {
+    const { dest } = data;
+    const me = job.id ?? 'x';
+    try {
+      return batch.length === 1 ? await this.#sendOne(dest, batch[0]!.item.alert) : await this.#sendDigest(dest, batch);
+    } catch (e) {
+      if (e instanceof DeliveryError && e.retryAfterMs !== undefined && !e.permanent) {
+        const until = this.d.now() + e.retryAfterMs;
+        await this.d.pacer.block(dest, until);
+        // Back where it was: whichever send comes first after the wait takes it, in order.
+        await this.#outbox.putBack(dest, batch, me);
+        const slot = await this.d.pacer.reserve(dest, this.d.now());
+        this.d.log.warn({ dest: destKey(dest), retryAfterMs: e.retryAfterMs, jobId: job.id }, 'rate limited by chat platform; delivery re-delayed');
+        return this.#park(job, data, Math.max(slot, until), token, 'slot');
+      }
+      if (e instanceof DeliveryError && e.permanent) {
+        const was = await this.d.subscriptions.unsubscribe(dest);
+        await this.#outbox.drop(dest, me);
+        this.d.log.warn({ dest: destKey(dest), unsubscribed: was, kinds: batch.map((b) => b.item.alert.kind) }, 'chat refuses alerts; delivery dropped');
+        throw new UnrecoverableError(`chat ${destKey(dest)} refuses messages: ${e.message}`);
+      }
+      throw e;
     }
   }
 
-  async #sendOrEdit(job: Job, data: DeliverJob, claimed: Claimed, token?: string): Promise<string> {
-    const { dest } = data;
-    const alert = claimed.item.alert;
-    const me = job.id ?? 'x';
+  async #sendOne(dest: Destination, alert: Alert): Promise<string> {
     const ref = incidentRef(incidentOf(alert));
     const notifier = this.d.notifiers.get(dest.platform)!;
     const verKey = key(this.d.store, 'alerts', 'ver', ref, destKey(dest));
@@ -153,42 +220,31 @@ export class AlertDelivery {
     const reply = renderAlert(alert, await this.d.alerts.ackOf(ref));
     const track = alertTrack(ref);
     const existing = (await this.d.messageRefs.get(track)).find((r) => r.platform === dest.platform && r.chatId === dest.chatId);
-    try {
-      if (existing) {
-        try {
-          await notifier.edit(existing, reply);
-          await this.#shown(verKey, alert);
-          return 'edited';
-        } catch (e) {
-          // The original is gone (deleted, too old to edit): post the follow-up as a new message instead.
-          if (!(e instanceof DeliveryError && e.permanent)) throw e;
-          if (alert.editOnly) return 'original gone';
-        }
-      } else if (alert.editOnly) {
-        return 'nothing to edit';
+    if (existing) {
+      try {
+        await notifier.edit(existing, reply, ADMITTED);
+        await this.#shown(verKey, alert);
+        return 'edited';
+      } catch (e) {
+        // The original is gone (deleted, too old to edit): post the follow-up as a new message instead.
+        if (!(e instanceof DeliveryError && e.permanent)) throw e;
+        if (alert.editOnly) return 'original gone';
       }
-      const sent = await notifier.send(dest.chatId, reply);
-      await this.d.messageRefs.add(track, toStored(sent));
-      await this.#shown(verKey, alert);
-      return 'sent';
-    } catch (e) {
-      if (e instanceof DeliveryError && e.retryAfterMs !== undefined && !e.permanent) {
-        const until = this.d.now() + e.retryAfterMs;
-        await this.d.pacer.block(dest, until);
-        // Back to the head of the chat's outbox: whichever slot fires first after the wait sends it, in order.
-        await this.#outbox.putBack(dest, claimed, me);
-        const slot = await this.d.pacer.reserve(dest, this.d.now());
-        this.d.log.warn({ dest: destKey(dest), retryAfterMs: e.retryAfterMs, jobId: job.id }, 'rate limited by chat platform; delivery re-delayed');
-        return this.#park(job, data, Math.max(slot, until), token, 'slot');
-      }
-      if (e instanceof DeliveryError && e.permanent) {
-        const was = await this.d.subscriptions.unsubscribe(dest);
-        await this.#outbox.drop(dest, me);
-        this.d.log.warn({ dest: destKey(dest), unsubscribed: was, kind: alert.kind }, 'chat refuses alerts; delivery dropped');
-        throw new UnrecoverableError(`chat ${destKey(dest)} refuses messages: ${e.message}`);
-      }
-      throw e;
+    } else if (alert.editOnly) {
+      return 'nothing to edit';
     }
+    const sent = await notifier.send(dest.chatId, reply, ADMITTED);
+    await this.d.messageRefs.add(track, toStored(sent));
+    await this.#shown(verKey, alert);
+    return 'sent';
+  }
+
+  async #sendDigest(dest: Destination, batch: QueuedItem[]): Promise<string> {
+    const alerts = batch.map((b) => b.item.alert);
+    await this.d.notifiers.get(dest.platform)!.send(dest.chatId, renderDigest(alerts), ADMITTED);
+    for (const a of alerts) await this.#shown(key(this.d.store, 'alerts', 'ver', incidentRef(incidentOf(a)), destKey(dest)), a);
+    this.d.log.info({ dest: destKey(dest), alerts: alerts.length }, 'alert digest sent');
+    return `digest of ${alerts.length}`;
   }
 
   async #shown(verKey: string, alert: Alert): Promise<void> {
@@ -196,11 +252,12 @@ export class AlertDelivery {
   }
 
   /**
-   * Parks the job until `until`: `slot` — that time is a freshly reserved slot; `held` — it keeps the slot it holds
-   * (waiting for the chat's lock or window).
+   * Parks the drainer until `until`: `slot` — that time is a freshly reserved slot; `held` — it keeps the slot it
+   * holds (waiting for the chat's lock or window). It stays the destination's drainer while parked.
    */
   async #park(job: Job, data: DeliverJob, until: number, token: string | undefined, mode: 'slot' | 'held'): Promise<never> {
     const next: DeliverJob = { ...data, slotAt: mode === 'slot' ? until : data.slotAt, held: true };
+    await this.#outbox.keepDraining(data.dest, job.id ?? 'x', until - this.d.now());
     await job.updateData(next);
     await job.moveToDelayed(until, token);
     throw new DelayedError();

@@ -7,14 +7,23 @@ export interface MessageRef {
   messageId: string;
 }
 
+export interface NotifyOptions {
+  /**
+   * The caller already holds this send's place in the chat's flood-limit budget (the notify queue admits every
+   * delivery itself). Without it, a transport whose platform limits chats waits for a place first, so command
+   * replies, edits of earlier messages and alerts to one chat all share that chat's budget.
+   */
+  admitted?: boolean;
+}
+
 /**
  * Outbound side of a transport, used by the notify queue and by approval results. Errors thrown carry
  * `retryAfterMs` on platform rate limits (429) and `permanent: true` when the chat can never receive (403 blocked).
  */
 export interface Notifier {
   readonly platform: 'discord' | 'telegram' | 'console';
-  send(chatId: string, reply: Reply): Promise<MessageRef>;
-  edit(ref: MessageRef, reply: Reply): Promise<void>;
+  send(chatId: string, reply: Reply, opts?: NotifyOptions): Promise<MessageRef>;
+  edit(ref: MessageRef, reply: Reply, opts?: NotifyOptions): Promise<void>;
 }
 
 export class DeliveryError extends Error {

@@ -1,70 +1,139 @@
 import { z } from 'zod';
-import { Alert, destKey, type Destination } from './types.js';
+import { Alert, destKey, isUrgent, type Destination } from './types.js';
 import { key, type Store } from '../store.js';
 
 /**
- * One FIFO outbox per destination: a sorted set of messages by publish sequence. A delivery job is only a send
- * slot; when it fires it claims the oldest message, which stays with that job ("in flight") until it is sent, so a
- * retry re-sends the same message and a crash loses none. A 429 puts the message back at the head.
+ * One outbox per destination: a sorted set of messages, urgent ones (cascade, liquidation risk, trading paused /
+ * resumed, anything critical) ahead of the rest, each lane in publish order. One drainer job per destination sends
+ * from it at the chat's pace: it takes a batch (the head message, or a digest of the queued non-urgent ones) into
+ * its "in flight" key, where it stays until sent, so a retry re-sends the same batch and a crash loses none. A 429
+ * puts the batch back where it was.
  */
 export const OutboxItem = z.object({ alertId: z.string(), alert: Alert, seq: z.number() });
 export type OutboxItem = z.infer<typeof OutboxItem>;
 
-export interface Claimed {
+export interface QueuedItem {
   item: OutboxItem;
   raw: string;
 }
 
-// KEYS: 1 the job's in-flight claim, 2 the outbox.
-const CLAIM = `
+/** Urgent messages sort first: their scores are the publish sequence, the others' are offset by this. */
+const NORMAL_LANE = 2 ** 50;
+
+export function outboxScore(item: OutboxItem): number {
+  return (isUrgent(item.alert) ? 0 : NORMAL_LANE) + item.seq;
+}
+
+// KEYS: 1 outbox, 2 drainer flag. ARGV: score, raw, candidate drainer job id, flag ttl ms.
+// Returns the job id of a drainer to start, or false when one is already responsible for this destination.
+const ENQUEUE = `
+redis.call('ZADD', KEYS[1], 'NX', ARGV[1], ARGV[2])
+if redis.call('GET', KEYS[2]) then return false end
+redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[4])
+return ARGV[3]
+`;
+// KEYS: 1 the job's in-flight batch, 2 outbox. ARGV: the raw members to take, in order.
+const TAKE = `
 local cur = redis.call('GET', KEYS[1])
 if cur then return cur end
-local top = redis.call('ZPOPMIN', KEYS[2])
-if #top == 0 then return false end
-redis.call('SET', KEYS[1], top[1], 'EX', 604800)
-return top[1]
+local taken = {}
+for i = 1, #ARGV do
+  if redis.call('ZREM', KEYS[2], ARGV[i]) == 1 then taken[#taken + 1] = ARGV[i] end
+end
+if #taken == 0 then return false end
+local batch = cjson.encode(taken)
+redis.call('SET', KEYS[1], batch, 'EX', 604800)
+return batch
+`;
+// KEYS: 1 outbox, 2 drainer flag. ARGV: job id. The drainer stops only when nothing is queued, atomically with
+// giving up the flag, so a message enqueued at that moment either is seen here or starts a new drainer.
+const FINISH = `
+if redis.call('ZCARD', KEYS[1]) > 0 then return 0 end
+if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
+return 1
+`;
+// KEYS: 1 drainer flag. ARGV: job id, ttl ms. A parked drainer stays responsible at least until it wakes.
+const KEEP = `
+local cur = redis.call('GET', KEYS[1])
+if cur == ARGV[1] or not cur then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end
+return 0
 `;
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
 const SET_MAX = `local c = tonumber(redis.call('GET', KEYS[1]) or '0') if tonumber(ARGV[1]) > c then redis.call('SET', KEYS[1], ARGV[1]) end return 1`;
 
+/** A new drainer that has not run within this long is presumed lost; the next enqueue starts another. */
+export const DRAINER_GRACE_MS = 120_000;
+
 export class Outbox {
   constructor(private readonly store: Store) {}
 
-  // One hash tag per destination: its outbox, claims and lock share a Redis Cluster slot.
+  // One hash tag per destination: its outbox, claims, lock and drainer flag share a Redis Cluster slot.
   #k(dest: Destination, ...parts: string[]): string {
     return key(this.store, 'alerts', `{out:${destKey(dest)}}`, ...parts);
   }
 
-  async add(dests: Destination[], item: OutboxItem): Promise<void> {
+  /**
+   * Queues the item for each destination (NX: a retried fan-out adds nothing twice). Returns the destinations that
+   * have no drainer yet, each with the job id it was given (`drainerId(dest)`); the caller starts those jobs.
+   */
+  async enqueue(dests: Destination[], item: OutboxItem, drainerId: (d: Destination) => string): Promise<{ dest: Destination; jobId: string }[]> {
     const raw = JSON.stringify(item);
-    const m = this.store.redis.multi();
-    // NX: a retried fan-out adds nothing twice.
-    for (const d of dests) m.zadd(this.#k(d, 'outbox'), 'NX', item.seq, raw);
-    await m.exec();
+    const score = outboxScore(item);
+    const results = await Promise.all(
+      dests.map((d) => this.store.redis.eval(ENQUEUE, 2, this.#k(d, 'outbox'), this.#k(d, 'drainer'), score, raw, drainerId(d), DRAINER_GRACE_MS)),
+    );
+    return dests.flatMap((dest, i) => (typeof results[i] === 'string' ? [{ dest, jobId: results[i] as string }] : []));
   }
 
-  async claim(dest: Destination, jobId: string): Promise<Claimed | null> {
-    const raw = await this.store.redis.eval(CLAIM, 2, this.#k(dest, 'inflight', jobId), this.#k(dest, 'outbox'));
-    if (typeof raw !== 'string') return null;
-    try {
-      return { item: OutboxItem.parse(JSON.parse(raw)), raw };
-    } catch {
-      await this.done(dest, jobId); // unreadable: drop it rather than block the chat forever
-      return null;
+  /** The batch this job took earlier and has not finished (a retry after a crash or error). */
+  async inflight(dest: Destination, jobId: string): Promise<QueuedItem[] | null> {
+    const raw = await this.store.redis.get(this.#k(dest, 'inflight', jobId));
+    return raw === null ? null : this.#parseBatch(dest, jobId, raw);
+  }
+
+  /** The first `n` queued messages, in sending order, and how many are queued in all. */
+  async peek(dest: Destination, n: number): Promise<{ head: QueuedItem[]; total: number }> {
+    const k = this.#k(dest, 'outbox');
+    const [raws, total] = await Promise.all([this.store.redis.zrange(k, '0', String(n - 1)), this.store.redis.zcard(k)]);
+    const head: QueuedItem[] = [];
+    for (const raw of raws) {
+      const item = parseItem(raw);
+      if (item) head.push({ item, raw });
+      else await this.store.redis.zrem(this.#k(dest, 'outbox'), raw); // unreadable: drop it rather than block the chat
     }
+    return { head, total };
+  }
+
+  /** Moves these queued messages into the job's in-flight batch (or returns the batch it already holds). */
+  async take(dest: Destination, jobId: string, batch: QueuedItem[]): Promise<QueuedItem[] | null> {
+    const raw = await this.store.redis.eval(TAKE, 2, [this.#k(dest, 'inflight', jobId), this.#k(dest, 'outbox'), ...batch.map((b) => b.raw)]);
+    return typeof raw === 'string' ? this.#parseBatch(dest, jobId, raw) : null;
   }
 
   async done(dest: Destination, jobId: string): Promise<void> {
     await this.store.redis.del(this.#k(dest, 'inflight', jobId));
   }
 
-  async putBack(dest: Destination, c: Claimed, jobId: string): Promise<void> {
-    await this.store.redis.multi().zadd(this.#k(dest, 'outbox'), c.item.seq, c.raw).del(this.#k(dest, 'inflight', jobId)).exec();
+  /** Back where they were (their scores keep lane and order), e.g. after a 429. */
+  async putBack(dest: Destination, batch: QueuedItem[], jobId: string): Promise<void> {
+    const m = this.store.redis.multi();
+    for (const b of batch) m.zadd(this.#k(dest, 'outbox'), outboxScore(b.item), b.raw);
+    await m.del(this.#k(dest, 'inflight', jobId)).exec();
   }
 
-  /** The chat refuses every message: nothing queued for it can be delivered. */
+  /** The chat refuses every message: nothing queued for it can be delivered, and nobody drains it any more. */
   async drop(dest: Destination, jobId: string): Promise<void> {
-    await this.store.redis.del(this.#k(dest, 'outbox'), this.#k(dest, 'inflight', jobId));
+    await this.store.redis.del(this.#k(dest, 'outbox'), this.#k(dest, 'inflight', jobId), this.#k(dest, 'drainer'));
+  }
+
+  /** True when nothing is queued: this drainer is done (and no longer responsible for the destination). */
+  async finish(dest: Destination, jobId: string): Promise<boolean> {
+    return Number(await this.store.redis.eval(FINISH, 2, this.#k(dest, 'outbox'), this.#k(dest, 'drainer'), jobId)) === 1;
+  }
+
+  /** This drainer parks for `ms`: it stays the destination's drainer until a while after it wakes. */
+  async keepDraining(dest: Destination, jobId: string, ms: number): Promise<void> {
+    await this.store.redis.eval(KEEP, 1, this.#k(dest, 'drainer'), jobId, Math.ceil(ms) + DRAINER_GRACE_MS);
   }
 
   /** One sender per chat at a time, so the oldest message is also the first to arrive. */
@@ -83,5 +152,33 @@ export class Outbox {
 
   async markFanned(seq: number): Promise<void> {
     await this.store.redis.eval(SET_MAX, 1, key(this.store, 'alerts', 'fanned'), seq);
+  }
+
+  async #parseBatch(dest: Destination, jobId: string, raw: string): Promise<QueuedItem[] | null> {
+    // A batch is a JSON array of queued members; a claim written before batches existed is one member.
+    let raws: unknown;
+    try {
+      raws = raw.startsWith('[') ? JSON.parse(raw) : [raw];
+    } catch {
+      raws = null;
+    }
+    const batch = Array.isArray(raws)
+      ? raws.flatMap((r) => {
+          const item = typeof r === 'string' ? parseItem(r) : null;
+          return item ? [{ item, raw: r as string }] : [];
+        })
+      : [];
+    if (batch.length) return batch;
+    await this.done(dest, jobId); // unreadable: drop it rather than block the chat forever
+    return null;
+  }
+}
+
+function parseItem(raw: string): OutboxItem | null {
+  try {
+    const p = OutboxItem.safeParse(JSON.parse(raw));
+    return p.success ? p.data : null;
+  } catch {
+    return null;
   }
 }

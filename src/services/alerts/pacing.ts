@@ -15,20 +15,43 @@ export interface PaceLimit {
   gapMs: number;
   /** Bot-wide: at most `max` sends in any `windowMs`, checked at send time (0 = unlimited). */
   global: { max: number; windowMs: number };
+  /**
+   * A chat whose queue would take longer than this to send at its own limit gets its routine alerts merged into a
+   * digest (see AlertDelivery): people need current news, not a five-minute queue.
+   */
+  digestAfterMs: number;
 }
 
 /**
  * The platforms' documented limits — Telegram 1 msg/s per private chat, 20/min per group, 30/s overall; Discord 5
- * per 5 s per channel, 50 requests/s per bot — with small margins. The send-time gate (`admit`/`finished`) measures
- * windows from when earlier requests finished, so request latency and jitter need no margin of their own; the
- * per-chat margins cover command replies, whose end is not reported.
+ * per 5 s per channel, 50 requests/s per bot — with small margins. The send-time gate (`admitSend`/`finished`)
+ * measures windows from when earlier requests finished, so request latency and jitter need no margin of their own;
+ * the margins cover the platforms' own clocks and rounding.
  */
 export const PLATFORM_LIMITS = {
-  telegramPrivate: { chat: { max: 1, windowMs: 1_000 + 120 }, gapMs: (1_000 / 30) * 1.03, global: { max: 30, windowMs: 1_000 + 10 } },
-  telegramGroup: { chat: { max: 20, windowMs: 60_000 + 500 }, gapMs: (1_000 / 30) * 1.03, global: { max: 30, windowMs: 1_000 + 10 } },
-  discord: { chat: { max: 5, windowMs: 5_000 + 250 }, gapMs: (1_000 / 50) * 1.03, global: { max: 50, windowMs: 1_000 + 10 } },
-  console: { chat: { max: 0, windowMs: 0 }, gapMs: 0, global: { max: 0, windowMs: 0 } },
+  telegramPrivate: { chat: { max: 1, windowMs: 1_000 + 120 }, gapMs: (1_000 / 30) * 1.03, global: { max: 30, windowMs: 1_000 + 10 }, digestAfterMs: 30_000 },
+  telegramGroup: { chat: { max: 20, windowMs: 60_000 + 500 }, gapMs: (1_000 / 30) * 1.03, global: { max: 30, windowMs: 1_000 + 10 }, digestAfterMs: 30_000 },
+  discord: { chat: { max: 5, windowMs: 5_000 + 250 }, gapMs: (1_000 / 50) * 1.03, global: { max: 50, windowMs: 1_000 + 10 }, digestAfterMs: 30_000 },
+  console: { chat: { max: 0, windowMs: 0 }, gapMs: 0, global: { max: 0, windowMs: 0 }, digestAfterMs: 30_000 },
 } satisfies Record<string, PaceLimit>;
+
+/** Every window and spacing divided by `k`: the same limits, `k` times faster (tests and benches against a stand-in). */
+export function scaleLimits(k: number, limits = PLATFORM_LIMITS): typeof PLATFORM_LIMITS {
+  const out = structuredClone(limits);
+  for (const l of Object.values(out) as PaceLimit[]) {
+    l.chat.windowMs /= k;
+    l.global.windowMs /= k;
+    l.gapMs /= k;
+    l.digestAfterMs /= k;
+  }
+  return out;
+}
+
+/** How many messages a chat can take within its digest threshold at its own limit (Infinity when unlimited). */
+export function backlogAllowance(l: PaceLimit): number {
+  if (l.chat.max <= 0) return Infinity;
+  return Math.max(1, Math.floor((l.digestAfterMs * l.chat.max) / l.chat.windowMs));
+}
 
 export function limitFor(d: Destination, limits = PLATFORM_LIMITS): PaceLimit {
   if (d.platform === 'console') return limits.console;
@@ -48,9 +71,12 @@ local ttl = tonumber(ARGV[5])
 local t = now
 local block = tonumber(redis.call('GET', KEYS[2]) or '0')
 if block > t then t = block end
-if max > 0 and redis.call('LLEN', KEYS[4]) >= max then
-  local s = tonumber(redis.call('LINDEX', KEYS[4], -max))
-  if s + win > t then t = s + win end
+if max > 0 then
+  local sent = redis.call('ZCARD', KEYS[4])
+  if sent >= max then
+    local s = tonumber(redis.call('ZRANGE', KEYS[4], sent - max, sent - max, 'WITHSCORES')[2])
+    if s + win > t then t = s + win end
+  end
 end
 if max > 0 then
   local n = redis.call('LLEN', KEYS[1])
@@ -85,7 +111,7 @@ end
 return t
 `;
 
-// KEYS: 1 chat send log (list of ms, oldest first), 2 platform send log (zset: ticket -> ms).
+// KEYS: 1 chat send log, 2 platform send log (zsets: ticket -> ms; the chat's keeps its newest chatMax sends).
 // ARGV: chatMax, chatWin, gMax, gWin, ttl, holdMs, ticket. Times come from Redis's clock, shared by every process.
 const ADMIT = `
 local t = redis.call('TIME')
@@ -94,9 +120,12 @@ local chatMax, chatWin = tonumber(ARGV[1]), tonumber(ARGV[2])
 local gMax, gWin = tonumber(ARGV[3]), tonumber(ARGV[4])
 local hold = tonumber(ARGV[6])
 local wait = 0
-if chatMax > 0 and redis.call('LLEN', KEYS[1]) >= chatMax then
-  local s = tonumber(redis.call('LINDEX', KEYS[1], -chatMax))
-  if s + chatWin - now > wait then wait = s + chatWin - now end
+if chatMax > 0 then
+  local n = redis.call('ZCARD', KEYS[1])
+  if n >= chatMax then
+    local s = tonumber(redis.call('ZRANGE', KEYS[1], n - chatMax, n - chatMax, 'WITHSCORES')[2])
+    if s + chatWin - now > wait then wait = s + chatWin - now end
+  end
 end
 if gMax > 0 then
   redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. (now - gWin))
@@ -108,8 +137,8 @@ if gMax > 0 then
 end
 if wait > 0 then return math.ceil(wait) end
 if chatMax > 0 then
-  redis.call('RPUSH', KEYS[1], now + hold)
-  redis.call('LTRIM', KEYS[1], -chatMax, -1)
+  redis.call('ZADD', KEYS[1], now + hold, ARGV[7])
+  redis.call('ZREMRANGEBYRANK', KEYS[1], 0, -(chatMax + 1))
   redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[5]))
 end
 if gMax > 0 then
@@ -119,31 +148,43 @@ end
 return 0
 `;
 
-// KEYS: 1 chat send log, 2 platform send log. ARGV: ticket. Moves the send's entries to its end time.
+// KEYS: 1 chat send log, 2 platform send log. ARGV: ticket. Moves this send's entries (not another's: two sends
+// to one group can overlap) to its end time.
 const FINISHED = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local last = tonumber(redis.call('LINDEX', KEYS[1], -1) or '0')
-if last > 0 and last < now then redis.call('LSET', KEYS[1], -1, now) end
-local s = redis.call('ZSCORE', KEYS[2], ARGV[1])
-if s and tonumber(s) < now then redis.call('ZADD', KEYS[2], 'XX', now, ARGV[1]) end
+for i = 1, 2 do
+  local s = redis.call('ZSCORE', KEYS[i], ARGV[1])
+  if s and tonumber(s) < now then redis.call('ZADD', KEYS[i], 'XX', now, ARGV[1]) end
+end
 return 1
 `;
 
-/** A send whose end is not reported (a command reply) is booked this much after it starts. */
-export const REPLY_HOLD_MS = 250;
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve, reject) => {
+    if (signal?.aborted) return reject(new Error('aborted'));
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', abort);
+      resolve();
+    }, ms);
+    const abort = () => {
+      clearTimeout(t);
+      reject(new Error('aborted'));
+    };
+    signal?.addEventListener('abort', abort, { once: true });
+  });
 
 export class Pacer {
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
-    private readonly limits = PLATFORM_LIMITS,
+    readonly limits = PLATFORM_LIMITS,
   ) {}
 
   // One hash tag per platform: the three keys of a reservation share a Redis Cluster slot.
   #keys(d: Destination): [string, string, string, string, string, string] {
     const tag = `${this.prefix}:pace:{${d.platform}}`;
-    return [`${tag}:slots:${destKey(d)}`, `${tag}:block:${destKey(d)}`, `${tag}:grid`, `${tag}:sent:${destKey(d)}`, `${tag}:grid-low`, `${tag}:sent-all`];
+    return [`${tag}:slots:${destKey(d)}`, `${tag}:block:${destKey(d)}`, `${tag}:grid`, `${tag}:chat-sent:${destKey(d)}`, `${tag}:grid-low`, `${tag}:sent-all`];
   }
 
   /** Reserves the next send slot for this destination; returns its time (>= now). */
@@ -155,16 +196,11 @@ export class Pacer {
   }
 
   /**
-   * The last gate before a send: 0 when the chat's and the platform's windows both have room — and then the send is
-   * recorded at once, atomically with the check, on Redis's clock — or the milliseconds to wait. Reservations only
-   * predict; a send that runs late (a slow API call, a wait for the chat's lock) is caught here, so it can never
-   * squeeze a window. A sender that cannot report the end of its request (a command reply) is booked `holdMs` late.
+   * The last gate before a send: `wait` 0 when the chat's and the platform's windows both have room — and then the
+   * send is recorded at once, atomically with the check, on Redis's clock — or the milliseconds to wait. Reservations
+   * only predict; a send that runs late (a slow API call, a wait for the chat's lock) is caught here, so it can never
+   * squeeze a window. The sender calls `finished(d, ticket)` when the platform has answered.
    */
-  async admit(d: Destination, holdMs = REPLY_HOLD_MS): Promise<number> {
-    return (await this.admitSend(d, holdMs)).wait;
-  }
-
-  /** admit() for senders that call `finished(d, ticket)` when the platform has answered. */
   async admitSend(d: Destination, holdMs = 0): Promise<{ wait: number; ticket: string }> {
     const ticket = randomUUID();
     const l = limitFor(d, this.limits);
@@ -182,6 +218,22 @@ export class Pacer {
   async finished(d: Destination, ticket: string): Promise<void> {
     const [, , , sent, , global] = this.#keys(d);
     await this.redis.eval(FINISHED, 2, sent, global, ticket);
+  }
+
+  /**
+   * Waits for this destination's turn, however long that is (the chat's window is the platform's, not ours to
+   * stretch): reserves the next slot, sleeps until it, then passes the send-time gate. Returns the ticket to hand to
+   * `finished()` once the platform has answered. Rejects only when `signal` aborts (shutdown).
+   */
+  async acquire(d: Destination, now: () => number, signal?: AbortSignal): Promise<string> {
+    const t = now();
+    const slot = await this.reserve(d, t);
+    if (slot > t) await sleep(slot - t, signal);
+    for (;;) {
+      const { wait, ticket } = await this.admitSend(d);
+      if (wait <= 0) return ticket;
+      await sleep(wait, signal);
+    }
   }
 
   /** The platform said "retry after": nothing goes to this chat before `until`. */

@@ -21,9 +21,10 @@ export const FanoutJob = z.object({
   exclude: z.array(z.string()).optional(),
 });
 export type FanoutJob = z.infer<typeof FanoutJob>;
-/** One send slot of a destination; the message itself waits in the destination's outbox. */
+/** The drainer of a destination's outbox (see AlertDelivery); the messages wait in the outbox. */
 export const DeliverJob = z.object({
-  alertId: z.string(),
+  /** The alert whose fan-out started this drainer. */
+  alertId: z.string().optional(),
   dest: Destination,
   /** The pacing slot this job reserved; `held` once reserved, so waiting for the chat does not reserve again. */
   slotAt: z.number().optional(),

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Reply } from '../../chat/reply.js';
 import { encodeButtonId } from '../../chat/button-id.js';
 import { utc } from '../../format.js';
+import { SEVERITY_RANK } from './types.js';
 import type { Alert } from './types.js';
 
 export const ACK_ACTION = 'ack';
@@ -58,4 +59,40 @@ export function renderAlert(a: Alert, ack: AckState | null): Reply {
     reply.buttons = [...(reply.buttons ?? []), { id: encodeButtonId({ action: ACK_ACTION, ref, exp }), label: 'Acknowledge', style: 'danger' }];
   }
   return reply;
+}
+
+/** A digest's text stays well under every platform's message size (Telegram 4096, Discord embed description 4096). */
+export const DIGEST_TEXT_MAX = 3_000;
+const DIGEST_LINE_MAX = 240;
+
+function digestLine(a: Alert): string {
+  const first = a.text?.split('\n').find((l) => l.trim())?.trim();
+  const line = `${utc(a.at).slice(11, 19)} · ${KIND_WORDS[a.kind]} · ${a.title}${first ? ` — ${first}` : ''}`;
+  return line.length > DIGEST_LINE_MAX ? `${line.slice(0, DIGEST_LINE_MAX - 1)}…` : line;
+}
+
+/** How many of these alerts (from the first, in order) fit in one digest message; at least one. */
+export function digestFit(alerts: readonly Alert[]): number {
+  let len = 0;
+  for (let i = 0; i < alerts.length; i++) {
+    len += digestLine(alerts[i]!).length + 1;
+    if (len > DIGEST_TEXT_MAX) return Math.max(1, i);
+  }
+  return alerts.length;
+}
+
+/**
+ * Routine alerts that queued up while a chat was at its message limit, as one message: every alert keeps a line,
+ * in the order they were raised.
+ */
+export function renderDigest(alerts: readonly Alert[]): Reply {
+  const top = alerts.reduce((s, a) => (SEVERITY_RANK[a.severity] > SEVERITY_RANK[s] ? a.severity : s), 'info' as Alert['severity']);
+  const first = alerts[0]!;
+  const last = alerts[alerts.length - 1]!;
+  return {
+    title: `Digest: ${alerts.length} alerts`,
+    text: alerts.map(digestLine).join('\n'),
+    severity: top === 'critical' ? 'warning' : top,
+    footer: `PerpDesk alert digest · ${utc(first.at)} – ${utc(last.at).slice(11)} · merged because this chat was at its message limit`,
+  };
 }

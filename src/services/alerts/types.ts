@@ -107,3 +107,14 @@ export function wants(prefs: DestPrefs, a: Alert): boolean {
   if (a.symbol && prefs.symbols && !prefs.symbols.includes(a.symbol)) return false;
   return SEVERITY_RANK[a.filterSeverity ?? a.severity] >= SEVERITY_RANK[prefs.minSeverity];
 }
+
+/**
+ * Kinds whose news must not wait behind routine alerts. Both ends of an incident ride in this lane ("trading
+ * resumed" with "trading paused", "cascade over" with the cascade), so a chat never shows them the wrong way round.
+ */
+export const URGENT_KINDS: readonly AlertKind[] = ['cascade', 'liquidation_risk', 'trading'];
+
+/** Urgent alerts go ahead of the rest in every outbox and are never merged into a digest. */
+export function isUrgent(a: Alert): boolean {
+  return URGENT_KINDS.includes(a.kind) || a.severity === 'critical' || a.filterSeverity === 'critical';
+}

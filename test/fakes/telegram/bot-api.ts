@@ -16,11 +16,15 @@ import { UpdateQueue } from './update-queue.js';
 export interface BotApiOptions {
   bot: TgBotUser;
   limits: RateLimits | false;
+  /** Edits count against the same limits as sends (see README: Telegram answers edit floods with 429 too). */
+  limitEdits?: boolean;
   now: () => number;
 }
 
 /** Methods that post a new message: the ones Telegram's flood limits count. */
 export const SEND_METHODS: ReadonlySet<string> = new Set(['sendMessage', 'sendPhoto', 'sendDocument']);
+/** Methods that change a message already in the chat. */
+export const EDIT_METHODS: ReadonlySet<string> = new Set(['editMessageText', 'editMessageCaption', 'editMessageReplyMarkup']);
 
 const MAX_TEXT = 4096;
 const MAX_CAPTION = 1024;
@@ -50,12 +54,14 @@ export class BotApi {
   readonly unhandled: UnhandledCall[] = [];
   readonly calls: ApiCall[] = [];
   private readonly limiter: RateLimiter | undefined;
+  private readonly limited: ReadonlySet<string>;
   private forced: ForcedLimit | undefined;
   private readonly listeners = new Set<() => void>();
   private readonly handlers = new Map<string, Handler>();
 
   constructor(private readonly options: BotApiOptions) {
     this.limiter = options.limits === false ? undefined : new RateLimiter(options.limits);
+    this.limited = new Set([...SEND_METHODS, ...(options.limitEdits === true ? EDIT_METHODS : [])]);
     const handlers: Record<string, Handler> = {
       getMe: () => this.options.bot,
       deleteWebhook: (p) => {
@@ -197,7 +203,7 @@ export class BotApi {
       this.rateLimited.push({ method, chatId, reason: 'forced', retryAfter: forced.retryAfter, at });
       throw tooManyRequests(forced.retryAfter);
     }
-    if (this.limiter === undefined || !SEND_METHODS.has(method)) return;
+    if (this.limiter === undefined || !this.limited.has(method)) return;
     const admission = this.limiter.admit(chatId, at);
     if (admission.ok) return;
     this.violations.push({ method, chatId, scope: admission.scope, retryAfter: admission.retryAfter, at });
@@ -242,7 +248,7 @@ export class BotApi {
     const parseMode = normaliseParseMode(stringParam(p, 'parse_mode'));
     checkText(text, parseMode);
     // Like Telegram, an edit without reply_markup removes the inline keyboard.
-    return this.applyEdit(m, { text, parseMode, replyMarkup: parseReplyMarkup(jsonParam(p, 'reply_markup')) });
+    return this.applyEdit('editMessageText', m, { text, parseMode, replyMarkup: parseReplyMarkup(jsonParam(p, 'reply_markup')) });
   }
 
   private editMessageCaption(p: Params): TgMessage {
@@ -251,12 +257,12 @@ export class BotApi {
     const caption = stringParam(p, 'caption') ?? '';
     const parseMode = normaliseParseMode(stringParam(p, 'parse_mode'));
     checkCaption(caption, parseMode);
-    return this.applyEdit(m, { caption, parseMode, replyMarkup: parseReplyMarkup(jsonParam(p, 'reply_markup')) });
+    return this.applyEdit('editMessageCaption', m, { caption, parseMode, replyMarkup: parseReplyMarkup(jsonParam(p, 'reply_markup')) });
   }
 
   private editMessageReplyMarkup(p: Params): TgMessage {
     const m = this.editable(p);
-    return this.applyEdit(m, { ...versionOf(m), replyMarkup: parseReplyMarkup(jsonParam(p, 'reply_markup')) });
+    return this.applyEdit('editMessageReplyMarkup', m, { ...versionOf(m), replyMarkup: parseReplyMarkup(jsonParam(p, 'reply_markup')) });
   }
 
   private editable(p: Params): SentMessage {
@@ -271,9 +277,10 @@ export class BotApi {
     throw badRequest('message to edit not found');
   }
 
-  private applyEdit(m: SentMessage, next: MessageVersion): TgMessage {
+  private applyEdit(method: string, m: SentMessage, next: MessageVersion): TgMessage {
     const current = versionOf(m);
     if (sameVersion(current, next)) throw badRequest(NOT_MODIFIED);
+    this.admitSend(method, m.chatId);
     m.history.push(current);
     m.text = next.text;
     m.caption = next.caption;

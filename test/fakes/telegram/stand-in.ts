@@ -15,6 +15,11 @@ export interface TelegramStandInOptions {
   botName?: string;
   /** Override some limits, or `false` to accept any rate (e.g. to measure a client without throttling). */
   limits?: Partial<RateLimits> | false;
+  /**
+   * Count edits (editMessageText/Caption/ReplyMarkup) against the same per-chat and bot-wide limits as sends, as
+   * Telegram does when a bot edits fast. Off by default.
+   */
+  limitEdits?: boolean;
   /** Clock in epoch ms for rate windows and message dates; pass a manual clock for deterministic limit tests. */
   now?: () => number;
 }
@@ -75,7 +80,7 @@ export async function startTelegramStandIn(options: TelegramStandInOptions = {})
     supports_inline_queries: false,
   };
   const limits = options.limits === false ? false : { ...TELEGRAM_LIMITS, ...options.limits };
-  const api = new BotApi({ bot, limits, now: options.now ?? Date.now });
+  const api = new BotApi({ bot, limits, limitEdits: options.limitEdits, now: options.now ?? Date.now });
   const server = createBotApiServer(api, token);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

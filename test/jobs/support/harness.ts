@@ -16,6 +16,7 @@ import { PaperExchange } from '../../../src/exchange/paper/paper-exchange.js';
 import { silentLogger } from '../../../src/log.js';
 import { QUEUES } from '../../../src/queues/names.js';
 import type { JobName } from '../../../src/queues/schedulers.js';
+import type { PLATFORM_LIMITS } from '../../../src/services/alerts/pacing.js';
 import { DeliveryError, Notifiers, type MessageRef, type Notifier } from '../../../src/services/alerts/notifier.js';
 import { startBackground, type Background } from '../../../jobs/background.js';
 import { proposalTrack } from '../../../src/services/harvester/plans.js';
@@ -93,6 +94,8 @@ export interface HarnessOptions {
   exchange?: (paper: PaperExchange) => Exchange;
   /** Paper ticks every this many ms (0 = tests tick). */
   tickMs?: number;
+  /** Pacing limits of the notify worker (e.g. scaleLimits(k) against a stand-in with the same windows). */
+  limits?: typeof PLATFORM_LIMITS;
 }
 
 export async function jobsHarness(o: HarnessOptions = {}): Promise<JobsHarness> {
@@ -126,6 +129,7 @@ export async function jobsHarness(o: HarnessOptions = {}): Promise<JobsHarness> 
     tuning: o.tuning,
     every: o.every,
     schedule: o.every !== undefined,
+    limits: o.limits,
   });
   const ctx: CommandContext = { ...bg.services, notifiers, exchange, config, log: silentLogger, now: Date.now, commands };
   return {

@@ -1,0 +1,76 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTelegramStandIn, TELEGRAM_LIMITS, type RateLimits, type TelegramStandIn } from '../fakes/telegram/index.js';
+import { TelegramTransport } from '../../src/transports/telegram.js';
+import { silentLogger } from '../../src/log.js';
+import type { Desk } from '../../src/transports/desk.js';
+import { commands } from '../../commands/registry.js';
+import { Pacer, scaleLimits } from '../../src/services/alerts/pacing.js';
+import type { AlertInput } from '../../src/services/alerts/types.js';
+import { drained, jobsHarness, type JobsHarness } from '../jobs/support/harness.js';
+
+/**
+ * Issue 14 item 1, backlog digest: a group chat that is at its limit while routine alerts pile up gets them as one
+ * digest once it has room, after the urgent ones, instead of a queue that takes minutes. Every Telegram window runs
+ * SPEED times faster on both sides (stand-in and pacer, digest threshold included).
+ */
+const SPEED = 10;
+const GROUP = -1005550001;
+
+const idleDesk: Desk = { commands, command: async () => ({}), button: async () => ({}), suggestSymbols: async () => [], messageSent: async () => {} };
+
+function standInLimits(): RateLimits {
+  const l = structuredClone(TELEGRAM_LIMITS);
+  for (const w of [l.privateChat, l.groupChat, l.global]) w.windowMs /= SPEED;
+  return l;
+}
+
+const routine = (i: number): AlertInput => ({ key: `reminder-${i}`, kind: 'funding_reminder', severity: 'info', symbol: 'BTC-PERP', title: `Funding soon #${i}`, text: `BTC-PERP funding in 10 min (#${i})` });
+const critical = (i: number): AlertInput => ({ key: `cascade-${i}`, kind: 'cascade', severity: 'critical', symbol: 'ETH-PERP', title: `Cascade ETH-PERP #${i}`, text: 'OI -6% in 2 min' });
+
+describe('backlog digest for a Telegram group at its limit (real telegraf, notify worker, Redis pacer)', () => {
+  let tg: TelegramStandIn;
+  let h: JobsHarness;
+  let telegram: TelegramTransport;
+
+  beforeAll(async () => {
+    tg = await startTelegramStandIn({ limits: standInLimits(), limitEdits: true });
+    const limits = scaleLimits(SPEED);
+    h = await jobsHarness({ env: { TELEGRAM_BOT_TOKEN: tg.token, TELEGRAM_ALERT_CHAT_ID: String(GROUP) }, limits });
+    telegram = new TelegramTransport({ desk: idleDesk, token: tg.token, apiRoot: tg.apiRoot, log: silentLogger, pacer: new Pacer(h.redis, h.prefix, limits) });
+    h.notifiers.register(telegram);
+  });
+  afterAll(async () => {
+    await h?.close();
+    await telegram?.close();
+    await tg?.close();
+  });
+
+  it('sends the urgent alerts first, then every routine alert in one digest, in order, with no 429', async () => {
+    // The group's 20 messages of this window are used up (by command answers, say).
+    for (let i = 0; i < 20; i++) await telegram.send(String(GROUP), { text: `filler ${i}` });
+    const published: string[] = [];
+    for (let i = 1; i <= 30; i++) {
+      await h.ctx.alerts.publish(routine(i));
+      published.push(`#${i}`);
+      if (i % 10 === 0) await h.ctx.alerts.publish(critical(i / 10));
+    }
+
+    await drained(h, 20_000);
+    const shown = tg.messages(GROUP).slice(20).map((m) => m.text ?? '');
+    expect(tg.rateLimited()).toEqual([]);
+    // Urgent first, in publish order; then one digest holding all 30 routine alerts, oldest first.
+    expect(shown.slice(0, 3).map((t) => /Cascade ETH-PERP (#\d)/.exec(t)?.[1])).toEqual(['#1', '#2', '#3']);
+    expect(shown).toHaveLength(4);
+    expect(shown[3]).toContain('Digest: 30 alerts');
+    expect([...shown[3]!.matchAll(/Funding soon (#\d+)/g)].map((m) => m[1])).toEqual(published);
+  }, 30_000);
+
+  it('sends a short backlog message by message', async () => {
+    for (let i = 31; i <= 34; i++) await h.ctx.alerts.publish(routine(i));
+    await drained(h, 20_000);
+    const last = tg.messages(GROUP).slice(-4).map((m) => /Funding soon (#\d+)/.exec(m.text ?? '')?.[1]);
+    expect(last).toEqual(['#31', '#32', '#33', '#34']);
+    expect(tg.messages(GROUP).filter((m) => (m.text ?? '').includes('Digest'))).toHaveLength(1);
+    expect(tg.rateLimited()).toEqual([]);
+  }, 30_000);
+});
