@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import type { Readable, Writable } from 'node:stream';
 import type { Redis } from 'ioredis';
 import { commands, buttons } from '../commands/registry.js';
 import { accessRefusal } from '../commands/access.js';
@@ -23,7 +22,7 @@ import { startOrderProcessing, type OrderProcessing } from '../jobs/place-order.
 import { startBackground, type Background, type BackgroundOptions } from '../jobs/background.js';
 import type { StatusInfo } from './services/services.js';
 import type { Desk } from './transports/desk.js';
-import { ConsoleTransport } from './transports/console.js';
+import { ConsoleTransport, type ConsoleOptions } from './transports/console.js';
 import type { TelegramTransport } from './transports/telegram.js';
 import type { DiscordTransport } from './transports/discord.js';
 import { createMetricsRegistry, startHttpServer, type HttpServerHandle } from './http/server.js';
@@ -39,7 +38,9 @@ export interface AppOptions {
   prefix?: string;
   now?: () => number;
   /** Console transport streams; omitted = no console (e.g. when a chat token is set). */
-  console?: { input: Readable; output: Writable; interactive: boolean };
+  console?: Pick<ConsoleOptions, 'input' | 'output' | 'interactive' | 'onQuit' | 'onInputEnd'>;
+  /** Called once everything is up and HTTP listens at `url`, before the console shows its prompt. */
+  onReady?: (url: string) => void;
   /** HTTP port override (0 = any free port); defaults to config.HTTP_PORT. */
   httpPort?: number;
   /** Background jobs and alert delivery: tuning for tests, or false for none. */
@@ -137,8 +138,8 @@ export async function startApp(o: AppOptions): Promise<App> {
 
     let consoleT: ConsoleTransport | undefined;
     if (o.console) {
+      // Its prompt comes last (see below); alerts can already be printed.
       consoleT = new ConsoleTransport({ desk, imageDir: join(o.config.DATA_DIR, 'charts'), ...o.console });
-      consoleT.start();
       services.notifiers.register(consoleT);
       transports.push('console');
       lifecycle.add('console', () => consoleT!.close());
@@ -196,6 +197,8 @@ export async function startApp(o: AppOptions): Promise<App> {
       });
       if (hasChat) chat.attachBackground(bg);
     }
+    o.onReady?.(http.url);
+    consoleT?.start();
     return {
       desk, ctx, redis, http, console: consoleT, lifecycle, lease,
       get discord() { return chat.discord; },

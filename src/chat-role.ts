@@ -132,13 +132,14 @@ export class ChatRole {
     };
     return {
       platform: n.platform,
-      send: async (chatId, reply) => {
+      // The options travel on: a delivery that already holds its place in the chat's budget must not queue again.
+      send: async (chatId, reply, opts) => {
         check();
-        return n.send(chatId, reply);
+        return n.send(chatId, reply, opts);
       },
-      edit: async (ref, reply) => {
+      edit: async (ref, reply, opts) => {
         check();
-        return n.edit(ref, reply);
+        return n.edit(ref, reply, opts);
       },
     };
   }

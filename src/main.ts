@@ -54,18 +54,23 @@ async function main(): Promise<void> {
       log,
       redisUrl,
       exchange,
-      console: hasChat ? undefined : { input: process.stdin, output: process.stdout, interactive: Boolean(process.stdin.isTTY) },
+      console: hasChat
+        ? undefined
+        : {
+            input: process.stdin,
+            output: process.stdout,
+            interactive: Boolean(process.stdin.isTTY),
+            // Ctrl-C or Ctrl-D at the prompt: readline holds the terminal, so it tells us instead of a signal.
+            onQuit: (reason) => void shutdown(reason),
+            // A closed pipe or /dev/null (a service manager, docker without a TTY) only ends console input; the bot
+            // keeps running its jobs until it gets SIGINT/SIGTERM.
+            onInputEnd: () => process.stderr.write('PerpDesk: console input closed; still running (stop with Ctrl-C or SIGTERM).\n'),
+          },
+      // Before the console's prompt, so the prompt is the last line on the terminal.
+      onReady: (url) =>
+        process.stderr.write(`PerpDesk listening on ${url} (/healthz, /readyz, /metrics); exchange: ${exchange.name}${logFile ? `; logs: ${logFile}` : ''}\n`),
     });
     log.info({ url: app.http.url, exchange: exchange.name }, 'perpdesk ready');
-    process.stderr.write(`PerpDesk listening on ${app.http.url} (/healthz, /readyz, /metrics); exchange: ${exchange.name}${logFile ? `; logs: ${logFile}` : ''}\n`);
-    if (app.console) {
-      // Ctrl-D at a terminal means "quit"; a closed pipe or /dev/null (a service manager, docker without a TTY)
-      // only ends console input, and the bot keeps running its jobs until it gets SIGINT/SIGTERM.
-      process.stdin.on('end', () => {
-        if (process.stdin.isTTY) void app?.console?.idle().then(() => shutdown('console closed'));
-        else void app?.console?.idle().then(() => process.stderr.write('PerpDesk: console input closed; still running (stop with Ctrl-C or SIGTERM).\n'));
-      });
-    }
   } catch (e) {
     if (e instanceof ConfigError) {
       process.stderr.write(`perpdesk: ${e.message}\n`);

@@ -19,6 +19,13 @@ export interface ConsoleOptions {
   userName?: string;
   /** Where images (charts) are written so the console can show their path. */
   imageDir?: string;
+  /**
+   * The operator asked to stop: Ctrl-C at the prompt (readline takes the terminal's Ctrl-C, so no SIGINT reaches the
+   * process) or Ctrl-D on an empty line. Only on an interactive console: a pipe that ends just ends input.
+   */
+  onQuit?: (reason: 'SIGINT' | 'end of input') => void;
+  /** Input ended without a terminal (a closed pipe, /dev/null): the bot keeps running without a console. */
+  onInputEnd?: () => void;
 }
 
 const CONSOLE_INVOCATION = (userName: string): Invocation => ({
@@ -38,6 +45,7 @@ export class ConsoleTransport implements Notifier {
   #seq = 0;
   #queue: Promise<void> = Promise.resolve();
   #closed = false;
+  #quitting = false;
   readonly #inv: Invocation;
 
   constructor(private readonly opts: ConsoleOptions) {
@@ -53,11 +61,25 @@ export class ConsoleTransport implements Notifier {
     });
     this.#rl = rl;
     if (this.opts.interactive) rl.setPrompt('perpdesk> ');
-    this.#write('PerpDesk console. Type /help for the commands, /funding BTC-PERP to start; Ctrl-C to quit.');
+    this.#write('PerpDesk console. Type /help for the commands, /funding BTC-PERP to start; Ctrl-C or Ctrl-D to quit.');
     this.#prompt();
     rl.on('line', (line) => {
       this.#queue = this.#queue.then(() => this.#handle(line)).catch(() => {}).then(() => this.#prompt());
     });
+    // Without a listener readline turns Ctrl-C into a pause of the prompt, and the bot would only stop on a second one.
+    rl.on('SIGINT', () => this.#quit('SIGINT'));
+    rl.on('close', () => {
+      if (this.#closed) return;
+      // Answer what was typed before Ctrl-D (or before the pipe ended) first.
+      void this.#queue.then(() => (this.opts.interactive ? this.#quit('end of input') : this.opts.onInputEnd?.()));
+    });
+  }
+
+  #quit(reason: 'SIGINT' | 'end of input'): void {
+    if (this.#closed || this.#quitting) return;
+    this.#quitting = true;
+    this.#write(reason === 'SIGINT' ? '\nStopping PerpDesk…' : 'Stopping PerpDesk…');
+    this.opts.onQuit?.(reason);
   }
 
   /** Resolves after every line read so far has been answered. */

@@ -25,6 +25,51 @@ function waitFor(get: () => string, re: RegExp, ms = 20_000): Promise<RegExpExec
 // `npm start` builds dist/ when sources changed (scripts/build.mjs), then runs the compiled bot: test exactly that.
 const START = ['--enable-source-maps', '--max-semi-space-size=2', 'dist/src/main.js'];
 
+/** True once nothing accepts connections on the port (the private redis-server is gone). */
+async function portClosed(port: number): Promise<boolean> {
+  const probe = new Redis({ port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  probe.on('error', () => {});
+  const open = await probe.connect().then(() => true, () => false);
+  probe.disconnect();
+  return !open;
+}
+
+/**
+ * `npm start` at a real terminal: `script` (util-linux) runs it under a pseudo-terminal, so stdin is a TTY, readline
+ * owns the keyboard (raw mode) and Ctrl-C arrives as the byte 0x03, exactly as when someone presses it.
+ */
+async function startAtTerminal(): Promise<{ screen: () => string; type: (s: string) => void; exited: Promise<number | null>; redisPort: () => Promise<number>; cleanup: () => void }> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'pd-tty-'));
+  const env = { ...process.env, DATA_DIR: dataDir, HTTP_PORT: '0', REDIS_URL: '', DISCORD_TOKEN: '', TELEGRAM_BOT_TOKEN: '', TERM: 'dumb' };
+  const cmd = [process.execPath, ...START].map((a) => JSON.stringify(a)).join(' ');
+  const child = spawn('script', ['-qefc', cmd, '/dev/null'], { cwd: root, env, stdio: ['pipe', 'pipe', 'pipe'] });
+  let screen = '';
+  child.stdout.on('data', (d: Buffer) => (screen += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (screen += d.toString()));
+  const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+  const log = () => (existsSync(join(dataDir, 'perpdesk.log')) ? readFileSync(join(dataDir, 'perpdesk.log'), 'utf8') : '');
+  return {
+    screen: () => screen,
+    type: (s) => child.stdin.write(s),
+    exited,
+    // The log file is written asynchronously: wait for the line.
+    redisPort: async () => Number((await waitFor(log, /"port":(\d+),"dataDir"/))[1]),
+    cleanup: () => {
+      // The bot runs in the pseudo-terminal's own session: stop it by its pid (every log line carries it).
+      const pid = Number(/"pid":(\d+)/.exec(log())?.[1]);
+      if (pid) {
+        try {
+          process.kill(pid, 'SIGTERM');
+        } catch {
+          // already gone
+        }
+      }
+      child.kill('SIGKILL');
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
 describe('npm start on the embedded defaults', () => {
   beforeAll(() => {
     const r = spawnSync(process.execPath, ['scripts/build.mjs'], { cwd: root, encoding: 'utf8' });
@@ -96,4 +141,29 @@ describe('npm start on the embedded defaults', () => {
     }
     expect(bad).toEqual([]);
   });
+
+  for (const [key, byte] of [['Ctrl-C', '\x03'], ['Ctrl-D', '\x04']] as const) {
+    it(`prints where it listens before the prompt, and one ${key} stops it and its redis-server`, async () => {
+      const t = await startAtTerminal();
+      try {
+        await waitFor(t.screen, /perpdesk> /, 30_000);
+        const screen = t.screen();
+        expect(screen).toMatch(/listening on http:\/\/127\.0\.0\.1:\d+/);
+        expect(screen.indexOf('listening on')).toBeLessThan(screen.indexOf('perpdesk> '));
+        const port = await t.redisPort();
+        expect(await portClosed(port)).toBe(false);
+
+        t.type('/funding BTC-PERP\r');
+        await waitFor(t.screen, /Funding BTC-PERP[\s\S]*Next funding[\s\S]*perpdesk> /);
+        t.type(byte);
+
+        const stopped = await Promise.race([t.exited, new Promise<string>((r) => setTimeout(() => r('still running 15 s later'), 15_000))]);
+        expect(stopped).toBe(0);
+        expect(t.screen()).toContain('Stopping PerpDesk');
+        expect(await portClosed(port)).toBe(true);
+      } finally {
+        t.cleanup();
+      }
+    }, 45_000);
+  }
 });

@@ -53,4 +53,25 @@ describe('console transport', () => {
     expect(io.text()).toContain('Cascade BTC-PERP (updated)');
     await c.close();
   });
+
+  it('at a terminal, stops on one Ctrl-C and on Ctrl-D (readline takes both keys, no signal reaches the process)', async () => {
+    for (const [key, reason] of [['\x03', 'SIGINT'], ['\x04', 'end of input']] as const) {
+      const io = pipes();
+      // What readline needs of a terminal: it switches it to raw mode and reads keys byte by byte.
+      Object.assign(io.input, { isTTY: true, setRawMode: () => io.input });
+      const quits: string[] = [];
+      const c = new ConsoleTransport({ desk: t.desk, input: io.input, output: io.output, interactive: true, onQuit: (r) => quits.push(r) });
+      c.start();
+      io.input.write('/funding BTC-PERP\r');
+      io.input.write(key);
+      await new Promise((r) => setImmediate(r));
+      await c.idle();
+      await new Promise((r) => setImmediate(r));
+      expect(quits).toEqual([reason]);
+      expect(io.text()).toContain('Funding BTC-PERP');
+      expect(io.text()).toContain('Stopping PerpDesk');
+      await c.close();
+      expect(quits).toHaveLength(1);
+    }
+  });
 });
