@@ -7,7 +7,7 @@ import { PaperExchange } from '../../src/exchange/paper/paper-exchange.js';
 import { silentLogger } from '../../src/log.js';
 import { Pacer, PLATFORM_LIMITS, scaleLimits } from '../../src/services/alerts/pacing.js';
 import { TelegramTransport } from '../../src/transports/telegram.js';
-import { buildTestDesk, type TestDesk } from '../support/desk.js';
+import { buildTestDesk, TEAM_GROUP, type TestDesk } from '../support/desk.js';
 import { QUEUES, queuePrefix } from '../../src/queues/names.js';
 import { closeRedis, createRedis } from '../../src/queues/redis.js';
 import { deletePrefix, redisUrl, testPrefix } from '../support/redis.js';
@@ -67,6 +67,8 @@ describe('pause/resume storm in a Telegram alert supergroup (whole app, real tel
         TELEGRAM_API_ROOT: tg.apiRoot,
         TELEGRAM_ALERT_CHAT_ID: String(GROUP),
         PERPDESK_ADMINS: `telegram:${ADMIN}`,
+        // Teammates who subscribe their private chats (the group is the team's alert chat).
+        PERPDESK_VIEWERS: PRIVATES.map((c) => `telegram:${c}`).join(','),
         HTTP_PORT: '0',
       }),
       log: silentLogger,
@@ -143,7 +145,7 @@ describe('a command answer in a group whose window is full (real telegraf, Redis
   });
 
   it('waits for the window to have room instead of sending into it', async () => {
-    const group = -1009876;
+    const group = Number(TEAM_GROUP);
     const sent = Array.from({ length: 21 }, () => tg.sendText({ chatId: group, fromId: 55, text: '/help' }).messageId);
     const last = sent.at(-1)!;
 
