@@ -5,7 +5,7 @@ import { DEFAULT_PREFS, destKey, isUrgent, telegramChatType, wants, type Alert, 
 import { alertTrack, digestFit, incidentOf, incidentRef, renderAlert, renderDigest } from './render.js';
 import { DeliverJob, FanoutJob, type AlertService } from './publish.js';
 import { backlogAllowance, limitFor, type Pacer } from './pacing.js';
-import { Outbox, type QueuedItem } from './outbox.js';
+import { DRAINER_ACTIVE_MS, Outbox, type QueuedItem } from './outbox.js';
 import type { MessageRefs, StoredMessageRef } from './message-refs.js';
 import { DeliveryError, type Notifiers } from './notifier.js';
 import type { Subscriptions } from './subscriptions.js';
@@ -31,6 +31,8 @@ const STALE_SLOT_MS = 5_000;
 const EARLY_MS = 3;
 /** Sends one drainer run may make back to back before it lets other jobs run. */
 const SENDS_PER_RUN = 50;
+/** A spare drainer looks this long after a fan-out found the drainer sending (see Outbox.adopt). */
+const SPARE_AFTER_MS = DRAINER_ACTIVE_MS + 1_000;
 /** How far into a long queue a digest looks (a digest holds what fits in one message anyway). */
 const DIGEST_PEEK = 200;
 /** Delivery holds its place in the chat's budget before it sends (see Pacer.admitSend). */
@@ -100,10 +102,17 @@ export class AlertDelivery {
     const dests = await this.destinations(data.alert, data.exclude);
     if (dests.length) {
       const item = { alertId: data.alertId, alert: data.alert, seq: data.seq ?? data.alert.at };
-      const start = await this.#outbox.enqueue(dests, item, (dest) => `dlv-${jobSafe(destKey(dest))}-${data.alertId}`);
-      if (start.length) {
+      const todo = await this.#outbox.enqueue(dests, item, (dest) => `dlv-${jobSafe(destKey(dest))}-${data.alertId}`);
+      // A drainer that is sending right now may die with its process: a spare looks again once its claim would have
+      // lapsed, and takes over if it did (one spare per destination per interval).
+      const bucket = Math.floor(this.d.now() / SPARE_AFTER_MS);
+      if (todo.length) {
         await this.d.alerts.queue.addBulk(
-          start.map(({ dest, jobId }) => ({ name: 'deliver', data: { alertId: data.alertId, dest } satisfies DeliverJob, opts: { jobId } })),
+          todo.map(({ dest, start }) => ({
+            name: 'deliver',
+            data: { alertId: data.alertId, dest } satisfies DeliverJob,
+            opts: start ? { jobId: start } : { jobId: `dlv-spare-${jobSafe(destKey(dest))}-${bucket}`, delay: SPARE_AFTER_MS },
+          })),
         );
       }
     }
@@ -121,6 +130,13 @@ export class AlertDelivery {
     if (!notifier) throw new Error(`no ${dest.platform} transport in this process`);
     let sent = 0;
     for (let round = 0; round < SENDS_PER_RUN; round++) {
+      if (!(await this.#outbox.adopt(dest, me))) {
+        // Another drainer is responsible (this is a spare, or this one was presumed dead): what it still holds goes
+        // back to the outbox for that one to send.
+        const held = await this.#outbox.inflight(dest, me);
+        if (held) await this.#outbox.putBack(dest, held, me);
+        return `sent ${sent}; another drainer is responsible`;
+      }
       if ((await this.#outbox.inflight(dest, me)) === null && (await this.#outbox.finish(dest, me))) return `sent ${sent}; outbox empty`;
       const now = this.d.now();
       // A slot held too long (the worker was down) is no promise any more: take a fresh one.
@@ -257,7 +273,7 @@ export class AlertDelivery {
    */
   async #park(job: Job, data: DeliverJob, until: number, token: string | undefined, mode: 'slot' | 'held'): Promise<never> {
     const next: DeliverJob = { ...data, slotAt: mode === 'slot' ? until : data.slotAt, held: true };
-    await this.#outbox.keepDraining(data.dest, job.id ?? 'x', until - this.d.now());
+    await this.#outbox.park(data.dest, job.id ?? 'x', until - this.d.now());
     await job.updateData(next);
     await job.moveToDelayed(until, token);
     throw new DelayedError();

@@ -24,13 +24,28 @@ export function outboxScore(item: OutboxItem): number {
   return (isUrgent(item.alert) ? 0 : NORMAL_LANE) + item.seq;
 }
 
+// The drainer flag names the destination's drainer job and what it is doing: `<job id>|waiting` (queued, not run yet),
+// `|active` (sending now; renewed every few seconds, so it lapses soon after its process dies) or `|parked` (delayed
+// in BullMQ until its next slot, which any worker runs).
 // KEYS: 1 outbox, 2 drainer flag. ARGV: score, raw, candidate drainer job id, flag ttl ms.
-// Returns the job id of a drainer to start, or false when one is already responsible for this destination.
+// Returns the job id of a drainer to start, 'active' when the drainer is running (the caller schedules a check), or
+// false when a queued or parked drainer will send it.
 const ENQUEUE = `
 redis.call('ZADD', KEYS[1], 'NX', ARGV[1], ARGV[2])
-if redis.call('GET', KEYS[2]) then return false end
-redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[4])
+local cur = redis.call('GET', KEYS[2])
+if cur then
+  if string.sub(cur, -7) == '|active' then return 'active' end
+  return false
+end
+redis.call('SET', KEYS[2], ARGV[3] .. '|waiting', 'PX', ARGV[4])
 return ARGV[3]
+`;
+// KEYS: 1 drainer flag. ARGV: job id, state, ttl ms. The job becomes (or stays) the drainer unless another one is.
+const ADOPT = `
+local cur = redis.call('GET', KEYS[1])
+if cur and string.sub(cur, 1, #ARGV[1] + 1) ~= ARGV[1] .. '|' then return 0 end
+redis.call('SET', KEYS[1], ARGV[1] .. '|' .. ARGV[2], 'PX', ARGV[3])
+return 1
 `;
 // KEYS: 1 the job's in-flight batch, 2 outbox. ARGV: the raw members to take, in order.
 const TAKE = `
@@ -49,20 +64,19 @@ return batch
 // giving up the flag, so a message enqueued at that moment either is seen here or starts a new drainer.
 const FINISH = `
 if redis.call('ZCARD', KEYS[1]) > 0 then return 0 end
-if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
+local cur = redis.call('GET', KEYS[2])
+if cur and string.sub(cur, 1, #ARGV[1] + 1) == ARGV[1] .. '|' then redis.call('DEL', KEYS[2]) end
 return 1
-`;
-// KEYS: 1 drainer flag. ARGV: job id, ttl ms. A parked drainer stays responsible at least until it wakes.
-const KEEP = `
-local cur = redis.call('GET', KEYS[1])
-if cur == ARGV[1] or not cur then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end
-return 0
 `;
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
 const SET_MAX = `local c = tonumber(redis.call('GET', KEYS[1]) or '0') if tonumber(ARGV[1]) > c then redis.call('SET', KEYS[1], ARGV[1]) end return 1`;
 
-/** A new drainer that has not run within this long is presumed lost; the next enqueue starts another. */
+/** A queued or parked drainer that has not run within this long after it was due is presumed lost. */
 export const DRAINER_GRACE_MS = 120_000;
+/** A running drainer renews its claim this often at least; a claim older than this belongs to a dead process. */
+export const DRAINER_ACTIVE_MS = 5_000;
+/** How long one send may hold the chat's lock (a send by a killed process frees the chat after this). */
+const LOCK_MS = 10_000;
 
 export class Outbox {
   constructor(private readonly store: Store) {}
@@ -74,15 +88,20 @@ export class Outbox {
 
   /**
    * Queues the item for each destination (NX: a retried fan-out adds nothing twice). Returns the destinations that
-   * have no drainer yet, each with the job id it was given (`drainerId(dest)`); the caller starts those jobs.
+   * have no drainer yet, each with the job id it was given (`drainerId(dest)`) to `start`, and those whose drainer is
+   * sending right now, to `check` a little later that it is still alive (it may die mid-send with its process).
    */
-  async enqueue(dests: Destination[], item: OutboxItem, drainerId: (d: Destination) => string): Promise<{ dest: Destination; jobId: string }[]> {
+  async enqueue(dests: Destination[], item: OutboxItem, drainerId: (d: Destination) => string): Promise<{ dest: Destination; start?: string; check?: true }[]> {
     const raw = JSON.stringify(item);
     const score = outboxScore(item);
     const results = await Promise.all(
       dests.map((d) => this.store.redis.eval(ENQUEUE, 2, this.#k(d, 'outbox'), this.#k(d, 'drainer'), score, raw, drainerId(d), DRAINER_GRACE_MS)),
     );
-    return dests.flatMap((dest, i) => (typeof results[i] === 'string' ? [{ dest, jobId: results[i] as string }] : []));
+    return dests.flatMap((dest, i): { dest: Destination; start?: string; check?: true }[] => {
+      const r = results[i];
+      if (r === 'active') return [{ dest, check: true as const }];
+      return typeof r === 'string' ? [{ dest, start: r }] : [];
+    });
   }
 
   /** The batch this job took earlier and has not finished (a retry after a crash or error). */
@@ -131,14 +150,22 @@ export class Outbox {
     return Number(await this.store.redis.eval(FINISH, 2, this.#k(dest, 'outbox'), this.#k(dest, 'drainer'), jobId)) === 1;
   }
 
+  /**
+   * This job is about to send for the destination: it is (or becomes, when the flag lapsed) its drainer, renewed for
+   * a few seconds. False when another drainer is responsible: this job is a spare and stops.
+   */
+  async adopt(dest: Destination, jobId: string): Promise<boolean> {
+    return Number(await this.store.redis.eval(ADOPT, 1, this.#k(dest, 'drainer'), jobId, 'active', DRAINER_ACTIVE_MS)) === 1;
+  }
+
   /** This drainer parks for `ms`: it stays the destination's drainer until a while after it wakes. */
-  async keepDraining(dest: Destination, jobId: string, ms: number): Promise<void> {
-    await this.store.redis.eval(KEEP, 1, this.#k(dest, 'drainer'), jobId, Math.ceil(ms) + DRAINER_GRACE_MS);
+  async park(dest: Destination, jobId: string, ms: number): Promise<void> {
+    await this.store.redis.eval(ADOPT, 1, this.#k(dest, 'drainer'), jobId, 'parked', Math.max(0, Math.ceil(ms)) + DRAINER_GRACE_MS);
   }
 
   /** One sender per chat at a time, so the oldest message is also the first to arrive. */
   async lock(dest: Destination, owner: string): Promise<boolean> {
-    return (await this.store.redis.set(this.#k(dest, 'lock'), owner, 'PX', 30_000, 'NX')) === 'OK';
+    return (await this.store.redis.set(this.#k(dest, 'lock'), owner, 'PX', LOCK_MS, 'NX')) === 'OK';
   }
 
   async unlock(dest: Destination, owner: string): Promise<void> {
