@@ -95,6 +95,20 @@ describe('fill models on the paper engine', () => {
     expect(e.listOrders({ clientOrderId: 'r-3' })[0]).toMatchObject({ status: 'filled', avgPrice: 49_900 });
   });
 
+  it('an immediate-or-cancel order keeps no rest: partial fills the share and cancels the rest, resting cancels it all', () => {
+    const e = frozen();
+    e.setFillModel('BTC-PERP', 'partial', 0.5);
+    const a = e.placeOrder(order({ clientOrderId: 'i-1', quantity: 0.2, timeInForce: 'ioc' }), T0);
+    expect(a).toMatchObject({ status: 'canceled', filledQuantity: 0.1, rejectReason: 'ioc_remainder_canceled' });
+    e.setFillModel('BTC-PERP', 'resting');
+    const b = e.placeOrder(order({ clientOrderId: 'i-2', quantity: 0.2, timeInForce: 'ioc' }), T0);
+    expect(b).toMatchObject({ status: 'canceled', filledQuantity: 0 });
+    e.setFillModel('BTC-PERP', 'normal');
+    e.setPrice('BTC-PERP', 49_000);
+    expect(e.positions()[0]!.size).toBe(0.1);
+    expect(e.account().usedMargin).toBeCloseTo(e.positions()[0]!.margin, 6);
+  });
+
   it('reject: answers with a rejected order listed under its client order id; other symbols and spot are unaffected', () => {
     const e = frozen();
     e.setFillModel('BTC-PERP', 'reject');

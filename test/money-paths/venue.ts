@@ -35,7 +35,6 @@ export interface Life {
 export interface Arrival {
   market: 'perp' | 'spot';
   request: PlaceOrderRequest | PlaceSpotOrderRequest;
-  order: Order;
   /** Signed base position (perp) or balance (spot) of the base before the order. */
   perpBefore: number;
   spotBefore: number;
@@ -104,14 +103,17 @@ export class FaultVenue {
     const notionalBefore = this.engine.positions().reduce((sum, p) => sum + p.size * p.markPrice, 0);
     const equityBefore = this.engine.account().equity;
     const mark = base ? this.engine.ticker(`${base}-PERP`).markPrice : 0;
+    // The observer looks at the desk as the request arrives, before the venue answers: once the order exists, a
+    // concurrent sweep may already have recorded it.
+    if (!known) {
+      const a: Arrival = { market, request: { ...req }, perpBefore, spotBefore, notionalBefore, equityBefore, mark };
+      this.arrivals.push(a);
+      await this.onArrival?.(a);
+      alive(life);
+    }
     const order = market === 'perp'
       ? this.engine.placeOrder(req as PlaceOrderRequest, this.o.now())
       : this.engine.placeSpotOrder(req as PlaceSpotOrderRequest, this.o.now());
-    if (!known) {
-      const a: Arrival = { market, request: { ...req }, order, perpBefore, spotBefore, notionalBefore, equityBefore, mark };
-      this.arrivals.push(a);
-      await this.onArrival?.(a);
-    }
     if (fault === 'timeout-after') throw new ExchangeError('timeout', 'request timed out');
     if (fault === '503-after') throw new ExchangeError('http', 'bad gateway', 502);
     if (fault === 'crash-after') throw die(life);

@@ -136,11 +136,12 @@ describe('execution', () => {
     expect(await h.paper.listOrders()).toHaveLength(1);
   });
 
-  it('shows a partial fill while the rest is open, then records exactly what the venue filled (paper fill model)', async () => {
+  it('shows a partial fill while the rest of a limit order is open, then records exactly what filled (paper fill model)', async () => {
     h = await makeHarness();
     const w = await h.startWorker();
     await h.run('dana', 'paper', { action: 'partial', symbol: 'BTC-PERP', value: 0.5 });
-    const reply = await h.preview('alice', 'order', { symbol: 'btc', side: 'long', size_usd: 1350, leverage: 2 });
+    // A buy limit above the ask crosses: half fills on arrival, the rest waits on the book.
+    const reply = await h.preview('alice', 'order', { symbol: 'btc', side: 'long', size_usd: 1320, leverage: 2, price: 65_100 });
     await h.click('bob', buttonOf(reply, 'Approve'));
     const part = await eventually(async () => {
       const r = await h!.ctx.approvals.get(reply.track!);
@@ -156,6 +157,29 @@ describe('execution', () => {
     expect(rec.result?.filledQuantity).toBe(rec.plan.quantity);
     const [o] = await h.paper.listOrders();
     expect(o).toMatchObject({ status: 'filled', filledQuantity: rec.plan.quantity });
+  });
+
+  it('sends a market order immediate-or-cancel: what the venue does not fill at once is canceled, never filled later at another price', async () => {
+    // Found by the money-path fault test (soak seed 1023369): a market order the venue accepted without filling
+    // filled minutes later, after a 1.6 % rise, above MAX_NOTIONAL_USD.
+    h = await makeHarness();
+    const w = await h.startWorker();
+    await h.run('dana', 'paper', { action: 'resting', symbol: 'BTC-PERP' });
+    const idle = await h.preview('alice', 'order', { symbol: 'btc', side: 'long', size_usd: 1000, leverage: 2 });
+    await h.click('bob', buttonOf(idle, 'Approve'));
+    const failed = await reachStatus(h, idle.track!, 'failed');
+    expect(failed.reason).toMatch(/canceled by the exchange/);
+    await h.run('dana', 'paper', { action: 'partial', symbol: 'BTC-PERP', value: 0.5 });
+    const half = await h.preview('alice', 'order', { symbol: 'btc', side: 'long', size_usd: 1350, leverage: 2 });
+    await h.click('bob', buttonOf(half, 'Approve'));
+    const filled = await reachStatus(h, half.track!, 'filled');
+    expect([filled.plan.quantity, filled.result?.filledQuantity]).toEqual([0.02, 0.01]);
+    // Lifting the model and moving the price fills nothing more.
+    await h.run('dana', 'paper', { action: 'normal', symbol: 'BTC-PERP' });
+    await h.paper.setPrice('BTC-PERP', 66_500);
+    await w.sweep();
+    expect((await h.paper.positions()).map((p) => p.size)).toEqual([0.01]);
+    expect((await h.paper.listOrders()).map((o) => o.status).sort()).toEqual(['canceled', 'canceled']);
   });
 
   it('refuses a market order during a cascade and accepts a limit within 0.5% of mark', async () => {

@@ -63,7 +63,11 @@ export function placePerpOrder(ctx: EngineContext, req: PaperOrderRequest, nowMs
     requireAvailable(ctx, need, 'insufficient_margin');
     const now = fillOnArrival(model, o.quantity, inst.lotSize);
     if (now > 0) fillPerp(ctx, o, touch, ctx.fees.perpTaker, nowMs, now);
-    if (now < o.quantity) {
+    if (now < o.quantity && tif === 'ioc') {
+      // Immediate-or-cancel: what did not fill on arrival is canceled, never held for later.
+      o.status = 'canceled';
+      o.rejectReason = 'ioc_remainder_canceled';
+    } else if (now < o.quantity) {
       // The rest waits for the fill model to be lifted; its margin is held like a resting order's.
       const rest = remainingOf(o, inst.lotSize);
       o.held = true;

@@ -58,6 +58,9 @@ export function orderRequest(rec: ApprovalRecord): PlaceOrderRequest {
     clientOrderId: clientOrderIdFor(rec.id),
   };
   if (p.orderType === 'limit' && p.price !== null) req.price = p.price;
+  // A market order fills now or not at all: a rest the venue kept would fill later at a price no check has seen
+  // (above the notional cap after a rise). Limit orders rest by design: their price bounds the fill.
+  if (p.orderType === 'market') req.timeInForce = 'ioc';
   return req;
 }
 
