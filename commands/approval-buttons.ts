@@ -21,7 +21,7 @@ import { utc } from '../src/format.js';
 const UNKNOWN = 'This preview is no longer valid: PerpDesk has no record of it (another deployment, or older than 30 days). Run the command again.';
 
 function notices(ctx: CommandContext): ApprovalNotices {
-  return new ApprovalNotices({ messageRefs: ctx.messageRefs, notifiers: ctx.notifiers, announcer: ctx.announcer, log: ctx.log });
+  return new ApprovalNotices({ messageRefs: ctx.messageRefs, notifiers: ctx.notifiers, announcer: ctx.announcer, log: ctx.log, previewEdits: ctx.previewEdits });
 }
 
 function clicked(inv: Invocation): { platform: string; chatId: string } {

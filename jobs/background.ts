@@ -16,6 +16,8 @@ import { startMarketWorker, startNotifyWorker, type JobHandler } from '../src/qu
 import { AlertDelivery, teamDestinations } from '../src/services/alerts/delivery.js';
 import { Pacer, PLATFORM_LIMITS } from '../src/services/alerts/pacing.js';
 import { notifyBackoff } from '../src/services/alerts/publish.js';
+import { ApprovalNotices } from '../src/services/approvals/notices.js';
+import { startPreviewEditWorker } from '../src/services/approvals/preview-edits.js';
 import { buildServices } from '../src/services/build.js';
 import type { Notifiers } from '../src/services/alerts/notifier.js';
 import type { Services, StatusInfo } from '../src/services/services.js';
@@ -121,6 +123,7 @@ export async function startBackground(o: BackgroundOptions): Promise<Background>
     await market.close().catch(() => undefined);
     await services.alerts.close();
     await services.orderQueue.close().catch(() => undefined);
+    await services.previewEdits.close();
     await closeRedis(redis);
   };
   const startDelivery = (notifiers: Notifiers): DeliveryHandle => {
@@ -136,7 +139,16 @@ export async function startBackground(o: BackgroundOptions): Promise<Background>
       now,
     });
     const worker = startNotifyWorker({ redisUrl: o.redisUrl, prefix: o.queuePrefix, process: (job, token) => d.process(job, token), backoff: notifyBackoff, log: o.log });
-    return { delivery: d, close: () => worker.close() };
+    // Preview edits queued by processes without transports (workers, follower replicas) are made here.
+    const notices = new ApprovalNotices({ messageRefs: services.messageRefs, notifiers, announcer: services.announcer, log: o.log });
+    const previews = startPreviewEditWorker({ redisUrl: o.redisUrl, prefix: o.queuePrefix, approvals: services.approvals, edit: (rec) => notices.updated(rec), log: o.log });
+    return {
+      delivery: d,
+      close: async () => {
+        await previews.close();
+        await worker.close();
+      },
+    };
   };
   try {
     if (o.schedule !== false) await upsertSchedulers(market, schedulePlan(o.config, o.every));

@@ -20,7 +20,7 @@ export const DEFAULT_SWEEP_MS = 15_000;
 
 export interface OrderProcessingOptions {
   redisUrl: string;
-  services: Pick<Services, 'approvals' | 'orderQueue' | 'killSwitch' | 'cascade' | 'messageRefs' | 'notifiers' | 'announcer'>;
+  services: Pick<Services, 'approvals' | 'orderQueue' | 'killSwitch' | 'cascade' | 'messageRefs' | 'notifiers' | 'announcer'> & Partial<Pick<Services, 'previewEdits'>>;
   exchange: Exchange;
   config: Pick<Config, 'MAX_LEVERAGE' | 'MAX_NOTIONAL_USD'>;
   log: Logger;

@@ -113,6 +113,7 @@ export async function startApp(o: AppOptions): Promise<App> {
     lifecycle.add('orders', async () => {
       await orders?.close();
       await services.orderQueue.close();
+      await services.previewEdits.close();
     });
 
     // Jobs and alert delivery stop after the transports, like the order worker.

@@ -16,4 +16,6 @@ export const QUEUES = {
   market: 'market',
   /** Outbound chat messages, one queue per destination kind; see src/services/alerts/publish.ts. */
   notify: 'notify',
+  /** Edits of order previews for the process with the chat transports (src/services/approvals/preview-edits.ts). */
+  previews: 'previews',
 } as const;

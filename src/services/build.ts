@@ -14,6 +14,7 @@ import { DirectAnnouncer, type Announcer, type Destination } from './alerts/anno
 import { queuePrefix } from '../queues/names.js';
 import { AlertService } from './alerts/publish.js';
 import { AlertAnnouncer } from './alerts/announcer.js';
+import { PreviewEditQueue } from './approvals/preview-edits.js';
 import { Subscriptions } from './alerts/subscriptions.js';
 import { HarvesterState } from './harvester/state.js';
 import { RefusalAudit } from './access/refusals.js';
@@ -52,6 +53,7 @@ export function buildServices(d: ServiceDeps): Services {
     notifiers,
     approvals: new ApprovalStore(store, audit),
     orderQueue: new OrderQueue(d.redis, d.queuePrefix ?? queuePrefix(d.prefix)),
+    previewEdits: new PreviewEditQueue(d.redis, d.queuePrefix ?? queuePrefix(d.prefix)),
     alerts,
     subscriptions: new Subscriptions(store),
     harvester: new HarvesterState(store),

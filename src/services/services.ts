@@ -6,6 +6,7 @@ import type { AuditLog } from './audit.js';
 import type { MessageRefs } from './alerts/message-refs.js';
 import type { Notifiers } from './alerts/notifier.js';
 import type { ApprovalStore } from './approvals/store.js';
+import type { PreviewEditQueue } from './approvals/preview-edits.js';
 import type { OrderQueue } from './orders/queue.js';
 import type { Announcer } from './alerts/announce.js';
 import type { AlertService } from './alerts/publish.js';
@@ -36,6 +37,8 @@ export interface Services {
   /** Order approvals (the persisted state machine) and the queue that places approved orders. */
   approvals: ApprovalStore;
   orderQueue: OrderQueue;
+  /** Preview edits for the process with the chat transports, when an approval changes state elsewhere. */
+  previewEdits: PreviewEditQueue;
   /** "order" and "trading paused/resumed" announcements to every alert destination. */
   announcer: Announcer;
   /** The alert pipeline's entrance (`alerts.publish`), chats that opted in, and the funding harvester's state. */

@@ -4,12 +4,15 @@ import { orderAlert, renderApproval } from './render.js';
 import type { ApprovalRecord } from './types.js';
 import type { MessageRefs } from '../alerts/message-refs.js';
 import type { Notifiers } from '../alerts/notifier.js';
+import type { PreviewEditQueue } from './preview-edits.js';
 
 export interface ApprovalNoticesDeps {
   messageRefs: MessageRefs;
   notifiers: Notifiers;
   announcer: Announcer;
   log: Logger;
+  /** Where edits go that this process cannot make (no transport for the platform here): the leader's queue. */
+  previewEdits?: Pick<PreviewEditQueue, 'request'>;
 }
 
 /**
@@ -32,11 +35,15 @@ export class ApprovalNotices {
       this.d.log.warn({ err, approvalId: rec.id }, 'could not read preview message refs');
       return [];
     });
+    let elsewhere = false;
     await Promise.all(
       refs.map(async (ref) => {
         if (except && ref.platform === except.platform && ref.chatId === except.chatId) return;
         const n = this.d.notifiers.get(ref.platform);
-        if (!n) return;
+        if (!n) {
+          elsewhere = true;
+          return;
+        }
         try {
           await n.edit(ref, reply);
         } catch (err) {
@@ -44,6 +51,9 @@ export class ApprovalNotices {
         }
       }),
     );
+    if (elsewhere && this.d.previewEdits) {
+      await this.d.previewEdits.request(rec).catch((err: unknown) => this.d.log.warn({ err, approvalId: rec.id }, 'could not queue the preview edit'));
+    }
   }
 
   async finalized(rec: ApprovalRecord, except?: ChatRef): Promise<void> {
