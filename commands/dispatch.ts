@@ -1,4 +1,5 @@
 import { PermissionError, UserError, errorRef } from '../src/errors.js';
+import { ExchangeError } from '../src/exchange/port.js';
 import { rolesOf, type Role } from '../src/config/principals.js';
 import { parseButtonId } from '../src/chat/button-id.js';
 import type { CommandContext, Invocation } from './context.js';
@@ -25,6 +26,8 @@ export function requireRole(ctx: CommandContext, inv: Invocation, role: Role, wh
 /** Turns any thrown error into a reply: UserErrors as written, the rest as a reference id with the stack logged. */
 export function errorToReply(ctx: CommandContext, e: unknown, where: Record<string, unknown>): Reply {
   if (e instanceof UserError) return userErrorReply(e.message);
+  // The venue's Retry-After: the message says when it will answer again, which is all the user can act on.
+  if (e instanceof ExchangeError && e.kind === 'rate_limited') return userErrorReply(e.message);
   const ref = errorRef();
   ctx.log.error({ err: e, ref, ...where }, 'command failed');
   return { text: `Internal error (ref ${ref}). The team can find the details in the logs.`, severity: 'critical', ephemeral: true };

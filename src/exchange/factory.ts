@@ -22,7 +22,8 @@ export interface ExchangeDeps {
 export async function createExchange(config: Config, deps: ExchangeDeps): Promise<Exchange> {
   if (config.EXCHANGE === 'purpleflea') {
     // loadConfig guarantees the key is present with EXCHANGE=purpleflea.
-    return new PurpleFleaClient({ baseUrl: config.PURPLEFLEA_BASE_URL, apiKey: config.PURPLEFLEA_API_KEY!.reveal(), log: deps.log });
+    // A Retry-After holds every process calling the venue with this key, not only the one that got it.
+    return new PurpleFleaClient({ baseUrl: config.PURPLEFLEA_BASE_URL, apiKey: config.PURPLEFLEA_API_KEY!.reveal(), log: deps.log, holdRedisUrl: deps.redisUrl });
   }
   if (config.PAPER_EXCHANGE_URL) return new RemotePaperExchange({ baseUrl: config.PAPER_EXCHANGE_URL, log: deps.log });
   const paper = await PaperExchange.open({ redis: deps.redisUrl, keyPrefix: deps.keyPrefix ?? 'perpdesk', log: deps.log });

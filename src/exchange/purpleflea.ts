@@ -1,7 +1,8 @@
 /**
- * The Purple Flea REST client (interfaces.md §3). Reads retry with jittered backoff and honour `Retry-After`;
- * order placement is never retried blindly: after an ambiguous failure it asks the exchange for the
- * client_order_id and re-sends the same id only when the exchange has no record of it.
+ * The Purple Flea REST client (interfaces.md §3). Reads retry with jittered backoff; a `Retry-After` holds every
+ * request to the venue (see venue-hold.ts), not only the call that got it. Order placement is never retried blindly:
+ * after an ambiguous failure it asks the exchange for the client_order_id and re-sends the same id only when the
+ * exchange has no record of it.
  */
 import axios, { type AxiosInstance, type Method } from 'axios';
 import type { z } from 'zod';
@@ -17,6 +18,7 @@ import {
   PositionsBody, SpotTickerBody, TickerBody, WireOrder, parseBody, toOrder, type OrderDefaults,
 } from './schemas.js';
 import { AbortedError, backoffDelay, parseRetryAfter, sleep, type BackoffPolicy } from './retry.js';
+import { venueHoldFor, venueHoldKey, type VenueHold } from './venue-hold.js';
 
 export interface PurpleFleaClientOptions {
   baseUrl: string;
@@ -30,6 +32,16 @@ export interface PurpleFleaClientOptions {
   backoff?: Partial<BackoffPolicy>;
   /** A `Retry-After` longer than this is not waited out: the call fails as `rate_limited`. Default 60 s. */
   maxRetryAfterMs?: number;
+  /**
+   * How long a read waits for the venue's hold to pass before it fails with "the exchange is rate-limiting us,
+   * retrying in N s" (someone is usually waiting for the answer). Order placement waits up to `maxRetryAfterMs`.
+   * Default 5 s.
+   */
+  maxHoldWaitMs?: number;
+  /** The venue's hold; default the process-wide one of `baseUrl` (shared by every client of that venue). */
+  hold?: VenueHold;
+  /** Share the hold with every PerpDesk process on this Redis (see VenueHold.shareThroughRedis). */
+  holdRedisUrl?: string;
 }
 
 interface RawResponse {
@@ -62,8 +74,11 @@ export class PurpleFleaClient implements Exchange {
   readonly #retries: number;
   readonly #backoff: BackoffPolicy;
   readonly #maxRetryAfterMs: number;
+  readonly #maxHoldWaitMs: number;
+  readonly #hold: VenueHold;
   readonly #log: Logger;
   readonly #closing = new AbortController();
+  readonly #unshare: Promise<() => Promise<void>> | undefined;
 
   constructor(opts: PurpleFleaClientOptions) {
     if (typeof opts.apiKey !== 'string' || opts.apiKey.trim() === '') {
@@ -78,6 +93,9 @@ export class PurpleFleaClient implements Exchange {
     this.#retries = retries;
     this.#backoff = { baseDelayMs: 250, maxDelayMs: 8000, ...opts.backoff };
     this.#maxRetryAfterMs = opts.maxRetryAfterMs ?? 60_000;
+    this.#maxHoldWaitMs = opts.maxHoldWaitMs ?? 5_000;
+    this.#hold = opts.hold ?? venueHoldFor(opts.baseUrl);
+    if (opts.holdRedisUrl) this.#unshare = this.#hold.shareThroughRedis(opts.holdRedisUrl, venueHoldKey(opts.baseUrl), opts.log);
     this.#log = opts.log ?? silentLogger;
     this.#http = axios.create({
       baseURL: opts.baseUrl.replace(/\/+$/, ''),
@@ -176,12 +194,13 @@ export class PurpleFleaClient implements Exchange {
 
   async close(): Promise<void> {
     this.#closing.abort();
+    await (await this.#unshare)?.();
   }
 
   // --- internals -----------------------------------------------------------------------------------------
 
   private async cancel(market: 'perp' | 'spot', orderId: string): Promise<Order> {
-    const out = await this.attempt('DELETE', `/${market}/orders/${encodeURIComponent(orderId)}`, {}, 'cancel order');
+    const out = await this.attempt('DELETE', `/${market}/orders/${encodeURIComponent(orderId)}`, {}, 'cancel order', this.#maxRetryAfterMs);
     if (!out.ok) throw out.error;
     return parseBody(FullWireOrder, out.body, 'cancel order');
   }
@@ -189,7 +208,7 @@ export class PurpleFleaClient implements Exchange {
   private async read<S extends z.ZodType>(
     path: string, params: Record<string, string>, schema: S, what: string,
   ): Promise<z.output<S>> {
-    const body = await this.withRetry(() => this.attempt('GET', path, { params }, what), what);
+    const body = await this.withRetry(() => this.attempt('GET', path, { params }, what, this.#maxHoldWaitMs), what);
     return parseBody(schema, body, what);
   }
 
@@ -221,7 +240,7 @@ export class PurpleFleaClient implements Exchange {
     }
     const what = 'place order';
     for (let attempt = 0; ; attempt++) {
-      const out = await this.attempt('POST', path, { data: body }, what);
+      const out = await this.attempt('POST', path, { data: body }, what, this.#maxRetryAfterMs);
       if (out.ok) {
         try {
           return toOrder(parseBody(WireOrder, out.body, what), defaults);
@@ -282,8 +301,15 @@ export class PurpleFleaClient implements Exchange {
   }
 
   private async attempt(
-    method: Method, path: string, opts: { params?: Record<string, string>; data?: unknown }, what: string,
+    method: Method, path: string, opts: { params?: Record<string, string>; data?: unknown }, what: string, maxHoldWaitMs: number,
   ): Promise<Attempt> {
+    try {
+      await this.awaitHold(what, maxHoldWaitMs);
+    } catch (e) {
+      // Held back before anything was sent: nothing to retry or look up now; the message says when.
+      if (e instanceof ExchangeError) return { ok: false, error: e, sent: 'rejected', retryAfterMs: null };
+      throw e;
+    }
     let raw: RawResponse;
     try {
       raw = await this.send(method, path, opts);
@@ -304,14 +330,29 @@ export class PurpleFleaClient implements Exchange {
     }
     const error = this.scrub(this.httpError(raw, what), what);
     if (raw.status === 429) {
-      const retryAfterMs = parseRetryAfter(raw.retryAfter);
-      if (retryAfterMs !== null && retryAfterMs > this.#maxRetryAfterMs) {
-        return { ok: false, error, sent: 'rejected', retryAfterMs: null };
+      const retryAfterMs = parseRetryAfter(raw.retryAfter) ?? backoffDelay(0, this.#backoff);
+      // The venue means the client: every caller holds until then, not just this one.
+      this.#hold.hold(retryAfterMs);
+      this.#log.warn({ what, retryAfterMs }, 'exchange is rate-limiting us; every request to it waits');
+      if (retryAfterMs > Math.min(maxHoldWaitMs, this.#maxRetryAfterMs)) {
+        return { ok: false, error: rateLimited(retryAfterMs), sent: 'rejected', retryAfterMs: null };
       }
-      return { ok: false, error, sent: 'maybe', retryAfterMs: retryAfterMs ?? backoffDelay(0, this.#backoff) };
+      return { ok: false, error: rateLimited(retryAfterMs), sent: 'maybe', retryAfterMs };
     }
     if (raw.status >= 500) return { ok: false, error, sent: 'maybe', retryAfterMs: null };
     return { ok: false, error, sent: 'rejected', retryAfterMs: null };
+  }
+
+  /**
+   * Waits while the venue's hold lasts (it may be extended meanwhile). A hold longer than the caller may wait fails
+   * at once with the time it ends, and nothing is sent.
+   */
+  private async awaitHold(what: string, maxWaitMs: number): Promise<void> {
+    for (let ms = this.#hold.remainingMs(); ms > 0; ms = this.#hold.remainingMs()) {
+      if (ms > maxWaitMs) throw rateLimited(ms);
+      this.#log.info({ what, retryInMs: ms }, 'exchange is rate-limiting us; request held');
+      await this.pause(ms, rateLimited(ms));
+    }
   }
 
   private httpError(raw: RawResponse, what: string): ExchangeError {
@@ -369,6 +410,11 @@ export class PurpleFleaClient implements Exchange {
       this.#closing.signal.removeEventListener('abort', onClose);
     }
   }
+}
+
+/** What a caller held back by the venue's Retry-After is told (shown as is in chat). */
+function rateLimited(ms: number): ExchangeError {
+  return new ExchangeError('rate_limited', `The exchange is rate-limiting us, retrying in ${Math.max(1, Math.ceil(ms / 1000))} s.`, 429, 'rate_limited');
 }
 
 function orderQuery(q: ListOrdersQuery): Record<string, string> {

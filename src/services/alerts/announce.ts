@@ -1,8 +1,9 @@
 /**
  * Announcements to every alert destination (interfaces.md §4) for the kinds this module raises: "order" and
- * "trading paused / resumed". `Announcer` is the seam: the alert pipeline (src/services/alerts/publish.ts, with
- * subscriptions and per-kind settings) can implement it; until it is wired, `DirectAnnouncer` sends through the
- * transports' notifiers to the configured alert chats.
+ * "trading paused / resumed". `Announcer` is the seam: the app and the workers announce through the alert pipeline
+ * (AlertAnnouncer: durable, paced, every subscriber); `DirectAnnouncer` serves services built without it (tests). It
+ * sends through the transports' notifiers without `admitted`, so a rate-limited platform's transport still makes each
+ * send wait for its place in the chat's budget.
  */
 import type { Reply } from '../../chat/reply.js';
 import type { Config } from '../../config/env.js';
