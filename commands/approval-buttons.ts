@@ -65,68 +65,79 @@ async function refuse(ctx: CommandContext, rec: ApprovalRecord, inv: Invocation,
   return { notice: why };
 }
 
+/** What deciding a click answered, and the approval as that decision left it when known to be settled. */
+interface Decision {
+  result: ButtonResult;
+  /** Set once the approval is no longer pending (approved, or decided before): later clicks can only be told. */
+  settled?: ApprovalRecord;
+}
+
 /** Approvals whose Approve click is being decided in this process, per approval store (one per deployment prefix). */
-const deciding = new WeakMap<object, Map<string, Promise<unknown>>>();
+const deciding = new WeakMap<object, Map<string, Promise<Decision>>>();
 
 /**
- * Runs `decide` for a click on `approvalId`; while another click on it is being decided in this process, waits for
- * that decision first. A crowd clicking Approve at once then makes one decision (checks, exchange ticker, approve
- * script) and the others read what was decided, instead of all but one running every check only to lose in the
- * script. An optimisation only: the approve script's compare-and-set still decides, across processes too. Waiters go
- * on together, so a decision that leaves the approval pending (a refused self-approval) holds nobody twice.
+ * Decides a click on an approval; while another click on it is being decided in this process, waits for that
+ * decision first. A crowd clicking Approve at once then makes one decision (checks, exchange ticker, approve script)
+ * and the others are told what it settled, instead of all but one running every check only to lose in the script.
+ * An optimisation only: the approve script's compare-and-set still decides, across processes too. A decision that
+ * leaves the approval pending (a refused self-approval, one approval of two) lets the waiting clicks go on together
+ * with their own.
  */
-async function afterDecisionInFlight<T>(ctx: CommandContext, approvalId: string, decide: () => Promise<T>): Promise<T> {
+async function afterDecisionInFlight(ctx: CommandContext, id: ButtonId, inv: Invocation): Promise<ButtonResult> {
   let inFlight = deciding.get(ctx.approvals);
   if (!inFlight) deciding.set(ctx.approvals, (inFlight = new Map()));
-  const running = inFlight.get(approvalId);
+  const running = inFlight.get(id.ref);
   if (running) {
-    await running.catch(() => undefined);
-    return decide();
+    const settled = await running.then((d) => d.settled, () => undefined);
+    return (await approve(ctx, id, inv, settled)).result;
   }
-  const mine = decide();
-  inFlight.set(approvalId, mine);
+  const mine = approve(ctx, id, inv);
+  inFlight.set(id.ref, mine);
   try {
-    return await mine;
+    return (await mine).result;
   } finally {
-    if (inFlight.get(approvalId) === mine) inFlight.delete(approvalId);
+    if (inFlight.get(id.ref) === mine) inFlight.delete(id.ref);
   }
 }
 
 export const approveButton = defineButton({
   action: APPROVE_ACTION,
   role: 'approver',
-  run: (ctx, id, inv) => afterDecisionInFlight(ctx, id.ref, () => approve(ctx, id, inv)),
+  run: afterDecisionInFlight,
 });
 
-async function approve(ctx: CommandContext, id: ButtonId, inv: Invocation): Promise<ButtonResult> {
-  const rec = await ctx.approvals.get(id.ref);
-  if (!rec) return { notice: UNKNOWN };
-  if (!(await shownHere(ctx, rec, inv))) return refuse(ctx, rec, inv, NOT_POSTED_HERE);
-  if (rec.status !== 'pending') return { update: renderApproval(rec), notice: staleNotice(rec) };
-  if (overdue(ctx, rec, id)) return expireNow(ctx, rec, inv);
+/** `settled`: the approval as a decision in this process just left it (not pending), instead of reading it again. */
+async function approve(ctx: CommandContext, id: ButtonId, inv: Invocation, settled?: ApprovalRecord): Promise<Decision> {
+  const rec = settled ?? (await ctx.approvals.get(id.ref));
+  if (!rec) return { result: { notice: UNKNOWN } };
+  if (!(await shownHere(ctx, rec, inv))) return { result: await refuse(ctx, rec, inv, NOT_POSTED_HERE) };
+  if (rec.status !== 'pending') return { result: { update: renderApproval(rec), notice: staleNotice(rec) }, settled: rec };
+  if (overdue(ctx, rec, id)) return { result: await expireNow(ctx, rec, inv) };
   const me = personOf(inv);
   const selfRefusal = selfApprovalRefusal(me, asConfigured(ctx, rec.requester), rec.selfApprovalAllowed, ctx.config.ALLOW_SELF_APPROVAL, 'order');
-  if (selfRefusal) return refuse(ctx, rec, inv, selfRefusal);
+  if (selfRefusal) return { result: await refuse(ctx, rec, inv, selfRefusal) };
   const blocker = await orderBlocker(rec.plan, ctx);
   if (blocker) {
-    return refuse(ctx, rec, inv, `Approval refused: ${blocker}. The preview stays open until ${utc(rec.expiresAt)}.`);
+    return { result: await refuse(ctx, rec, inv, `Approval refused: ${blocker}. The preview stays open until ${utc(rec.expiresAt)}.`) };
   }
   // The status is re-checked inside the approve script; the record read above only supplies what never changes.
   const r = await ctx.approvals.approve(rec, me, ctx.now(), otherKeysOf(ctx, me));
   switch (r.kind) {
     case 'missing':
-      return { notice: UNKNOWN };
+      return { result: { notice: UNKNOWN } };
     case 'expired':
-      return expireNow(ctx, r.record, inv);
+      return { result: await expireNow(ctx, r.record, inv) };
     case 'conflict':
-      return { update: renderApproval(r.record), notice: staleNotice(r.record) };
+      return { result: { update: renderApproval(r.record), notice: staleNotice(r.record) }, settled: r.record };
     case 'duplicate':
-      return { notice: duplicateApprovalNotice('order', r.count, r.record.required) };
+      return { result: { notice: duplicateApprovalNotice('order', r.count, r.record.required) } };
     case 'recorded':
       return {
-        update: renderApproval(r.record),
-        notice: recordedApprovalNotice(r.count, r.record.required),
-        afterAnswer: () => showLatest(ctx, r.record, inv),
+        result: {
+          update: renderApproval(r.record),
+          notice: recordedApprovalNotice(r.count, r.record.required),
+          afterAnswer: () => showLatest(ctx, r.record, inv),
+        },
       };
     case 'approved': {
       ctx.log.info({ approvalId: rec.id, approvers: r.count }, 'order approved');
@@ -136,12 +147,15 @@ async function approve(ctx: CommandContext, id: ButtonId, inv: Invocation): Prom
         ctx.log.error({ err, approvalId: rec.id }, 'could not enqueue approved order');
       });
       return {
-        update: renderApproval(r.record),
-        notice: 'Approved: placing the order.',
-        afterAnswer: async () => {
-          await queued;
-          await showLatest(ctx, r.record, inv);
+        result: {
+          update: renderApproval(r.record),
+          notice: 'Approved: placing the order.',
+          afterAnswer: async () => {
+            await queued;
+            await showLatest(ctx, r.record, inv);
+          },
         },
+        settled: r.record,
       };
     }
   }

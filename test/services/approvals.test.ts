@@ -333,7 +333,7 @@ describe('approval', () => {
     expect((await h.ctx.audit.latest(50)).filter((e) => e.action === 'order.approved')).toHaveLength(1);
   });
 
-  it('makes one decision for a crowd of Approve clicks in one process: the others wait for it and read it', async () => {
+  it('makes one decision for a crowd of Approve clicks in one process: the others wait for it and are told what it settled', async () => {
     let tickers = 0;
     const countingTickers = (harness: Harness): CommandContext => ({
       ...harness.ctx,
