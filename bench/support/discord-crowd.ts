@@ -1,8 +1,4 @@
-/**
- * Shared by the Discord benches: many users clicking one button at the same moment, timed at the stand-in, and a
- * minimal discord.js bot that answers at once (the floor the real bot is compared with).
- */
-import { Client, Events, GatewayIntentBits, MessageFlags } from 'discord.js';
+/** Shared by the Discord benches: interactions timed at the stand-in, e.g. many users clicking one button at once. */
 import type { DiscordStandIn, StandInInteraction } from '../../test/fakes/discord/index.js';
 
 export function pct(sorted: readonly number[], p: number): number {
@@ -49,44 +45,4 @@ export async function timedCommand(discord: DiscordStandIn, name: string, userId
   const r = await ix.firstResponse({ timeoutMs: 10_000 });
   if (r.rejected) throw new Error(`/${name} refused by the stand-in: ${r.rejected}`);
   return performance.now() - t0;
-}
-
-/**
- * The floor: a discord.js client that answers every button with an ephemeral line and every command with a fixed
- * embed, doing nothing else.
- */
-export async function startMinimalBot(discord: DiscordStandIn): Promise<{ close(): Promise<void> }> {
-  const client = new Client({ intents: [GatewayIntentBits.Guilds], rest: { api: discord.url } });
-  client.on(Events.InteractionCreate, (ix) => {
-    if (ix.isButton()) void ix.reply({ content: 'This order was already approved.', flags: MessageFlags.Ephemeral }).catch(() => {});
-    else if (ix.isChatInputCommand()) void ix.reply({ embeds: [{ title: 'Funding BTC-PERP', description: '+0.0100% per 8h' }] }).catch(() => {});
-  });
-  const ready = new Promise<void>((r) => client.once(Events.ClientReady, () => r()));
-  await client.login(discord.token);
-  await ready;
-  return { close: () => client.destroy() };
-}
-
-/**
- * With BENCH_PROFILE=<dir>, records a V8 CPU profile of only the timed windows (not start-up or set-up) and writes
- * it there as `<name>.cpuprofile` for Chrome DevTools / speedscope.
- */
-export async function profiled<T>(name: string, fn: () => Promise<T>): Promise<T> {
-  const dir = process.env.BENCH_PROFILE;
-  if (!dir) return fn();
-  const { Session } = await import('node:inspector/promises');
-  const { mkdirSync, writeFileSync } = await import('node:fs');
-  const s = new Session();
-  s.connect();
-  await s.post('Profiler.enable');
-  await s.post('Profiler.setSamplingInterval', { interval: 100 });
-  await s.post('Profiler.start');
-  try {
-    return await fn();
-  } finally {
-    const { profile } = await s.post('Profiler.stop');
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(`${dir}/${name}-${Date.now()}.cpuprofile`, JSON.stringify(profile));
-    s.disconnect();
-  }
 }
