@@ -25,6 +25,7 @@ import type { Invocation } from '../../commands/context.js';
 import type { Reply, ButtonStyle as ReplyButtonStyle } from '../chat/reply.js';
 import type { Logger } from '../log.js';
 import { renderDiscordEmbed } from './render.js';
+import { AcksFirst } from './acks-first.js';
 import { DeliveryError, type Desk, type MessageRef, type Notifier } from './desk.js';
 import { describeDiscordError } from './discord-errors.js';
 
@@ -136,6 +137,8 @@ export class DiscordTransport implements Notifier {
   readonly platform = 'discord' as const;
   readonly client: Client;
   readonly #deferAfterMs: number;
+  /** Follow-ups and edits of other messages wait while interactions still wait for their first answer. */
+  readonly #acks = new AcksFirst();
 
   constructor(private readonly opts: DiscordOptions) {
     this.#deferAfterMs = opts.deferAfterMs ?? 1200;
@@ -167,9 +170,14 @@ export class DiscordTransport implements Notifier {
   }
 
   async #onInteraction(ix: Interaction): Promise<void> {
-    if (ix.isAutocomplete()) return this.#autocomplete(ix);
-    if (ix.isChatInputCommand()) return this.#command(ix);
-    if (ix.isButton()) return this.#button(ix);
+    const answered = this.#acks.arrived();
+    try {
+      if (ix.isAutocomplete()) return await this.#autocomplete(ix);
+      if (ix.isChatInputCommand()) return await this.#command(ix, answered);
+      if (ix.isButton()) return await this.#button(ix, answered);
+    } finally {
+      answered();
+    }
   }
 
   async #autocomplete(ix: AutocompleteInteraction): Promise<void> {
@@ -178,7 +186,8 @@ export class DiscordTransport implements Notifier {
     await ix.respond(list.slice(0, 25).map((s) => ({ name: s, value: s })));
   }
 
-  async #command(ix: ChatInputCommandInteraction): Promise<void> {
+  /** `answered` is called once the interaction has its first callback (reply or deferral). */
+  async #command(ix: ChatInputCommandInteraction, answered: () => void): Promise<void> {
     const def = this.opts.desk.commands.find((c) => c.name === ix.commandName);
     const args: Record<string, unknown> = {};
     for (const o of ix.options.data) args[o.name] = o.value;
@@ -201,6 +210,7 @@ export class DiscordTransport implements Notifier {
         deferred = true;
       }
     }
+    if (deferred) answered();
     const reply = await work;
     const payload = discordPayload(reply);
     let messageId: string;
@@ -222,22 +232,26 @@ export class DiscordTransport implements Notifier {
       await ix.reply({ ...payload, ...(reply.ephemeral ? { flags: MessageFlags.Ephemeral } : {}) });
       messageId = '';
     }
+    answered();
     if (reply.track && messageId) {
       await this.opts.desk.messageSent(reply.track, { platform: 'discord', chatId: ix.channelId, messageId });
     }
   }
 
-  async #button(ix: ButtonInteraction): Promise<void> {
+  /** `answered` is called once the click has its first callback (the answer, or a deferral). */
+  async #button(ix: ButtonInteraction, answered: () => void): Promise<void> {
     const work = this.opts.desk.button(ix.customId, invocationOf(ix));
     const first = await Promise.race([work.then(() => 'done' as const), sleep(this.#deferAfterMs).then(() => 'slow' as const)]);
     let deferred = false;
     if (first === 'slow') {
       await ix.deferUpdate();
       deferred = true;
+      answered();
     }
     const r = await work;
     // What follows the answer (edits of the preview's copies in other chats) starts once the click's own callback is
-    // through, alongside the clicker's private note, and runs even when answering failed.
+    // through and no other interaction still waits for its first answer, alongside the clicker's private note; it
+    // runs even when answering failed.
     let after: Promise<void> | undefined;
     const afterAnswer = (): Promise<void> => (after ??= r.afterAnswer?.() ?? Promise.resolve());
     try {
@@ -245,6 +259,8 @@ export class DiscordTransport implements Notifier {
         const payload = discordPayload(r.update);
         if (deferred) await ix.editReply(payload);
         else await ix.update(payload);
+        answered();
+        await this.#acks.settled();
         void afterAnswer();
         if (r.notice) await ix.followUp({ content: r.notice, flags: MessageFlags.Ephemeral });
       } else if (deferred) {
