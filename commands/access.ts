@@ -15,6 +15,17 @@ export function placeOf(inv: Invocation): Place {
   return { platform: inv.platform, chatId: inv.chatId, ...(inv.guildId ? { guildId: inv.guildId } : {}) };
 }
 
+/** Earlier ids of this chat (a Telegram group upgraded to a supergroup keeps its role under its new id). */
+function earlierIds(ctx: Pick<CommandContext, 'chatMigrations'>, inv: Invocation): Promise<string[]> {
+  return inv.platform === 'telegram' ? ctx.chatMigrations.origins('telegram', inv.chatId) : Promise.resolve([]);
+}
+
+/** Whether the chat is open to its members, under its current id or an earlier one. */
+async function chatAllowed(ctx: Pick<CommandContext, 'config' | 'chatMigrations'>, inv: Invocation): Promise<boolean> {
+  if (isAllowedChat(ctx.config, placeOf(inv))) return true;
+  return (await earlierIds(ctx, inv)).some((chatId) => isAllowedChat(ctx.config, { ...placeOf(inv), chatId }));
+}
+
 function whereWords(inv: Invocation): string {
   if (inv.platform === 'discord') return inv.guildId ? `discord channel ${inv.chatId} (server ${inv.guildId})` : `discord DM ${inv.chatId}`;
   return `${inv.platform} chat ${inv.chatId}${inv.chatType === 'private' ? ' (private)' : ''}`;
@@ -35,7 +46,7 @@ export function privateDeskReply(inv: Invocation): Reply {
  * was tried, for the audit: `/positions`, `button ap`.
  */
 export async function accessRefusal(ctx: CommandContext, inv: Invocation, what: string): Promise<Reply | null> {
-  if (mayRead(ctx.config, inv.actor, placeOf(inv))) return null;
+  if (mayRead(ctx.config, inv.actor, placeOf(inv)) || (await chatAllowed(ctx, inv))) return null;
   try {
     const written = await ctx.refusals.refused({
       ts: ctx.now(), ...causeOf(personOf(inv)), account: personKey(inv.actor), where: whereWords(inv), what: what.slice(0, 40),
@@ -52,10 +63,20 @@ export async function accessRefusal(ctx: CommandContext, inv: Invocation, what: 
  * Whether the click comes from a chat the message was posted to: the chat it was asked in (`origin`), or any chat
  * its copies went to (message refs under `track`). An Approve or Reject counts only there.
  */
-export async function postedHere(ctx: Pick<CommandContext, 'messageRefs'>, inv: Invocation, track: string, origin?: { platform: string; chatId: string }): Promise<boolean> {
-  if (origin && origin.platform === inv.platform && origin.chatId === inv.chatId) return true;
-  const refs = await ctx.messageRefs.get(track);
-  return refs.some((r) => r.platform === inv.platform && r.chatId === inv.chatId);
+export async function postedHere(
+  ctx: Pick<CommandContext, 'messageRefs' | 'chatMigrations'>,
+  inv: Invocation,
+  track: string,
+  origin?: { platform: string; chatId: string },
+): Promise<boolean> {
+  const here = (chatId: string) =>
+    (origin !== undefined && origin.platform === inv.platform && origin.chatId === chatId) || refs.some((r) => r.platform === inv.platform && r.chatId === chatId);
+  let refs: { platform: string; chatId: string }[] = [];
+  if (here(inv.chatId)) return true;
+  refs = await ctx.messageRefs.get(track);
+  if (here(inv.chatId)) return true;
+  // Posted before the group was upgraded: the same chat under its old id.
+  return (await earlierIds(ctx, inv)).some(here);
 }
 
 export const NOT_POSTED_HERE = 'This was not posted in this chat, so a click here does not count: use the buttons where it was shown.';
@@ -64,7 +85,7 @@ export const NOT_POSTED_HERE = 'This was not posted in this chat, so a click her
  * Whether this chat may receive alerts: an allowed chat (its members may read anyway), or a private chat with a
  * listed person. A listed person cannot open an unlisted group to alerts: its other members are strangers.
  */
-export function mayReceiveAlerts(ctx: Pick<CommandContext, 'config'>, inv: Invocation): boolean {
-  if (isAllowedChat(ctx.config, placeOf(inv))) return true;
-  return inv.chatType === 'private' && isListed(inv.actor, ctx.config);
+export async function mayReceiveAlerts(ctx: Pick<CommandContext, 'config' | 'chatMigrations'>, inv: Invocation): Promise<boolean> {
+  if (inv.chatType === 'private' && isListed(inv.actor, ctx.config)) return true;
+  return chatAllowed(ctx, inv);
 }

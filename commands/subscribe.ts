@@ -35,7 +35,7 @@ export default defineCommand({
     { name: 'signals', description: 'Informational basis / OI signals (off by default)', type: 'string', choices: SIGNAL_CHOICES },
   ],
   async run(ctx, args, inv) {
-    if (!mayReceiveAlerts(ctx, inv)) {
+    if (!(await mayReceiveAlerts(ctx, inv))) {
       const chat = inv.platform === 'discord' ? `discord-channel:${inv.chatId}` : `${inv.platform}:${inv.chatId}`;
       throw new UserError(
         'chat_not_allowed',

@@ -2,10 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
-import { commands, buttons } from '../commands/registry.js';
-import { accessRefusal } from '../commands/access.js';
-import { identify } from '../commands/identity.js';
-import { dispatch, dispatchButton } from '../commands/dispatch.js';
+import { commands } from '../commands/registry.js';
 import type { CommandContext } from '../commands/context.js';
 import type { Config } from './config/env.js';
 import type { Exchange } from './exchange/port.js';
@@ -21,7 +18,7 @@ import { queueCounts } from './queues/counts.js';
 import { startOrderProcessing, type OrderProcessing } from '../jobs/place-order.js';
 import { startBackground, type Background, type BackgroundOptions } from '../jobs/background.js';
 import type { StatusInfo } from './services/services.js';
-import type { Desk } from './transports/desk.js';
+import { deskFor, type Desk } from './transports/desk.js';
 import { ConsoleTransport, type ConsoleOptions } from './transports/console.js';
 import type { TelegramTransport } from './transports/telegram.js';
 import type { DiscordTransport } from './transports/discord.js';
@@ -100,14 +97,7 @@ export async function startApp(o: AppOptions): Promise<App> {
       cascadeCooldownMs: o.background ? o.background.tuning?.cascadeCooldownMs : undefined,
     });
     const ctx: CommandContext = { ...services, exchange: o.exchange, config: o.config, log: o.log, now, commands };
-    const desk: Desk = {
-      commands,
-      command: (name, args, inv) => dispatch(ctx, commands, name, args, inv),
-      button: (id, inv) => dispatchButton(ctx, buttons, id, inv),
-      suggestSymbols: (partial) => services.market.suggest(partial).catch(() => []),
-      messageSent: (track, ref) => services.messageRefs.add(track, ref),
-      accessRefusal: (inv, what) => accessRefusal(ctx, identify(ctx, inv), what),
-    };
+    const desk: Desk = deskFor(ctx);
     // The order worker stops after the transports (intake first) but starts once they can show its results.
     let orders: OrderProcessing | undefined;
     lifecycle.add('orders', async () => {
@@ -185,7 +175,7 @@ export async function startApp(o: AppOptions): Promise<App> {
     }
     // Alerts are team data: chats that subscribed but may not read under the current lists stop receiving them.
     await pruneSubscriptions({
-      config: o.config, subscriptions: services.subscriptions, audit: services.audit, log: o.log, now,
+      config: o.config, subscriptions: services.subscriptions, audit: services.audit, log: o.log, now, migrations: services.chatMigrations,
       discordGuildOf: chat.discord ? (channelId) => chat.discord!.guildOf(channelId) : undefined,
     }).catch((err: unknown) => o.log.warn({ err }, 'could not check subscriptions against the access lists'));
     orders = await startOrderProcessing({ redisUrl: o.redisUrl, services, exchange: o.exchange, config: o.config, log: o.log, now });

@@ -15,6 +15,8 @@ import { Pacer, type PLATFORM_LIMITS } from './services/alerts/pacing.js';
 import type { Desk } from './transports/desk.js';
 import type { DiscordTransport } from './transports/discord.js';
 import type { TelegramTransport } from './transports/telegram.js';
+import { telegramMenus } from './transports/telegram-menu.js';
+import { telegramAlertChat } from './config/access.js';
 
 export interface ChatRoleOptions {
   config: Config;
@@ -86,11 +88,14 @@ export class ChatRole {
         // Command replies take their slots from the same Redis budget as alert deliveries, so the two never add up
         // to more than Telegram's per-chat limits. telegraf is loaded only when Telegram is configured.
         const { TelegramTransport } = await import('./transports/telegram.js');
+        const alertChat = telegramAlertChat(config);
         this.telegram = new TelegramTransport({
           desk,
           token: config.TELEGRAM_BOT_TOKEN.reveal(),
           apiRoot: config.TELEGRAM_API_ROOT,
           log,
+          // The alert chat's menu goes to it as it is now (a group upgraded to a supergroup has a new id).
+          menus: telegramMenus(desk.commands, config, alertChat && ((await desk.currentChat?.('telegram', alertChat)) ?? alertChat)),
           pacer: new Pacer(this.o.redis, this.o.prefix, this.o.limits),
           now: this.o.now,
         });

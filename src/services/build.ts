@@ -18,6 +18,7 @@ import { PreviewEditQueue } from './approvals/preview-edits.js';
 import { Subscriptions } from './alerts/subscriptions.js';
 import { HarvesterState } from './harvester/state.js';
 import { RefusalAudit } from './access/refusals.js';
+import { ChatMigrations } from './chat-migrations.js';
 
 export interface ServiceDeps {
   redis: Redis;
@@ -58,6 +59,7 @@ export function buildServices(d: ServiceDeps): Services {
     subscriptions: new Subscriptions(store),
     harvester: new HarvesterState(store),
     refusals: new RefusalAudit(store, audit),
+    chatMigrations: new ChatMigrations(store),
     announcer: d.announcer ?? (d.alertPipeline ? new AlertAnnouncer(alerts, d.now) : undefined) ?? new DirectAnnouncer(notifiers, d.alertDestinations ?? [{ platform: 'console', chatId: 'console' }]),
     status: d.status,
   };

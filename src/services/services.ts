@@ -13,6 +13,7 @@ import type { AlertService } from './alerts/publish.js';
 import type { Subscriptions } from './alerts/subscriptions.js';
 import type { HarvesterState } from './harvester/state.js';
 import type { RefusalAudit } from './access/refusals.js';
+import type { ChatMigrations } from './chat-migrations.js';
 
 export interface StatusInfo {
   exchange: string;
@@ -47,5 +48,7 @@ export interface Services {
   harvester: HarvesterState;
   /** Rate-limited audit of strangers refused by the access rule (commands/access.ts). */
   refusals: RefusalAudit;
+  /** Chats that moved to a new id (a Telegram group upgraded to a supergroup). */
+  chatMigrations: ChatMigrations;
   status(): Promise<StatusInfo>;
 }

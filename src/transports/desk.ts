@@ -1,6 +1,10 @@
 import type { Reply } from '../chat/reply.js';
 import type { ButtonResult, CommandDef } from '../../commands/define.js';
-import type { Invocation } from '../../commands/context.js';
+import type { CommandContext, Invocation } from '../../commands/context.js';
+import { buttons, commands, dispatch, dispatchButton } from '../../commands/registry.js';
+import { accessRefusal } from '../../commands/access.js';
+import { identify } from '../../commands/identity.js';
+import { chatMigrated } from '../services/chat-migrations.js';
 
 /**
  * What a transport sees of PerpDesk: run a command, press a button, list commands, suggest symbols.
@@ -18,6 +22,25 @@ export interface Desk {
    * one line a stranger gets (audited). Commands and buttons check this themselves.
    */
   accessRefusal?(inv: Invocation, what: string): Promise<Reply | null>;
+  /** A chat moved to a new id (a Telegram group upgraded to a supergroup): it keeps its subscription and roles. */
+  chatMigrated?(platform: 'telegram', from: string, to: string): Promise<void>;
+  /** Where a chat lives now, after any such move. */
+  currentChat?(platform: 'telegram', chatId: string): Promise<string>;
+}
+
+/** The desk over a command context: the registry's commands and buttons, and the services transports report to. */
+export function deskFor(ctx: CommandContext): Desk {
+  return {
+    commands,
+    command: (name, args, inv) => dispatch(ctx, commands, name, args, inv),
+    button: (id, inv) => dispatchButton(ctx, buttons, id, inv),
+    suggestSymbols: (partial) => ctx.market.suggest(partial).catch(() => []),
+    messageSent: (track, ref) => ctx.messageRefs.add(track, ref),
+    accessRefusal: (inv, what) => accessRefusal(ctx, identify(ctx, inv), what),
+    chatMigrated: (platform, from, to) =>
+      chatMigrated({ migrations: ctx.chatMigrations, subscriptions: ctx.subscriptions, audit: ctx.audit, log: ctx.log, now: ctx.now }, platform, from, to),
+    currentChat: (platform, chatId) => ctx.chatMigrations.current(platform, chatId),
+  };
 }
 
 export type { MessageRef, Notifier } from '../services/alerts/notifier.js';

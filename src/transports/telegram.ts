@@ -10,6 +10,8 @@ import type { Desk, MessageRef, Notifier } from './desk.js';
 import type { NotifyOptions } from '../services/alerts/notifier.js';
 import { describeError, isTelegramError, toDeliveryError } from './telegram-errors.js';
 import { TelegramOutbound, type Gate, type SendOptions, type TelegramMessageKind } from './telegram-outbound.js';
+import type { Menu } from './telegram-menu.js';
+import { utc } from '../format.js';
 
 type TelegramDest = { platform: 'telegram'; chatId: string; chatType: 'private' | 'group' };
 
@@ -39,7 +41,12 @@ export interface TelegramOptions {
   now?: () => number;
   /** Wait before polling again after 409 Conflict (another instance still holds getUpdates, e.g. after a restart). */
   conflictRetryMs?: number;
+  /** Command menus by scope (telegram-menu.ts); default: the read-only commands for everyone. */
+  menus?: Menu[];
 }
+
+/** A command older than this when it arrives was typed while PerpDesk was down: it is not run later. */
+export const STALE_COMMAND_MS = 60_000;
 
 /** Telegram shows at most 200 characters in a callback answer. */
 const CALLBACK_TEXT_MAX = 200;
@@ -100,8 +107,11 @@ export class TelegramTransport implements Notifier {
     this.#out = new TelegramOutbound(this.#bot.telegram);
     this.#bot.on('message', (ctx) => {
       const m = ctx.message;
+      // A group upgraded to a supergroup: Telegram says so in both chats; the old id's roles move to the new one.
+      if ('migrate_to_chat_id' in m) this.#spawn('migration', () => this.#migrated(String(ctx.chat.id), String(m.migrate_to_chat_id)));
+      else if ('migrate_from_chat_id' in m) this.#spawn('migration', () => this.#migrated(String(m.migrate_from_chat_id), String(ctx.chat.id)));
       // Other bots in a group must not be able to drive this one.
-      if ('text' in m && m.from && !m.from.is_bot) this.#spawn('command', () => this.#onText(m, m.from!, ctx.chat));
+      else if ('text' in m && m.from && !m.from.is_bot) this.#spawn('command', () => this.#onText(m, m.from!, ctx.chat));
     });
     this.#bot.on('callback_query', (ctx) => {
       this.#spawn('button', () => this.#onButton(ctx.callbackQuery));
@@ -120,15 +130,44 @@ export class TelegramTransport implements Notifier {
       const me = await this.#bot.telegram.getMe();
       this.#bot.botInfo = me;
       this.#username = me.username;
-      await this.#bot.telegram.setMyCommands(
-        this.opts.desk.commands.map((c) => ({ command: c.name, description: (c.description || c.name).slice(0, DESCRIPTION_MAX) })),
-      );
+      await this.#bot.telegram.setMyCommands(this.#menuItems(this.#menus[0]!));
     } catch (e) {
       if (isTelegramError(e, 401) || isTelegramError(e, 404)) throw new ConfigError('TELEGRAM_BOT_TOKEN was rejected by Telegram (Unauthorized)');
       throw new Error(`Telegram start-up failed: ${this.#describe(e).message}`);
     }
+    for (const menu of this.#menus.slice(1)) await this.#setMenu(menu);
     this.#polling = this.#poll();
     this.opts.log.info({ bot: this.#username }, 'telegram polling started');
+  }
+
+  /** The default menu first (the read-only commands), then the per-chat ones. */
+  get #menus(): Menu[] {
+    const menus = this.opts.menus ?? [];
+    const byDefault = menus.find((m) => m.scope.type === 'default') ?? {
+      scope: { type: 'default' as const },
+      commands: this.opts.desk.commands.filter((c) => c.role === 'viewer').map((c) => c.name),
+    };
+    return [byDefault, ...menus.filter((m) => m.scope.type !== 'default')];
+  }
+
+  #menuItems(menu: Menu) {
+    return this.opts.desk.commands
+      .filter((c) => menu.commands.includes(c.name))
+      .map((c) => ({ command: c.name, description: (c.description || c.name).slice(0, DESCRIPTION_MAX) }));
+  }
+
+  /** A chat's menu; a person who never opened a chat with the bot is "chat not found" until they do: logged, not fatal. */
+  async #setMenu(menu: Menu): Promise<void> {
+    await this.#bot.telegram.setMyCommands(this.#menuItems(menu), { scope: menu.scope }).catch((e: unknown) => {
+      this.opts.log.warn({ err: this.#describe(e), scope: menu.scope.type, chat: 'chat_id' in menu.scope ? menu.scope.chat_id : undefined }, 'telegram command menu not set');
+    });
+  }
+
+  /** A group became a supergroup: PerpDesk moves its subscription and roles, and its menu follows. */
+  async #migrated(from: string, to: string): Promise<void> {
+    await this.opts.desk.chatMigrated?.('telegram', from, to);
+    const menu = this.#menus.find((m) => m.scope.type === 'chat' && String(m.scope.chat_id) === from);
+    if (menu) await this.#setMenu({ ...menu, scope: { type: 'chat', chat_id: Number(to) } });
   }
 
   async #poll(): Promise<void> {
@@ -181,17 +220,26 @@ export class TelegramTransport implements Notifier {
       }
       return;
     }
-    if ('error' in parsed) {
-      const name = /^\/([a-z0-9_]+)/i.exec(m.text)?.[1]?.toLowerCase();
-      const def = desk.commands.find((c) => c.name === name);
-      await this.#answer(chatId, { text: def ? `${parsed.error} Usage: ${usage(def)}` : parsed.error, severity: 'warning' }, { replyTo });
-      return;
-    }
-    let name = parsed.name;
+    let name = 'error' in parsed ? (/^\/([a-z0-9_]+)/i.exec(m.text)?.[1]?.toLowerCase() ?? '') : parsed.name;
     const known = desk.commands.some((c) => c.name === name);
     if (!known && name === 'start') name = 'help'; // Telegram's "Start" button sends /start.
     else if (!known && !isPrivate && !m.text.split(/\s/)[0]!.includes('@')) return; // maybe another bot's command
+    // A stranger learns nothing here, not even the usage of a command.
+    const refused = await desk.accessRefusal?.(inv, `/${name}`);
+    if (refused) {
+      await this.#answer(chatId, refused, { replyTo });
+      return;
+    }
+    const notRun = notRunReason(m, (this.opts.now ?? Date.now)(), name);
+    if (notRun) {
+      await this.#answer(chatId, { text: notRun, severity: 'warning' }, { replyTo });
+      return;
+    }
     const def = desk.commands.find((c) => c.name === name);
+    if ('error' in parsed) {
+      await this.#answer(chatId, { text: def ? `${parsed.error} Usage: ${usage(def)}` : parsed.error, severity: 'warning' }, { replyTo });
+      return;
+    }
     if (def?.slow) void this.#bot.telegram.sendChatAction(chatId, 'typing').catch(() => {});
     const reply = await desk.command(name, parsed.args, inv);
     const sent = await this.#answer(chatId, reply, { replyTo });
@@ -311,8 +359,8 @@ export class TelegramTransport implements Notifier {
 
   async send(chatId: string, reply: Reply, opts: NotifyOptions = {}): Promise<MessageRef> {
     try {
-      const sent = await this.#out.send(chatId, reply, { singleMessage: true, gate: opts.admitted ? undefined : this.#gate(chatId) });
-      return { platform: 'telegram', chatId, messageId: String(sent.messageId) };
+      const sent = await this.#toChat(chatId, (id) => this.#out.send(id, reply, { singleMessage: true, gate: opts.admitted ? undefined : this.#gate(id) }));
+      return { platform: 'telegram', chatId: sent.chatId, messageId: String(sent.result.messageId) };
     } catch (e) {
       throw toDeliveryError(e, this.opts.token);
     }
@@ -320,9 +368,25 @@ export class TelegramTransport implements Notifier {
 
   async edit(ref: MessageRef, reply: Reply, opts: NotifyOptions = {}): Promise<void> {
     try {
-      await this.#out.edit(ref.chatId, Number(ref.messageId), reply, undefined, opts.admitted ? undefined : this.#gate(ref.chatId));
+      await this.#toChat(ref.chatId, (id) => this.#out.edit(id, Number(ref.messageId), reply, undefined, opts.admitted ? undefined : this.#gate(id)));
     } catch (e) {
       throw toDeliveryError(e, this.opts.token);
+    }
+  }
+
+  /**
+   * Runs a send or edit in the chat as it is now: a group upgraded to a supergroup lives under a new id (known from
+   * the migration, or learned from Telegram's answer, then tried once more there), never dropped as a dead chat.
+   */
+  async #toChat<T>(chatId: string, act: (id: string) => Promise<T>): Promise<{ chatId: string; result: T }> {
+    const id = (await this.opts.desk.currentChat?.('telegram', chatId)) ?? chatId;
+    try {
+      return { chatId: id, result: await act(id) };
+    } catch (e) {
+      const to = e instanceof TelegramError && e.code === 400 ? e.parameters?.migrate_to_chat_id : undefined;
+      if (to === undefined) throw e;
+      await this.#migrated(id, String(to));
+      return { chatId: String(to), result: await act(String(to)) };
     }
   }
 
@@ -357,3 +421,16 @@ export class TelegramTransport implements Notifier {
   }
 }
 
+/**
+ * Why a command message is not run, or null. A forwarded command was written by someone else (maybe long ago), and a
+ * command older than STALE_COMMAND_MS was typed while PerpDesk was down: running either now could place an order
+ * nobody wants any more.
+ */
+function notRunReason(m: Message.TextMessage, now: number, name: string): string | null {
+  if ('forward_origin' in m && m.forward_origin) return `Not run: /${name} was forwarded. Type the command yourself if you want it.`;
+  const sentAt = m.date * 1000;
+  if (now - sentAt > STALE_COMMAND_MS) {
+    return `Not run: /${name} was sent at ${utc(sentAt)}, while PerpDesk was offline. Send it again if you still want it.`;
+  }
+  return null;
+}

@@ -269,4 +269,37 @@ describe('Telegram stand-in limits on a manual clock', () => {
     const onlyCallbacks = await client.getUpdates(0, 100, b.updateId + 1, ['callback_query']);
     expect(onlyCallbacks.map((u) => ('callback_query' in u ? u.callback_query.id : undefined))).toEqual([click]);
   });
+
+  it('answers sends and edits to an upgraded group with migrate_to_chat_id, and queues the service messages', async () => {
+    const sent = await client.sendMessage(-9001, 'before');
+    const [a, b] = tg.migrateChat(-9001, -1_000_000_009_001, 42);
+    const send = await telegramError(client.sendMessage(-9001, 'after'));
+    expect(send.code).toBe(400);
+    expect(send.description).toBe('Bad Request: group chat was upgraded to a supergroup chat');
+    expect(send.parameters?.migrate_to_chat_id).toBe(-1_000_000_009_001);
+    const edit = await telegramError(client.editMessageText(-9001, sent.message_id, undefined, 'edited'));
+    expect(edit.parameters?.migrate_to_chat_id).toBe(-1_000_000_009_001);
+    expect((await client.sendMessage(-1_000_000_009_001, 'there')).chat).toMatchObject({ id: -1_000_000_009_001, type: 'supergroup' });
+    const updates = await client.getUpdates(0, 100, -2, ['message']);
+    expect(updates.map((u) => u.update_id)).toEqual([a, b]);
+    expect(updates.map((u) => ('message' in u ? u.message : undefined))).toEqual([
+      expect.objectContaining({ chat: expect.objectContaining({ id: -9001 }), migrate_to_chat_id: -1_000_000_009_001 }),
+      expect.objectContaining({ chat: expect.objectContaining({ id: -1_000_000_009_001 }), migrate_from_chat_id: -9001 }),
+    ]);
+  });
+
+  it('refuses a chat-scoped command menu for a chat it never saw, like Telegram ("chat not found")', async () => {
+    const err = await telegramError(client.setMyCommands([{ command: 'order', description: 'Order' }], { scope: { type: 'chat', chat_id: 123_456 } }));
+    expect(err.description).toBe('Bad Request: chat not found');
+    tg.sendText({ chatId: 123_456, text: 'hi' });
+    await client.setMyCommands([{ command: 'order', description: 'Order' }], { scope: { type: 'chat', chat_id: 123_456 } });
+    expect(tg.commands({ scope: { type: 'chat', chat_id: 123_456 } }).map((c) => c.command)).toEqual(['order']);
+  });
+
+  it('dates a message in the past and marks a forwarded one', async () => {
+    tg.sendText({ chatId: 8101, text: '/order', date: 1_700_000_000, forwardedFrom: { userId: 5 } });
+    const [u] = (await client.getUpdates(0, 100, -1, ['message'])) as { message?: { date: number; forward_origin?: unknown } }[];
+    expect(u?.message?.date).toBe(1_700_000_000);
+    expect(u?.message?.forward_origin).toMatchObject({ type: 'user', sender_user: { id: 5 }, date: 1_700_000_000 });
+  });
 });

@@ -3,6 +3,7 @@ import { AuditLog } from '../../src/services/audit.js';
 import { RefusalAudit, type Refusal } from '../../src/services/access/refusals.js';
 import { pruneSubscriptions } from '../../src/services/access/prune.js';
 import { Subscriptions } from '../../src/services/alerts/subscriptions.js';
+import { ChatMigrations } from '../../src/services/chat-migrations.js';
 import { DEFAULT_PREFS } from '../../src/services/alerts/types.js';
 import { loadConfig } from '../../src/config/env.js';
 import { mayRead } from '../../src/config/access.js';
@@ -67,11 +68,14 @@ describe('subscriptions at start-up', () => {
     await sub('discord', '222222'); // a channel in another guild
     await sub('discord', '333333'); // a channel in the team guild
     await sub('discord', '444444'); // a channel this process cannot place: kept
-    const config = loadConfig({ PERPDESK_VIEWERS: 'telegram:5005', PERPDESK_CHATS: 'telegram:-100777', DISCORD_GUILD_ID: '111111' });
+    await sub('telegram', '-1000000000888', 'group'); // the team group -888, upgraded to a supergroup: kept
+    const migrations = new ChatMigrations(s);
+    await migrations.record('telegram', '-888', '-1000000000888');
+    const config = loadConfig({ PERPDESK_VIEWERS: 'telegram:5005', PERPDESK_CHATS: 'telegram:-100777,telegram:-888', DISCORD_GUILD_ID: '111111' });
     const guilds: Record<string, string> = { '222222': '999999', '333333': '111111' };
-    const removed = await pruneSubscriptions({ config, subscriptions: subs, audit, log: silentLogger, now: () => 5, discordGuildOf: (id) => guilds[id] });
+    const removed = await pruneSubscriptions({ config, subscriptions: subs, audit, log: silentLogger, now: () => 5, discordGuildOf: (id) => guilds[id], migrations });
     expect(removed).toBe(3);
-    expect((await subs.list()).map((x) => `${x.dest.platform}:${x.dest.chatId}`).sort()).toEqual(['discord:333333', 'discord:444444', 'telegram:-100777', 'telegram:5005']);
+    expect((await subs.list()).map((x) => `${x.dest.platform}:${x.dest.chatId}`).sort()).toEqual(['discord:333333', 'discord:444444', 'telegram:-1000000000888', 'telegram:-100777', 'telegram:5005']);
     const entries = (await audit.latest(10)).filter((e) => e.action === 'access.unsubscribed');
     expect(entries.map((e) => e.subject).sort()).toEqual(['discord:222222', 'telegram:-100999', 'telegram:4004']);
     expect(entries[0]).toMatchObject({ actor: 'PerpDesk', platform: 'system' });

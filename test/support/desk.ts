@@ -1,15 +1,12 @@
 import { PassThrough } from 'node:stream';
 import type { Redis } from 'ioredis';
-import { commands, buttons } from '../../commands/registry.js';
-import { accessRefusal } from '../../commands/access.js';
-import { identify } from '../../commands/identity.js';
-import { dispatch, dispatchButton } from '../../commands/dispatch.js';
+import { commands } from '../../commands/registry.js';
 import type { CommandContext, Invocation } from '../../commands/context.js';
 import { loadConfig, type Config } from '../../src/config/env.js';
 import { PaperExchange } from '../../src/exchange/paper/paper-exchange.js';
 import { silentLogger, type Logger } from '../../src/log.js';
 import { buildServices } from '../../src/services/build.js';
-import type { Desk } from '../../src/transports/desk.js';
+import { deskFor, type Desk } from '../../src/transports/desk.js';
 import { closeRedis, createRedis } from '../../src/queues/redis.js';
 import { deletePrefix, redisUrl, testPrefix } from './redis.js';
 
@@ -48,14 +45,7 @@ export async function buildTestDesk(opts: { env?: Record<string, string>; now?: 
     status: async () => ({ exchange: 'paper', exchangeOk: true, redisOk: (await redis.ping()) === 'PONG', queues: [], schedulers: [], transports: ['test'], startedAt: 0 }),
   });
   const ctx: CommandContext = { ...services, exchange: paper, config, log: opts.log ?? silentLogger, now, commands };
-  const desk: Desk = {
-    commands,
-    command: (name, args, inv) => dispatch(ctx, commands, name, args, inv),
-    button: (id, inv) => dispatchButton(ctx, buttons, id, inv),
-    suggestSymbols: (p) => services.market.suggest(p),
-    messageSent: (track, ref) => services.messageRefs.add(track, ref),
-    accessRefusal: (inv, what) => accessRefusal(ctx, identify(ctx, inv), what),
-  };
+  const desk: Desk = deskFor(ctx);
   return {
     prefix,
     redis,

@@ -37,9 +37,10 @@ describe('Telegram transport on the Bot API stand-in (real telegraf, Redis, pape
     await t?.close();
   });
 
-  it('publishes every registry command with setMyCommands', () => {
+  it('publishes the read-only commands as the default menu (setMyCommands)', () => {
     const menu = tg.commands();
-    expect(menu.map((c) => c.command)).toEqual(t.desk.commands.map((c) => c.name));
+    expect(menu.map((c) => c.command)).toEqual(t.desk.commands.filter((c) => c.role === 'viewer').map((c) => c.name));
+    expect(menu.map((c) => c.command)).not.toContain('order');
     expect(menu.find((c) => c.command === 'funding')?.description).toContain('funding');
   });
 

@@ -6,6 +6,7 @@ import type { AuditLog } from '../audit.js';
 import type { Subscriptions } from '../alerts/subscriptions.js';
 import type { Destination } from '../alerts/types.js';
 import { SYSTEM } from '../approvals/store.js';
+import type { ChatMigrations } from '../chat-migrations.js';
 
 export interface PruneDeps {
   config: AccessConfig;
@@ -15,16 +16,19 @@ export interface PruneDeps {
   now: () => number;
   /** The Discord server of a channel, when this process knows it (undefined: unknown, the subscription is kept). */
   discordGuildOf?: (channelId: string) => string | undefined;
+  /** Earlier ids of upgraded Telegram groups: a supergroup keeps the role its group had. */
+  migrations?: ChatMigrations;
 }
 
 /**
  * Whether a subscribed chat may still receive alerts under the current lists: an allowed chat, or a Telegram private
  * chat of a listed person (its id is the person's user id). Undefined when it cannot be told here.
  */
-export function subscriptionAllowed(d: Pick<PruneDeps, 'config' | 'discordGuildOf'>, dest: Destination): boolean | undefined {
+export async function subscriptionAllowed(d: Pick<PruneDeps, 'config' | 'discordGuildOf' | 'migrations'>, dest: Destination): Promise<boolean | undefined> {
   if (dest.platform === 'console') return true;
   if (dest.platform === 'telegram') {
-    if (isAllowedChat(d.config, { platform: 'telegram', chatId: dest.chatId })) return true;
+    const ids = [dest.chatId, ...((await d.migrations?.origins('telegram', dest.chatId)) ?? [])];
+    if (ids.some((chatId) => isAllowedChat(d.config, { platform: 'telegram', chatId }))) return true;
     const privateChat = dest.chatType ? dest.chatType === 'private' : !dest.chatId.startsWith('-');
     return privateChat && isListed({ platform: 'telegram', userId: dest.chatId, displayName: '', roleIds: [] }, d.config);
   }
@@ -41,7 +45,7 @@ export function subscriptionAllowed(d: Pick<PruneDeps, 'config' | 'discordGuildO
 export async function pruneSubscriptions(d: PruneDeps): Promise<number> {
   let removed = 0;
   for (const sub of await d.subscriptions.list()) {
-    if (subscriptionAllowed(d, sub.dest) !== false) continue;
+    if ((await subscriptionAllowed(d, sub.dest)) !== false) continue;
     if (!(await d.subscriptions.unsubscribe(sub.dest))) continue;
     removed++;
     await d.audit.append({

@@ -194,6 +194,7 @@ export class BotApi {
 
   /** Blocked chats, forced 429s and flood limits, in that order; only admitted sends use up the budget. */
   private admitSend(method: string, chatId: number): void {
+    this.refuseMigrated(chatId);
     if (this.chats.isBlocked(chatId)) throw new ApiError(403, blockedDescription(this.chats.chat(chatId).type));
     const at = this.now();
     const forced = this.forced;
@@ -209,6 +210,12 @@ export class BotApi {
     this.violations.push({ method, chatId, scope: admission.scope, retryAfter: admission.retryAfter, at });
     this.rateLimited.push({ method, chatId, reason: admission.scope, retryAfter: admission.retryAfter, at });
     throw tooManyRequests(admission.retryAfter);
+  }
+
+  /** A group upgraded to a supergroup answers every send and edit with the new id, as Telegram does. */
+  private refuseMigrated(chatId: number): void {
+    const to = this.chats.migratedTo(chatId);
+    if (to !== undefined) throw new ApiError(400, 'Bad Request: group chat was upgraded to a supergroup chat', { migrate_to_chat_id: to });
   }
 
   private replyTarget(chatId: number, p: Params): number | undefined {
@@ -270,6 +277,7 @@ export class BotApi {
       throw badRequest('inline_message_id is not supported by the stand-in');
     }
     const chatId = chatIdParam(p);
+    this.refuseMigrated(chatId);
     const messageId = requiredIntParam(p, 'message_id', 'message identifier is not specified');
     const m = this.chats.botMessage(chatId, messageId);
     if (m !== undefined && !m.deleted) return m;
@@ -341,6 +349,11 @@ export class BotApi {
       }
       return { command: c.command, description: c.description };
     });
+    const scope = jsonParam(p, 'scope');
+    if (isRecord(scope) && typeof scope.type === 'string' && scope.type.startsWith('chat')) {
+      const chatId = Number(scope.chat_id);
+      if (!Number.isSafeInteger(chatId) || !this.chats.has(chatId)) throw badRequest('chat not found');
+    }
     const key = commandKey(p);
     if (commands.length === 0) this.commandSets.delete(key);
     else this.commandSets.set(key, commands);

@@ -7,6 +7,8 @@ interface ChatState {
   botMessages: Map<number, SentMessage>;
   userMessages: Map<number, TgMessage>;
   blocked: boolean;
+  /** The supergroup this group became (Telegram refuses sends and edits here from then on). */
+  migratedTo?: number;
 }
 
 /** Supergroup and channel ids carry Telegram's -100 prefix. */
@@ -61,6 +63,19 @@ export class ChatStore {
 
   isBlocked(chatId: number): boolean {
     return this.chats.get(chatId)?.blocked ?? false;
+  }
+
+  /** Whether the chat ever wrote to the bot or was written to (Telegram knows no others: "chat not found"). */
+  has(chatId: number): boolean {
+    return this.chats.has(chatId);
+  }
+
+  setMigrated(chatId: number, to: number): void {
+    this.state(chatId).migratedTo = to;
+  }
+
+  migratedTo(chatId: number): number | undefined {
+    return this.chats.get(chatId)?.migratedTo;
   }
 
   private state(chatId: number): ChatState {

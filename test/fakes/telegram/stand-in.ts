@@ -35,6 +35,10 @@ export interface SendTextInput {
   firstName?: string;
   chatTitle?: string;
   replyToMessageId?: number;
+  /** When the user sent it, epoch seconds (default now): an older date is what a bot finds queued after downtime. */
+  date?: number;
+  /** Forwarded from this user (`forward_origin`), written at `date`. */
+  forwardedFrom?: { userId: number; date?: number };
 }
 
 export interface ClickButtonInput {
@@ -124,9 +128,13 @@ export class TelegramStandIn {
       message_id: this.api.chats.allocateMessageId(chat.id),
       from,
       chat,
-      date: Math.floor(this.api.now() / 1000),
+      date: input.date ?? Math.floor(this.api.now() / 1000),
       text: input.text,
     };
+    if (input.forwardedFrom !== undefined) {
+      const f = input.forwardedFrom;
+      message.forward_origin = { type: 'user', sender_user: { id: f.userId, is_bot: false, first_name: `User ${f.userId}` }, date: f.date ?? message.date };
+    }
     const entities = detectEntities(input.text);
     if (entities.length > 0) message.entities = entities;
     if (input.replyToMessageId !== undefined) {
@@ -160,6 +168,26 @@ export class TelegramStandIn {
     this.api.callbackQueries.set(id, { query, answered: false });
     this.api.updates.push({ callback_query: query });
     return id;
+  }
+
+  /**
+   * The group becomes supergroup `to`, as when an admin upgrades it: from then on sends and edits to `from` answer 400
+   * with `migrate_to_chat_id`, and the bot gets the two service messages (`migrate_to_chat_id` in the old chat,
+   * `migrate_from_chat_id` in the new). Returns their update ids.
+   */
+  migrateChat(from: number, to: number, byUserId: number, opts: { serviceMessages?: boolean } = {}): number[] {
+    if (from >= 0 || to > -1_000_000_000_000) throw new Error('a group (negative id) migrates to a supergroup (-100… id)');
+    const old = this.api.chats.chat(from);
+    const next: TgChat = { id: to, type: 'supergroup', title: old.title ?? `Chat ${to}` };
+    this.api.chats.remember(next);
+    this.api.chats.setMigrated(from, to);
+    const by: TgUser = { id: byUserId, is_bot: false, first_name: `User ${byUserId}` };
+    // Without the service messages (a bot that missed them) only a send or edit to the old id tells the bot.
+    if (opts.serviceMessages === false) return [];
+    const date = Math.floor(this.api.now() / 1000);
+    const a = this.api.updates.push({ message: { message_id: this.api.chats.allocateMessageId(from), from: by, chat: old, date, migrate_to_chat_id: to } });
+    const b = this.api.updates.push({ message: { message_id: this.api.chats.allocateMessageId(to), from: by, chat: next, date, migrate_from_chat_id: from } });
+    return [a, b];
   }
 
   /** Queues any other update (e.g. `{ my_chat_member: ... }`); returns its update_id. */

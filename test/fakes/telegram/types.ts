@@ -77,6 +77,11 @@ export interface TgMessage {
   document?: TgDocument;
   reply_markup?: TgInlineKeyboardMarkup;
   reply_to_message?: TgMessage;
+  /** Set on a forwarded message: who wrote it first, and when. */
+  forward_origin?: { type: 'user'; sender_user: TgUser; date: number };
+  /** Service message in a group that became a supergroup, and the first one in that supergroup. */
+  migrate_to_chat_id?: number;
+  migrate_from_chat_id?: number;
 }
 
 export interface TgCallbackQuery {
