@@ -14,7 +14,8 @@ import { asConfigured, otherKeysOf } from './identity.js';
 import { NOT_POSTED_HERE, postedHere } from './access.js';
 import { APPROVE_ACTION, REJECT_ACTION, renderApproval, staleNotice } from '../src/services/approvals/render.js';
 import { ApprovalNotices } from '../src/services/approvals/notices.js';
-import { orderBlocker } from '../src/services/orders/guards.js';
+import { orderBlocker, type RefusalReason } from '../src/services/orders/guards.js';
+import { ordersRefusedTotal } from '../src/metrics/registry.js';
 import { duplicateApprovalNotice, isOverdue, recordedApprovalNotice, selfApprovalRefusal } from '../src/services/approvals/decision.js';
 import { utc } from '../src/format.js';
 
@@ -60,7 +61,9 @@ function shownHere(ctx: CommandContext, rec: ApprovalRecord, inv: Invocation): P
   return postedHere(ctx, inv, rec.id, { platform: rec.requester.platform, chatId: rec.chatId });
 }
 
-async function refuse(ctx: CommandContext, rec: ApprovalRecord, inv: Invocation, why: string): Promise<ButtonResult> {
+/** `reason`: a check turned the order down (counted), rather than the click being out of place. */
+async function refuse(ctx: CommandContext, rec: ApprovalRecord, inv: Invocation, why: string, reason?: RefusalReason): Promise<ButtonResult> {
+  if (reason) ordersRefusedTotal.inc({ stage: 'approval', reason });
   await ctx.audit.append({ ts: ctx.now(), ...causeOf(personOf(inv)), action: 'order.approval_refused', subject: rec.id, detail: `${why}: ${planWords(rec)}` });
   return { notice: why };
 }
@@ -115,10 +118,10 @@ async function approve(ctx: CommandContext, id: ButtonId, inv: Invocation, settl
   if (overdue(ctx, rec, id)) return { result: await expireNow(ctx, rec, inv) };
   const me = personOf(inv);
   const selfRefusal = selfApprovalRefusal(me, asConfigured(ctx, rec.requester), rec.selfApprovalAllowed, ctx.config.ALLOW_SELF_APPROVAL, 'order');
-  if (selfRefusal) return { result: await refuse(ctx, rec, inv, selfRefusal) };
+  if (selfRefusal) return { result: await refuse(ctx, rec, inv, selfRefusal, 'self_approval') };
   const blocker = await orderBlocker(rec.plan, ctx);
   if (blocker) {
-    return { result: await refuse(ctx, rec, inv, `Approval refused: ${blocker}. The preview stays open until ${utc(rec.expiresAt)}.`) };
+    return { result: await refuse(ctx, rec, inv, `Approval refused: ${blocker.text}. The preview stays open until ${utc(rec.expiresAt)}.`, blocker.reason) };
   }
   // The status is re-checked inside the approve script; the record read above only supplies what never changes.
   const r = await ctx.approvals.approve(rec, me, ctx.now(), otherKeysOf(ctx, me));

@@ -7,6 +7,7 @@ import { argsSchema, usage, type ButtonDef, type ButtonResult, type CommandDef }
 import { userErrorReply, type Reply } from '../src/chat/reply.js';
 import { identify } from './identity.js';
 import { accessRefusal } from './access.js';
+import { buttonClicksTotal, commandDuration, commandsTotal, type CommandOutcome } from '../src/metrics/registry.js';
 
 const ROLE_WORDS: Record<Role, string> = {
   viewer: 'viewer',
@@ -33,6 +34,12 @@ export function errorToReply(ctx: CommandContext, e: unknown, where: Record<stri
   return { text: `Internal error (ref ${ref}). The team can find the details in the logs.`, severity: 'critical', ephemeral: true };
 }
 
+/** How a thrown error shows in the command metrics. */
+function outcomeOf(e: unknown): CommandOutcome {
+  if (e instanceof PermissionError) return 'forbidden';
+  return e instanceof UserError ? 'user_error' : 'error';
+}
+
 /**
  * Runs one command: validate the options, check the role, run. Never throws and never rejects: every outcome is a
  * reply, so no transport can crash on bad input.
@@ -47,9 +54,14 @@ export async function dispatch(
   const inv = identify(ctx, who);
   const cmdName = typeof name === 'string' ? name.toLowerCase() : '';
   const def = commands.find((c) => c.name === cmdName);
+  const endTimer = commandDuration.startTimer();
+  let outcome: CommandOutcome = 'ok';
   try {
     const refused = await accessRefusal(ctx, inv, `/${cmdName.slice(0, 32)}`);
-    if (refused) return refused;
+    if (refused) {
+      outcome = 'refused';
+      return refused;
+    }
     if (!def) throw new UserError('unknown_command', `Unknown command /${String(name).slice(0, 32)}. Type /help for the list.`);
     const parsed = argsSchema(def.options).safeParse(rawArgs ?? {});
     if (!parsed.success) {
@@ -71,7 +83,12 @@ export async function dispatch(
     // The generic args type is checked by argsSchema at run time.
     return await def.run(ctx, parsed.data as never, inv);
   } catch (e) {
+    outcome = outcomeOf(e);
     return errorToReply(ctx, e, { command: cmdName, platform: inv.platform, user: inv.actor.userId });
+  } finally {
+    const labels = { command: def?.name ?? 'unknown', transport: inv.platform };
+    endTimer(labels);
+    commandsTotal.inc({ ...labels, outcome });
   }
 }
 
@@ -83,12 +100,21 @@ export async function dispatchButton(
   who: Invocation,
 ): Promise<ButtonResult> {
   const inv = identify(ctx, who);
+  let action = 'unknown';
+  let outcome: CommandOutcome = 'ok';
   try {
     const refused = await accessRefusal(ctx, inv, `button ${String(customId).split(':')[1] ?? '?'}`.slice(0, 40));
-    if (refused) return { notice: refused.text };
+    if (refused) {
+      outcome = 'refused';
+      return { notice: refused.text };
+    }
     const id = parseButtonId(customId);
     const def = id && buttons.find((b) => b.action === id.action);
-    if (!id || !def) return { notice: 'This button is outdated or not from PerpDesk; run the command again.' };
+    if (!id || !def) {
+      outcome = 'user_error';
+      return { notice: 'This button is outdated or not from PerpDesk; run the command again.' };
+    }
+    action = def.action;
     requireRole(ctx, inv, def.role, 'use this button');
     const r = await def.run(ctx, id, inv);
     const after = r.afterAnswer;
@@ -99,7 +125,10 @@ export async function dispatchButton(
         after().catch((err: unknown) => ctx.log.error({ err, button: id.action, platform: inv.platform, user: inv.actor.userId }, 'work after a button answer failed')),
     };
   } catch (e) {
+    outcome = outcomeOf(e);
     const r = errorToReply(ctx, e, { button: String(customId).slice(0, 100), platform: inv.platform, user: inv.actor.userId });
     return { notice: r.text ?? 'Error' };
+  } finally {
+    buttonClicksTotal.inc({ action, transport: inv.platform, outcome });
   }
 }

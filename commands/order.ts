@@ -7,6 +7,7 @@ import { previewOpen, type Preview } from '../src/services/orders/preview.js';
 import { causeOf, planWords } from '../src/services/approvals/store.js';
 import { renderApproval } from '../src/services/approvals/render.js';
 import type { Person } from '../src/services/approvals/types.js';
+import { ordersRefusedTotal } from '../src/metrics/registry.js';
 
 export function personOf(inv: Invocation): Person {
   return { platform: inv.actor.platform, userId: inv.actor.userId, displayName: inv.actor.displayName, ...(inv.actor.person ? { person: inv.actor.person } : {}) };
@@ -21,6 +22,7 @@ export async function buildPreview(ctx: CommandContext, inv: Invocation, subject
     return await build();
   } catch (e) {
     if (e instanceof UserError) {
+      ordersRefusedTotal.inc({ stage: 'preview', reason: e.identifier });
       await ctx.audit.append({ ts: ctx.now(), ...causeOf(personOf(inv)), action: 'order.preview_refused', subject, detail: e.message });
     }
     throw e;
@@ -35,6 +37,7 @@ export async function offerPreview(ctx: CommandContext, preview: Preview, inv: I
   const now = ctx.now();
   const requester = personOf(inv);
   if (preview.blockers.length) {
+    for (const reason of preview.reasons) ordersRefusedTotal.inc({ stage: 'preview', reason });
     await ctx.audit.append({
       ts: now, ...causeOf(requester), action: 'order.preview_blocked', subject: preview.plan.symbol,
       detail: `${planWords(preview)}: ${preview.blockers.join('; ')}`,

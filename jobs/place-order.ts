@@ -10,6 +10,7 @@ import type { Exchange } from '../src/exchange/port.js';
 import type { Logger } from '../src/log.js';
 import { QUEUES } from '../src/queues/names.js';
 import { closeRedis, createRedis } from '../src/queues/redis.js';
+import { metered, WORKER_METRICS } from '../src/queues/metered.js';
 import { ApprovalNotices } from '../src/services/approvals/notices.js';
 import type { ApprovalRecord } from '../src/services/approvals/types.js';
 import { PlaceOrderData } from '../src/services/orders/queue.js';
@@ -57,12 +58,12 @@ export async function startOrderProcessing(o: OrderProcessingOptions): Promise<O
   connection.on('error', (err) => o.log.warn({ err: { message: err.message } }, 'orders worker redis error'));
   const worker = new Worker(
     QUEUES.orders,
-    async (job: Job) => {
+    metered(QUEUES.orders, async (job: Job) => {
       const { approvalId } = PlaceOrderData.parse(job.data);
       const rec = await executor.execute(approvalId);
       return { status: rec?.status ?? 'unknown' };
-    },
-    { connection, prefix: o.services.orderQueue.prefix, concurrency: o.concurrency ?? 4 },
+    }),
+    { connection, prefix: o.services.orderQueue.prefix, concurrency: o.concurrency ?? 4, metrics: WORKER_METRICS },
   );
   worker.on('failed', (job, err) => o.log.warn({ jobId: job?.id, attempts: job?.attemptsMade, err: { message: err.message } }, 'order job failed'));
   worker.on('error', (err) => o.log.error({ err }, 'orders worker error'));

@@ -22,7 +22,8 @@ import { deskFor, type Desk } from './transports/desk.js';
 import { ConsoleTransport, type ConsoleOptions } from './transports/console.js';
 import type { TelegramTransport } from './transports/telegram.js';
 import type { DiscordTransport } from './transports/discord.js';
-import { createMetricsRegistry, startHttpServer, type HttpServerHandle } from './http/server.js';
+import { startHttpServer, type HttpServerHandle } from './http/server.js';
+import { scrapeSource } from './metrics/scrape.js';
 import { createQueueDashboard, DASHBOARD_PATH, type QueueDashboard } from './http/queue-dashboard.js';
 import { pruneSubscriptions } from './services/access/prune.js';
 
@@ -112,7 +113,7 @@ export async function startApp(o: AppOptions): Promise<App> {
       await services.alerts.close();
     });
 
-    const metrics = createMetricsRegistry();
+    const metrics = scrapeSource(() => [services.orderQueue.queue, services.alerts.queue, ...(bg ? [bg.market] : [])]);
     let dashboard: QueueDashboard | undefined;
     if (o.config.ADMIN_USER && o.config.ADMIN_PASSWORD) {
       dashboard = await createQueueDashboard({

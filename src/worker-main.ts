@@ -14,8 +14,9 @@ import { DEFAULT_QUEUE_PREFIX } from './queues/names.js';
 import { Lifecycle } from './lifecycle.js';
 import { handleShutdown } from './process-signals.js';
 import { createRedis, closeRedis } from './queues/redis.js';
-import { createMetricsRegistry, startHttpServer } from './http/server.js';
-import { startBackground } from '../jobs/background.js';
+import { startHttpServer } from './http/server.js';
+import { scrapeSource } from './metrics/scrape.js';
+import { startBackground, type Background } from '../jobs/background.js';
 import { startOrderProcessing } from '../jobs/place-order.js';
 
 async function main(): Promise<void> {
@@ -39,7 +40,9 @@ async function main(): Promise<void> {
   redis.on('error', () => {}); // readiness reports it; ioredis reconnects by itself
   lifecycle.add('redis', () => closeRedis(redis));
   const ready = async () => (await redis.ping().catch(() => '')) === 'PONG';
-  const http = await startHttpServer({ port: config.WORKER_HTTP_PORT, ready, metrics: createMetricsRegistry() });
+  let jobs: Background | undefined;
+  const metrics = scrapeSource(() => (jobs ? [jobs.market, jobs.services.alerts.queue, jobs.services.orderQueue.queue] : []));
+  const http = await startHttpServer({ port: config.WORKER_HTTP_PORT, ready, metrics });
   lifecycle.add('http', () => http.close());
   log.info({ url: http.url }, 'worker http listening');
 
@@ -56,6 +59,7 @@ async function main(): Promise<void> {
     const exchange = await createExchange(config, { redisUrl, log });
     lifecycle.add('exchange', () => exchange.close());
     const bg = await startBackground({ redisUrl, config, exchange, log, prefix: 'pd', queuePrefix: DEFAULT_QUEUE_PREFIX });
+    jobs = bg;
     lifecycle.add('jobs', () => bg.close());
     const orders = await startOrderProcessing({ redisUrl, services: bg.services, exchange, config, log, now: Date.now });
     lifecycle.add('orders', () => orders.close());

@@ -19,6 +19,7 @@ import {
 } from './schemas.js';
 import { AbortedError, backoffDelay, parseRetryAfter, sleep, type BackoffPolicy } from './retry.js';
 import { venueHoldFor, venueHoldKey, type VenueHold } from './venue-hold.js';
+import { exchangeRequestDuration, exchangeRequestErrorsTotal, rateLimitedTotal } from '../metrics/registry.js';
 
 export interface PurpleFleaClientOptions {
   baseUrl: string;
@@ -310,6 +311,24 @@ export class PurpleFleaClient implements Exchange {
       if (e instanceof ExchangeError) return { ok: false, error: e, sent: 'rejected', retryAfterMs: null };
       throw e;
     }
+    return this.request(method, path, opts, what, maxHoldWaitMs);
+  }
+
+  /** One request sent, metered by route template: its time, and the kind of its failure (a 429 also as a rate limit). */
+  private async request(
+    method: Method, path: string, opts: { params?: Record<string, string>; data?: unknown }, what: string, maxHoldWaitMs: number,
+  ): Promise<Attempt> {
+    const labels = { venue: this.name, route: routeTemplate(method, path) };
+    const end = exchangeRequestDuration.startTimer(labels);
+    const out = await this.requestOnce(method, path, opts, what, maxHoldWaitMs).finally(() => end());
+    if (!out.ok) exchangeRequestErrorsTotal.inc({ ...labels, kind: out.error.kind });
+    if (!out.ok && out.error.status === 429) rateLimitedTotal.inc({ platform: 'exchange', venue: this.name });
+    return out;
+  }
+
+  private async requestOnce(
+    method: Method, path: string, opts: { params?: Record<string, string>; data?: unknown }, what: string, maxHoldWaitMs: number,
+  ): Promise<Attempt> {
     let raw: RawResponse;
     try {
       raw = await this.send(method, path, opts);
@@ -415,6 +434,11 @@ export class PurpleFleaClient implements Exchange {
 /** What a caller held back by the venue's Retry-After is told (shown as is in chat). */
 function rateLimited(ms: number): ExchangeError {
   return new ExchangeError('rate_limited', `The exchange is rate-limiting us, retrying in ${Math.max(1, Math.ceil(ms / 1000))} s.`, 429, 'rate_limited');
+}
+
+/** The route as a metric label: an order id in the path (a cancel) becomes `:id`. */
+function routeTemplate(method: string, path: string): string {
+  return `${method} ${path.replace(/^(\/(?:perp|spot)\/orders)\/[^/]+$/, '$1/:id')}`;
 }
 
 function orderQuery(q: ListOrdersQuery): Record<string, string> {

@@ -1,12 +1,13 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { Registry, collectDefaultMetrics } from 'prom-client';
+import type { MetricsSource } from '../metrics/scrape.js';
 
 export interface HttpServerOptions {
   port: number;
   host?: string;
   /** Resolves true when Redis answers (and anything else readiness needs). */
   ready: () => Promise<boolean>;
-  metrics: Registry;
+  /** What /metrics answers (src/metrics/scrape.ts). */
+  metrics: MetricsSource;
   /** Extra handlers by path prefix (e.g. the queue dashboard), tried before the built-in GET routes. */
   mounts?: readonly { prefix: string; handle(req: IncomingMessage, res: ServerResponse): void }[];
 }
@@ -15,12 +16,6 @@ export interface HttpServerHandle {
   url: string;
   port: number;
   close(): Promise<void>;
-}
-
-export function createMetricsRegistry(): Registry {
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'perpdesk_' });
-  return registry;
 }
 
 /** /healthz (process up), /readyz (dependencies answer), /metrics (Prometheus). */

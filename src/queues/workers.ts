@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from '../log.js';
 import { QUEUES } from './names.js';
 import { closeRedis, createRedis } from './redis.js';
+import { metered, WORKER_METRICS } from './metered.js';
 
 export interface WorkerHandle {
   worker: Worker;
@@ -77,7 +78,7 @@ export function startMarketWorker(o: MarketWorkerOptions): WorkerHandle {
       o.log.debug({ job: job.name, ms: Date.now() - started }, 'market job done');
     }
   };
-  const worker = new Worker(QUEUES.market, processor, { connection, prefix: o.prefix, concurrency: o.concurrency ?? 4 });
+  const worker = new Worker(QUEUES.market, metered(QUEUES.market, processor), { connection, prefix: o.prefix, concurrency: o.concurrency ?? 4, metrics: WORKER_METRICS });
   worker.on('error', (err) => o.log.warn({ err: { message: err.message } }, 'market worker error'));
   return handle(worker, connection);
 }
@@ -98,8 +99,9 @@ const NOTIFY_LOCK_MS = 5_000;
 export function startNotifyWorker(o: NotifyWorkerOptions): WorkerHandle {
   const connection = createRedis(o.redisUrl, 'worker');
   connection.on('error', (err) => o.log.warn({ err: { message: err.message } }, 'notify worker redis error'));
-  const worker = new Worker(QUEUES.notify, (job, token) => o.process(job, token), {
+  const worker = new Worker(QUEUES.notify, metered(QUEUES.notify, (job, token) => o.process(job, token)), {
     connection,
+    metrics: WORKER_METRICS,
     prefix: o.prefix,
     concurrency: o.concurrency ?? 32,
     // A delivery held by a process that died (the leader replica killed) is picked up again within seconds, not

@@ -11,6 +11,7 @@ import {
   InteractionContextType,
   MessageFlags,
   PermissionFlagsBits,
+  RESTEvents,
   type ApplicationCommandDataResolvable,
   type AutocompleteInteraction,
   type ButtonInteraction,
@@ -22,6 +23,7 @@ import {
 } from 'discord.js';
 import type { CommandDef, OptionSpec } from '../../commands/define.js';
 import type { Invocation } from '../../commands/context.js';
+import { rateLimitedTotal } from '../metrics/registry.js';
 import type { Reply, ButtonStyle as ReplyButtonStyle } from '../chat/reply.js';
 import type { Logger } from '../log.js';
 import { renderDiscordEmbed } from './render.js';
@@ -151,6 +153,10 @@ export class DiscordTransport implements Notifier {
       );
     });
     this.client.on(Events.Error, (err) => this.opts.log.warn({ error: describeDiscordError(err, [opts.token]) }, 'discord client error'));
+    // discord.js waits a 429 out by itself; the count is for perpdesk_rate_limited_total.
+    this.client.rest.on(RESTEvents.Response, (_req, res) => {
+      if (res.status === 429) rateLimitedTotal.inc({ platform: 'discord' });
+    });
   }
 
   async start(): Promise<void> {

@@ -1,5 +1,6 @@
-import { TelegramError } from 'telegraf';
+import { TelegramError, type Telegram } from 'telegraf';
 import { DeliveryError } from '../services/alerts/notifier.js';
+import { rateLimitedTotal } from '../metrics/registry.js';
 
 /**
  * Telegram errors → what the rest of PerpDesk understands. The bot token sits in every Bot API URL, so network
@@ -47,4 +48,17 @@ export function toDeliveryError(e: unknown, token: string): DeliveryError {
     if (e.code === 400 && PERMANENT_400.test(e.description)) return new DeliveryError(message, undefined, true);
   }
   return new DeliveryError(message);
+}
+
+/** Counts every 429 Telegram answers, whichever call met it (reply, edit, alert, polling), in perpdesk_rate_limited_total. */
+export function countRateLimits(telegram: Telegram): void {
+  const callApi = telegram.callApi.bind(telegram);
+  telegram.callApi = (async (...args: Parameters<typeof callApi>) => {
+    try {
+      return await callApi(...args);
+    } catch (e) {
+      if (isTelegramError(e, 429)) rateLimitedTotal.inc({ platform: 'telegram' });
+      throw e;
+    }
+  }) as typeof telegram.callApi;
 }

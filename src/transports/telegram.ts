@@ -8,7 +8,7 @@ import { ConfigError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Desk, MessageRef, Notifier } from './desk.js';
 import type { NotifyOptions } from '../services/alerts/notifier.js';
-import { describeError, isTelegramError, toDeliveryError } from './telegram-errors.js';
+import { countRateLimits, describeError, isTelegramError, toDeliveryError } from './telegram-errors.js';
 import { TelegramOutbound, type Gate, type SendOptions, type TelegramMessageKind } from './telegram-outbound.js';
 import type { Menu } from './telegram-menu.js';
 import { utc } from '../format.js';
@@ -104,6 +104,7 @@ export class TelegramTransport implements Notifier {
 
   constructor(private readonly opts: TelegramOptions) {
     this.#bot = new Telegraf(opts.token, { telegram: { apiRoot: opts.apiRoot } });
+    countRateLimits(this.#bot.telegram);
     this.#out = new TelegramOutbound(this.#bot.telegram);
     this.#bot.on('message', (ctx) => {
       const m = ctx.message;

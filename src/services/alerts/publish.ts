@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Queue, type JobsOptions } from 'bullmq';
 import { z } from 'zod';
 import type { Logger } from '../../log.js';
+import { alertsDeduplicatedTotal, alertsPublishedTotal } from '../../metrics/registry.js';
 import { QUEUES } from '../../queues/names.js';
 import { key, type Store } from '../store.js';
 import { Alert, Destination, type AlertInput } from './types.js';
@@ -99,6 +100,7 @@ export class AlertService {
     const fresh = await redis.set(dedup, String(alert.at), 'PX', cooldown, 'NX');
     if (fresh !== 'OK') {
       this.o.log?.debug({ key: alert.key }, 'alert de-duplicated');
+      alertsDeduplicatedTotal.inc({ severity: alert.severity });
       return { published: false, reason: 'duplicate' };
     }
     const alertId = randomUUID();
@@ -112,6 +114,7 @@ export class AlertService {
       throw e;
     }
     this.o.log?.info({ kind: alert.kind, key: alert.key, symbol: alert.symbol, severity: alert.severity }, 'alert published');
+    alertsPublishedTotal.inc({ severity: alert.severity });
     return { published: true, alertId };
   }
 

@@ -8,6 +8,7 @@ import {
 } from './types.js';
 import { key, type Store } from '../store.js';
 import { multiple, utc } from '../../format.js';
+import { approvalTransitionsTotal } from '../../metrics/registry.js';
 
 export * from './types.js';
 
@@ -97,6 +98,7 @@ export class ApprovalStore {
       JSON.stringify(entry), String(AUDIT_MAXLEN),
     ]);
     if (created !== 1) throw new Error(`approval id ${data.id} already exists`);
+    approvalTransitionsTotal.inc({ state: 'pending' });
     return { ...data, status: 'pending', approvers: [], decidedBy: null, reason: null, result: null, updatedAt: data.createdAt };
   }
 
@@ -127,6 +129,8 @@ export class ApprovalStore {
     ]);
     const [kind, , h, a] = ScriptReply.parse(raw);
     const record = parseRecord(hashOf(h), hashOf(a));
+    // A resting order's progress (submitted → submitted) is news, not a change of state.
+    if (kind === 'ok' && !from.includes(to)) approvalTransitionsTotal.inc({ state: to });
     if (kind === 'ok' && record) return { ok: true, record };
     return { ok: false, current: record };
   }
@@ -151,6 +155,7 @@ export class ApprovalStore {
       JSON.stringify(recorded), JSON.stringify(approved), String(AUDIT_MAXLEN), ...alsoKnownAs,
     ]);
     const [kind, n, h, a] = ScriptReply.parse(raw);
+    if (kind === 'approved') approvalTransitionsTotal.inc({ state: 'approved' });
     const record = parseRecord(hashOf(h), hashOf(a));
     if (!record) return { kind: 'missing' };
     if (kind === 'approved' || kind === 'recorded' || kind === 'duplicate') return { kind, count: Number(n), record };

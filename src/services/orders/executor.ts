@@ -11,7 +11,8 @@ import { planWords, SYSTEM, type ApprovalStore } from '../approvals/store.js';
 import type { ApprovalRecord, ApprovalStatus, OrderResult } from '../approvals/types.js';
 import type { CascadeState } from '../cascade-state.js';
 import type { KillSwitch } from '../kill-switch.js';
-import { orderBlocker } from './guards.js';
+import { orderBlocker, type Blocker } from './guards.js';
+import { ordersFailedTotal, ordersPlacedTotal, ordersRefusedTotal } from '../../metrics/registry.js';
 
 export function clientOrderIdFor(approvalId: string): string {
   return `pd-${approvalId}`;
@@ -77,6 +78,9 @@ function resultOf(o: Order): OrderResult {
   return r;
 }
 
+/** Why an approved order ended failed, for `perpdesk_orders_failed_total`. */
+type FailureReason = 'refused_at_send' | 'exchange_refused' | 'exchange_rejected' | 'exchange_canceled' | 'vanished';
+
 export class OrderExecutor {
   constructor(private readonly d: OrderExecutorDeps) {}
 
@@ -95,7 +99,7 @@ export class OrderExecutor {
     let checked = false;
     if (rec.status === 'approved') {
       const blocker = await orderBlocker(rec.plan, this.d);
-      if (blocker) return this.#fail(rec, 'approved', `not sent: ${blocker}`);
+      if (blocker) return this.#refuse(rec, 'approved', 'not sent', blocker);
       checked = true;
       const t = await this.d.approvals.transition(rec.id, ['approved'], 'submitted', this.d.now(), {
         action: 'order.submitted',
@@ -111,17 +115,17 @@ export class OrderExecutor {
     const existing = await this.#lookup(rec);
     if (existing) return this.#record(rec, existing);
     if (rec.result) {
-      return this.#fail(rec, 'submitted', `order ${rec.result.orderId} is no longer listed by the exchange`);
+      return this.#fail(rec, 'submitted', `order ${rec.result.orderId} is no longer listed by the exchange`, undefined, 'vanished');
     }
     if (!checked) {
       const blocker = await orderBlocker(rec.plan, this.d);
-      if (blocker) return this.#fail(rec, 'submitted', `not sent again after an attempt that did not reach the exchange: ${blocker}`);
+      if (blocker) return this.#refuse(rec, 'submitted', 'not sent again after an attempt that did not reach the exchange', blocker);
     }
     let order: Order;
     try {
       order = await this.d.exchange.placeOrder(orderRequest(rec));
     } catch (e) {
-      if (isDefinitive(e)) return this.#fail(rec, 'submitted', `the exchange refused the order: ${e.message}`);
+      if (isDefinitive(e)) return this.#fail(rec, 'submitted', `the exchange refused the order: ${e.message}`, undefined, 'exchange_refused');
       // Timeout or network error: the order may or may not exist. Look; if absent, retry with the same id.
       const found = await this.#lookup(rec).catch(() => null);
       if (found) return this.#record(rec, found);
@@ -198,12 +202,13 @@ export class OrderExecutor {
         result,
       });
       if (!t.ok) return t.current;
+      this.#countPlaced(rec);
       await this.#final(t.record);
       return t.record;
     }
     if (order.status === 'canceled' || order.status === 'rejected') {
       const why = order.rejectReason ? `${order.status} by the exchange (${order.rejectReason})` : `${order.status} by the exchange`;
-      return this.#fail(rec, 'submitted', why, result);
+      return this.#fail(rec, 'submitted', why, result, order.status === 'canceled' ? 'exchange_canceled' : 'exchange_rejected');
     }
     // Accepted and resting (new / partially filled): not final; note it once per change.
     if (rec.result && rec.result.status === result.status && rec.result.filledQuantity === result.filledQuantity) return rec;
@@ -214,11 +219,23 @@ export class OrderExecutor {
       result,
     });
     if (!t.ok) return t.current;
+    this.#countPlaced(rec);
     await this.d.onAccepted?.(t.record).catch((err: unknown) => this.d.log.warn({ err, approvalId: rec.id }, 'onAccepted failed'));
     return t.record;
   }
 
-  async #fail(rec: ApprovalRecord, from: ApprovalStatus, reason: string, result?: OrderResult): Promise<ApprovalRecord | null> {
+  /** The first answer recorded for the order (filled, or resting on the book), however it was learnt. */
+  #countPlaced(before: ApprovalRecord): void {
+    if (!before.result) ordersPlacedTotal.inc({ kind: before.plan.kind });
+  }
+
+  /** A check turned the order down right before a send: it ends failed, with the check's words. */
+  #refuse(rec: ApprovalRecord, from: ApprovalStatus, what: string, blocker: Blocker): Promise<ApprovalRecord | null> {
+    ordersRefusedTotal.inc({ stage: 'send', reason: blocker.reason });
+    return this.#fail(rec, from, `${what}: ${blocker.text}`, undefined, 'refused_at_send');
+  }
+
+  async #fail(rec: ApprovalRecord, from: ApprovalStatus, reason: string, result: OrderResult | undefined, code: FailureReason): Promise<ApprovalRecord | null> {
     const t = await this.d.approvals.transition(rec.id, [from], 'failed', this.d.now(), {
       action: 'order.failed',
       detail: `${reason}: ${planWords(rec)}`,
@@ -227,6 +244,7 @@ export class OrderExecutor {
       ...(result ? { result } : {}),
     });
     if (!t.ok) return t.current;
+    ordersFailedTotal.inc({ reason: code });
     this.d.log.warn({ approvalId: rec.id, reason }, 'order failed');
     await this.#final(t.record);
     return t.record;

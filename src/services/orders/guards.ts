@@ -72,11 +72,28 @@ export function leverageAfterWords(l: LeverageAfter): string {
 const FRESH = 'run the command again for a fresh preview';
 
 /**
+ * Why a check turned an order down, as a code for metrics (`perpdesk_orders_refused_total`): the same words the
+ * preview's refusals use (UserError identifiers such as `notional_above_cap`).
+ */
+export type RefusalReason =
+  | 'paused' | 'leverage_above_cap' | 'price_moved' | 'cascade_market_order' | 'cascade_limit_slippage'
+  | 'notional_above_cap' | 'account_leverage_above_cap' | 'liquidated_at_entry' | 'liq_buffer_below_min'
+  | 'insufficient_margin' | 'self_approval';
+
+export interface Blocker {
+  reason: RefusalReason;
+  /** For people: what stops the order and what to do. */
+  text: string;
+}
+
+const blocked = (reason: RefusalReason, text: string): Blocker => ({ reason, text });
+
+/**
  * Why the order may not be sent now, or null. Reduce-only closes pass a pause (a pause must never trap a position),
  * the caps and the account leverage rule (they only shrink exposure); the price tolerance and the cascade rules
  * apply to every order.
  */
-export async function orderBlocker(plan: OrderPlan, d: OrderGuardDeps): Promise<string | null> {
+export async function orderBlocker(plan: OrderPlan, d: OrderGuardDeps): Promise<Blocker | null> {
   const opening = !plan.reduceOnly;
   const [pause, ticker, cascade, account, positions] = await Promise.all([
     opening ? d.killSwitch.state() : null,
@@ -86,30 +103,30 @@ export async function orderBlocker(plan: OrderPlan, d: OrderGuardDeps): Promise<
     opening ? d.exchange.positions() : null,
   ]);
   const cap = d.config;
-  if (pause) return `trading is paused by ${pause.by}: ${pause.reason}`;
+  if (pause) return blocked('paused', `trading is paused by ${pause.by}: ${pause.reason}`);
   if (opening && gt(plan.leverage, cap.MAX_LEVERAGE)) {
-    return `leverage ${multiple(plan.leverage)} is above the cap of ${multiple(cap.MAX_LEVERAGE)} (MAX_LEVERAGE)`;
+    return blocked('leverage_above_cap', `leverage ${multiple(plan.leverage)} is above the cap of ${multiple(cap.MAX_LEVERAGE)} (MAX_LEVERAGE)`);
   }
   const mark = ticker.markPrice;
   const moved = mark / plan.refMark - 1;
   if (gt(Math.abs(moved), PRICE_TOLERANCE)) {
-    return `the market moved ${signedPct(moved)} since the preview (tolerance ${pct(PRICE_TOLERANCE, 0)}); ${FRESH}`;
+    return blocked('price_moved', `the market moved ${signedPct(moved)} since the preview (tolerance ${pct(PRICE_TOLERANCE, 0)}); ${FRESH}`);
   }
   if (cascade) {
     const running = `a liquidation cascade (${cascade.level}) is running in ${plan.symbol}`;
-    if (plan.orderType === 'market' || plan.price === null) return `${running}: market orders are refused; ${FRESH} (a limit)`;
+    if (plan.orderType === 'market' || plan.price === null) return blocked('cascade_market_order', `${running}: market orders are refused; ${FRESH} (a limit)`);
     if (limitBeyondSlippage(plan.side === 'buy' ? 1 : -1, plan.price, mark, CASCADE_MAX_SLIPPAGE)) {
-      return `${running}: the limit ${fmtPrice(plan.price, plan.tickSize)} is more than ${pct(CASCADE_MAX_SLIPPAGE, 1)} from mark ${fmtPrice(mark, plan.tickSize)}; ${FRESH}`;
+      return blocked('cascade_limit_slippage', `${running}: the limit ${fmtPrice(plan.price, plan.tickSize)} is more than ${pct(CASCADE_MAX_SLIPPAGE, 1)} from mark ${fmtPrice(mark, plan.tickSize)}; ${FRESH}`);
     }
   }
   if (!opening || !account || !positions) return null;
   const n = notionalAtWorst(plan, mark, cap);
   if (n.above) {
-    return `notional ${notionalWords(plan, n)} is above the cap of ${usd(cap.MAX_NOTIONAL_USD)} (MAX_NOTIONAL_USD) at the fresh mark; ${FRESH}`;
+    return blocked('notional_above_cap', `notional ${notionalWords(plan, n)} is above the cap of ${usd(cap.MAX_NOTIONAL_USD)} (MAX_NOTIONAL_USD) at the fresh mark; ${FRESH}`);
   }
   const l = leverageAfter(positions, account.equity, plan, n.price, cap);
   if (l.above) {
-    return `account leverage after this order would be ${leverageAfterWords(l)}, above the cap of ${multiple(cap.MAX_LEVERAGE)} (MAX_LEVERAGE); reduce positions or add margin first`;
+    return blocked('account_leverage_above_cap', `account leverage after this order would be ${leverageAfterWords(l)}, above the cap of ${multiple(cap.MAX_LEVERAGE)} (MAX_LEVERAGE); reduce positions or add margin first`);
   }
   return null;
 }

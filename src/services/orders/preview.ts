@@ -20,7 +20,7 @@ import {
   CASCADE_MAX_SLIPPAGE, DEFAULT_RISK_FRACTION, DEFAULT_STOP_DISTANCE, EST_MAKER_FEE, EST_TAKER_FEE, FUNDING_AGAINST_APR,
   FUNDING_STAMP_WARN_MS, KELLY_ASSUMPTION, MIN_LIQ_BUFFER, TOUCH_ALLOWANCE,
 } from './policy.js';
-import { leverageAfter, leverageAfterWords, notionalAtWorst, notionalWords } from './guards.js';
+import { leverageAfter, leverageAfterWords, notionalAtWorst, notionalWords, type RefusalReason } from './guards.js';
 
 export type PreviewConfig = Pick<Config, 'MAX_LEVERAGE' | 'MAX_NOTIONAL_USD'>;
 
@@ -48,12 +48,15 @@ export interface Preview {
   view: PreviewView;
   /** Reasons the order may not be sent; a blocked preview gets no Approve button. */
   blockers: string[];
+  /** The same reasons as codes, for metrics. */
+  reasons: RefusalReason[];
 }
 
 type Mark = '✅' | '⚠️' | '⛔';
 interface Check {
   mark: Mark;
   text: string;
+  reason?: RefusalReason;
 }
 
 /** A limit further than this from mark gets a warning line in the preview (not a blocker). */
@@ -61,7 +64,7 @@ export const LIMIT_FAR_FROM_MARK = 0.1;
 
 const pass = (text: string): Check => ({ mark: '✅', text });
 const warn = (text: string): Check => ({ mark: '⚠️', text });
-const block = (text: string): Check => ({ mark: '⛔', text });
+const block = (reason: RefusalReason, text: string): Check => ({ mark: '⛔', text, reason });
 
 function checkText(checks: Check[]): string {
   return ['Risk checks:', ...checks.map((c) => `${c.mark} ${c.text}`)].join('\n');
@@ -106,10 +109,10 @@ function feeText(notional: number, orderType: 'market' | 'limit'): string {
 function cascadeCheck(symbol: string, cascade: { level: string } | null, c: OrderChecks): Check {
   if (!cascade) return pass(`No liquidation cascade in ${symbol}`);
   if (c.blockers.includes('market_order_in_cascade')) {
-    return block(`Liquidation cascade (${cascade.level}) in ${symbol}: market orders are refused; use a limit within ${pct(CASCADE_MAX_SLIPPAGE, 1)} of mark`);
+    return block('cascade_market_order', `Liquidation cascade (${cascade.level}) in ${symbol}: market orders are refused; use a limit within ${pct(CASCADE_MAX_SLIPPAGE, 1)} of mark`);
   }
   if (c.blockers.includes('limit_beyond_slippage')) {
-    return block(`Liquidation cascade (${cascade.level}) in ${symbol}: the limit must sit within ${pct(CASCADE_MAX_SLIPPAGE, 1)} of mark`);
+    return block('cascade_limit_slippage', `Liquidation cascade (${cascade.level}) in ${symbol}: the limit must sit within ${pct(CASCADE_MAX_SLIPPAGE, 1)} of mark`);
   }
   return pass(`Liquidation cascade (${cascade.level}) in ${symbol}: limit within ${pct(CASCADE_MAX_SLIPPAGE, 1)} of mark is allowed`);
 }
@@ -118,7 +121,7 @@ function pausedCheck(pause: { by: string; reason: string } | null, reduceOnly: b
   if (!pause) return pass('Trading is not paused');
   return reduceOnly
     ? pass(`Trading is paused by ${pause.by} (${pause.reason}); reduce-only closes still go through`)
-    : block(`Trading is paused by ${pause.by}: ${pause.reason}. /resume first`);
+    : block('paused', `Trading is paused by ${pause.by}: ${pause.reason}. /resume first`);
 }
 
 async function oiField(d: PreviewDeps, symbol: string, fundingRate: number, h: number): Promise<string> {
@@ -217,18 +220,18 @@ export async function previewOpen(d: PreviewDeps, input: OpenOrderInput): Promis
   const checks: Check[] = [
     pass(`Leverage ${multiple(input.leverage)} ≤ cap ${levCap} (MAX_LEVERAGE)`),
     atWorst.above
-      ? block(`Notional ${notionalWords(sized, atWorst)} is above the cap of ${capWords}`)
+      ? block('notional_above_cap', `Notional ${notionalWords(sized, atWorst)} is above the cap of ${capWords}`)
       : pass(`Notional ${usd(notional)} at the worst fill price ≤ cap ${capWords}; checked again at the fresh mark on approval and before sending`),
     lev.above
-      ? block(`Account leverage after this order ${multiple(lev.leverage, 2)} is above the ${levCap} cap (MAX_LEVERAGE): ${leverageAfterWords(lev)}; reduce positions (/close) or add margin`)
+      ? block('account_leverage_above_cap', `Account leverage after this order ${multiple(lev.leverage, 2)} is above the ${levCap} cap (MAX_LEVERAGE): ${leverageAfterWords(lev)}; reduce positions (/close) or add margin`)
       : pass(`Account leverage after this order ${multiple(lev.leverage, 2)} ≤ cap ${levCap} (MAX_LEVERAGE)`),
   ];
   if (c.blockers.includes('leverage_too_high')) {
-    checks.push(block(`At ${input.leverage}x the maintenance margin (${pct(inst.maintenanceMarginRate, 2)}) reaches the initial margin: liquidated at entry`));
+    checks.push(block('liquidated_at_entry', `At ${input.leverage}x the maintenance margin (${pct(inst.maintenanceMarginRate, 2)}) reaches the initial margin: liquidated at entry`));
   } else if (buffer === null) {
     checks.push(pass('Liquidation: none at this leverage'));
   } else if (c.blockers.includes('liq_buffer_below_min')) {
-    checks.push(block(`Liquidation buffer ${pct(buffer, 1)} is below the ${pct(MIN_LIQ_BUFFER, 0)} minimum; lower the leverage`));
+    checks.push(block('liq_buffer_below_min', `Liquidation buffer ${pct(buffer, 1)} is below the ${pct(MIN_LIQ_BUFFER, 0)} minimum; lower the leverage`));
   } else {
     checks.push(pass(`Liquidation buffer ${pct(buffer, 1)} ≥ ${pct(MIN_LIQ_BUFFER, 0)}`));
   }
@@ -254,9 +257,10 @@ export async function previewOpen(d: PreviewDeps, input: OpenOrderInput): Promis
   checks.push(
     marginNeed <= account.availableMargin
       ? pass(`Margin ${usd(margin)} + fees fits the available ${usd(account.availableMargin)}`)
-      : block(`Margin ${usd(margin)} + fees is more than the available ${usd(account.availableMargin)}`),
+      : block('insufficient_margin', `Margin ${usd(margin)} + fees is more than the available ${usd(account.availableMargin)}`),
   );
   const blockers = checks.filter((x) => x.mark === '⛔').map((x) => x.text);
+  const reasons = checks.flatMap((x) => (x.reason ? [x.reason] : []));
 
   // Hints are sized at the same worst fill price as the order, so a hinted size passes the notional cap.
   const hints = sizeHints(account.equity, input.side, atWorst.price, inst, d.config);
@@ -298,6 +302,7 @@ export async function previewOpen(d: PreviewDeps, input: OpenOrderInput): Promis
   return {
     plan,
     blockers,
+    reasons,
     view: { title: `Order preview: ${input.side.toUpperCase()} ${fmtQty(quantity, inst.lotSize)} ${inst.symbol}`, fields, text: checkText(checks) },
   };
 }
@@ -351,6 +356,7 @@ export async function previewClose(d: PreviewDeps, input: { symbol: string }): P
     checks.push(warn(`Funding stamp in ${Math.max(1, Math.ceil(toStamp / 60_000))} min: closing now settles before it`));
   }
   const blockers = checks.filter((x) => x.mark === '⛔').map((x) => x.text);
+  const reasons = checks.flatMap((x) => (x.reason ? [x.reason] : []));
   const fields = [
     {
       name: 'Position',
@@ -375,6 +381,7 @@ export async function previewClose(d: PreviewDeps, input: { symbol: string }): P
   return {
     plan,
     blockers,
+    reasons,
     view: { title: `Close preview: ${pos.side.toUpperCase()} ${fmtQty(quantity, inst.lotSize)} ${inst.symbol}`, fields, text: checkText(checks) },
   };
 }
