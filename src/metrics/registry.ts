@@ -107,7 +107,7 @@ export const alertsCoalescedTotal = counter(
 
 export const alertsDroppedTotal = counter(
   'perpdesk_alerts_dropped_total',
-  'Alert sends given up because the chat refuses messages for good (bot blocked or removed), by platform',
+  'Alerts given up because the chat refuses messages for good (bot blocked or removed), by platform',
   ['platform'],
 );
 

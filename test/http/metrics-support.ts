@@ -73,3 +73,11 @@ export function metricNames(expr: string): string[] {
 export function dashboardMetricNames(dashboard: unknown): string[] {
   return [...new Set(dashboardExprs(dashboard).flatMap(metricNames))].sort();
 }
+
+/** The current value of one series of an in-process metric (0 when it has none), summed over the labels not given. */
+export async function metricValue(metric: { get(): Promise<{ values: { labels: object; value: number }[] }> }, labels: Record<string, string> = {}): Promise<number> {
+  const { values } = await metric.get();
+  return values
+    .filter((v) => Object.entries(labels).every(([k, want]) => (v.labels as Record<string, unknown>)[k] === want))
+    .reduce((sum, v) => sum + v.value, 0);
+}

@@ -7,6 +7,8 @@ import { commands } from '../../commands/registry.js';
 import { Pacer, scaleLimits } from '../../src/services/alerts/pacing.js';
 import type { AlertInput } from '../../src/services/alerts/types.js';
 import { drained, jobsHarness, type JobsHarness } from '../jobs/support/harness.js';
+import { alertsCoalescedTotal, alertsDeferredTotal, alertsDeliveredTotal } from '../../src/metrics/registry.js';
+import { metricValue } from '../http/metrics-support.js';
 
 /**
  * Issue 14 item 1, backlog digest: a group chat that is at its limit while routine alerts pile up gets them as one
@@ -48,6 +50,7 @@ describe('backlog digest for a Telegram group at its limit (real telegraf, notif
   it('sends the urgent alerts first, then every routine alert in one digest, in order, with no 429', async () => {
     // The group's 20 messages of this window are used up (by command answers, say).
     for (let i = 0; i < 20; i++) await telegram.send(String(GROUP), { text: `filler ${i}` });
+    const paced = await metricValue(alertsDeferredTotal, { platform: 'telegram', reason: 'paced' });
     const published: string[] = [];
     for (let i = 1; i <= 30; i++) {
       await h.ctx.alerts.publish(routine(i));
@@ -63,6 +66,11 @@ describe('backlog digest for a Telegram group at its limit (real telegraf, notif
     expect(shown).toHaveLength(4);
     expect(shown[3]).toContain('Digest: 30 alerts');
     expect([...shown[3]!.matchAll(/Funding soon (#\d+)/g)].map((m) => m[1])).toEqual(published);
+    // /metrics: the waits for the group's budget, the 30 alerts merged, one digest and three alerts delivered.
+    expect(await metricValue(alertsDeferredTotal, { platform: 'telegram', reason: 'paced' })).toBeGreaterThan(paced);
+    expect(await metricValue(alertsCoalescedTotal, { platform: 'telegram' })).toBe(30);
+    expect(await metricValue(alertsDeliveredTotal, { platform: 'telegram', how: 'digest' })).toBe(1);
+    expect(await metricValue(alertsDeliveredTotal, { platform: 'telegram', how: 'sent' })).toBe(3);
   }, 30_000);
 
   it('sends a short backlog message by message', async () => {

@@ -1,5 +1,6 @@
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import type { Logger } from '../../log.js';
+import { alertsCoalescedTotal, alertsDeferredTotal, alertsDeliveredTotal, alertsDroppedTotal } from '../../metrics/registry.js';
 import { key, type Store } from '../store.js';
 import { DEFAULT_PREFS, destKey, isUrgent, telegramChatType, wants, type Alert, type Destination } from './types.js';
 import { alertTrack, digestFit, incidentOf, incidentRef, renderAlert, renderDigest } from './render.js';
@@ -144,13 +145,19 @@ export class AlertDelivery {
       if (held && now < data.slotAt! - EARLY_MS) return this.#park(job, data, data.slotAt!, token, 'held');
       if (!held) {
         const slot = await this.d.pacer.reserve(dest, now);
-        if (slot > now + EARLY_MS) return this.#park(job, data, slot, token, 'slot');
+        if (slot > now + EARLY_MS) {
+          alertsDeferredTotal.inc({ platform: dest.platform, reason: 'paced' });
+          return this.#park(job, data, slot, token, 'slot');
+        }
       }
       if (!(await this.#outbox.lock(dest, me))) return this.#park(job, { ...data, slotAt: now, held: true }, now + 25, token, 'held');
       try {
         // Admitted before taking a message: a drainer that has to wait holds none.
         const { wait, ticket } = await this.d.pacer.admitSend(dest);
-        if (wait > 0) return await this.#park(job, { ...data, slotAt: now, held: true }, this.d.now() + wait, token, 'held');
+        if (wait > 0) {
+          alertsDeferredTotal.inc({ platform: dest.platform, reason: 'paced' });
+          return await this.#park(job, { ...data, slotAt: now, held: true }, this.d.now() + wait, token, 'held');
+        }
         try {
           const batch = await this.#claim(dest, me);
           if (!batch) continue;
@@ -214,12 +221,14 @@ export class AlertDelivery {
         await this.#outbox.putBack(dest, batch, me);
         const slot = await this.d.pacer.reserve(dest, this.d.now());
         this.d.log.warn({ dest: destKey(dest), retryAfterMs: e.retryAfterMs, jobId: job.id }, 'rate limited by chat platform; delivery re-delayed');
+        alertsDeferredTotal.inc({ platform: dest.platform, reason: 'rate_limited' });
         return this.#park(job, data, Math.max(slot, until), token, 'slot');
       }
       if (e instanceof DeliveryError && e.permanent) {
         const was = await this.d.subscriptions.unsubscribe(dest);
         await this.#outbox.drop(dest, me);
         this.d.log.warn({ dest: destKey(dest), unsubscribed: was, kinds: batch.map((b) => b.item.alert.kind) }, 'chat refuses alerts; delivery dropped');
+        alertsDroppedTotal.inc({ platform: dest.platform }, batch.length);
         throw new UnrecoverableError(`chat ${destKey(dest)} refuses messages: ${e.message}`);
       }
       throw e;
@@ -240,6 +249,7 @@ export class AlertDelivery {
       try {
         await notifier.edit(existing, reply, ADMITTED);
         await this.#shown(verKey, alert);
+        alertsDeliveredTotal.inc({ platform: dest.platform, how: 'edited' });
         return 'edited';
       } catch (e) {
         // The original is gone (deleted, too old to edit): post the follow-up as a new message instead.
@@ -252,6 +262,7 @@ export class AlertDelivery {
     const sent = await notifier.send(dest.chatId, reply, ADMITTED);
     await this.d.messageRefs.add(track, toStored(sent));
     await this.#shown(verKey, alert);
+    alertsDeliveredTotal.inc({ platform: dest.platform, how: 'sent' });
     return 'sent';
   }
 
@@ -260,6 +271,8 @@ export class AlertDelivery {
     await this.d.notifiers.get(dest.platform)!.send(dest.chatId, renderDigest(alerts), ADMITTED);
     for (const a of alerts) await this.#shown(key(this.d.store, 'alerts', 'ver', incidentRef(incidentOf(a)), destKey(dest)), a);
     this.d.log.info({ dest: destKey(dest), alerts: alerts.length }, 'alert digest sent');
+    alertsDeliveredTotal.inc({ platform: dest.platform, how: 'digest' });
+    alertsCoalescedTotal.inc({ platform: dest.platform }, alerts.length);
     return `digest of ${alerts.length}`;
   }
 
