@@ -31,6 +31,9 @@ export interface ChatRoleOptions {
   lease?: LeaderLease;
 }
 
+/** Telegram keeps an unconfirmed update for 24 h; remembering ids as long covers every redelivery. */
+const UPDATE_SEEN_TTL_S = 86_400;
+
 /** How long a refused (fenced) send waits before the notify queue tries it again, on the new leader. */
 const FENCED_RETRY_MS = 1000;
 
@@ -98,6 +101,7 @@ export class ChatRole {
           menus: telegramMenus(desk.commands, config, alertChat && ((await desk.currentChat?.('telegram', alertChat)) ?? alertChat)),
           pacer: new Pacer(this.o.redis, this.o.prefix, this.o.limits),
           now: this.o.now,
+          firstSeen: async (id) => (await this.o.redis.set(`${this.o.prefix}:telegram:update:${id}`, '1', 'EX', UPDATE_SEEN_TTL_S, 'NX')) === 'OK',
         });
         await this.telegram.start();
         this.o.notifiers.register(this.#fenced(this.telegram));

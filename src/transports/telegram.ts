@@ -41,6 +41,8 @@ export interface TelegramOptions {
   now?: () => number;
   /** Wait before polling again after 409 Conflict (another instance still holds getUpdates, e.g. after a restart). */
   conflictRetryMs?: number;
+  /** True the first time an update id is seen by any replica (Redis); absent = every update is handled. */
+  firstSeen?: (updateId: number) => Promise<boolean>;
   /** Command menus by scope (telegram-menu.ts); default: the read-only commands for everyone. */
   menus?: Menu[];
 }
@@ -106,6 +108,14 @@ export class TelegramTransport implements Notifier {
     this.#bot = new Telegraf(opts.token, { telegram: { apiRoot: opts.apiRoot } });
     countRateLimits(this.#bot.telegram);
     this.#out = new TelegramOutbound(this.#bot.telegram);
+    // Telegram confirms an update only with the next poll, so a leader killed right after answering leaves it
+    // unconfirmed and its successor receives it again: an update is handled once per deployment, not per process.
+    const firstSeen = opts.firstSeen;
+    if (firstSeen) {
+      this.#bot.use(async (ctx, next) => {
+        if (await firstSeen(ctx.update.update_id).catch(() => true)) await next();
+      });
+    }
     this.#bot.on('message', (ctx) => {
       const m = ctx.message;
       // A group upgraded to a supergroup: Telegram says so in both chats; the old id's roles move to the new one.

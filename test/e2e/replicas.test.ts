@@ -113,7 +113,10 @@ describe('two npm start replicas on one Redis', () => {
     tg.sendText({ chatId: ADMIN, text: '/pause replica drill' });
     await until('pause announcement', () => tg.messages(ALERT_CHAT).some((m) => /paused/i.test(m.text ?? '')));
 
-    // The leader dies without a word.
+    // The leader dies without a word, once it has recorded what it sent: a kill between a send and its record is the
+    // one window where a message can go out twice (Telegram has no idempotency key); the update itself is never
+    // handled twice (ids remembered in Redis), which the funding replies below check.
+    await new Promise((r) => setTimeout(r, 1_000));
     const killedAt = Date.now();
     a.child.kill('SIGKILL');
     await a.exited;

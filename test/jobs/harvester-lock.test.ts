@@ -45,18 +45,22 @@ describe('market job lock', () => {
     const x = setup();
     let running = 0;
     let overlapped = false;
+    // The first run lasts until the test lets it end, however slow the machine is.
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
     x.worker(async () => {
       running++;
       if (running > 1) overlapped = true;
-      await sleep(1_500);
+      await gate;
       running--;
       return 'ran';
-    }, 300);
+    }, 500);
     await x.queue.add(JOB_NAMES.harvester, {}, { jobId: 'first' });
     await eventually(() => running === 1, 10_000, 'first run started');
-    await sleep(700); // more than two leases
+    await sleep(1_200); // more than two leases
     await x.queue.add(JOB_NAMES.harvester, {}, { jobId: 'second' });
     expect(await x.finished('second')).toBe('skipped: previous run still going');
+    release();
     expect(await x.finished('first')).toBe('ran');
     expect(overlapped).toBe(false);
     // Released at the end: the next run goes ahead.

@@ -81,9 +81,9 @@ describe('leader lease', () => {
   it('keeps renewing on its own timer and gives the lease up at close', async () => {
     const key = `${testPrefix()}:leader`;
     prefixes.push(key);
-    const a = new LeaderLease({ redis, key, id: 'a', ttlMs: 200, log: silentLogger });
+    const a = new LeaderLease({ redis, key, id: 'a', ttlMs: 1_500, log: silentLogger });
     await a.start();
-    await new Promise((r) => setTimeout(r, 600)); // three TTLs: only renewals keep it
+    await new Promise((r) => setTimeout(r, 4_000)); // over two TTLs: only renewals keep it
     expect(a.holds()).toBe(true);
     expect(await redis.get(key)).toBe('a');
     await a.close();
