@@ -32,4 +32,25 @@ describe('a harvester entry approved after the price rose', () => {
     expect(perp!.filledQuantity).toBeGreaterThan(0.14);
     expect(w.venue.spotBalance('BTC')).toBeCloseTo(perp!.filledQuantity, 9);
   });
+
+  it('keeps no rest of a market leg open at the venue when the process dies right after the venue answered', async () => {
+    // Soak seeds 1048878, 1077401: the perp leg filled half, the process died before it could cancel the rest, and
+    // the rest filled later after a rise, taking the leg above MAX_NOTIONAL_USD. Market legs go immediate-or-cancel.
+    const w = new World(redis, testPrefix(), Date.UTC(2024, 0, 15, 3));
+    w.venue.engine.setPrice('BTC-PERP', 65_000);
+    w.venue.engine.setPrice('ETH-PERP', 3_500);
+    w.venue.engine.setFunding('ETH-PERP', 0);
+    w.venue.engine.setFunding('BTC-PERP', 0.002);
+    w.venue.engine.setFillModel('BTC-PERP', 'partial', 0.5);
+    w.venue.faults.push('crash-after');
+    await w.desk.harvest('auto').catch(() => undefined);
+    expect(w.desk.life.dead).toBe(true);
+    await w.restart();
+    w.venue.engine.setFillModel('BTC-PERP', 'normal');
+    w.venue.engine.setPrice('BTC-PERP', 66_300);
+    const perp = w.venue.orders().find((o) => /^hv-.+-0$/.test(o.clientOrderId))!;
+    expect(perp.filledQuantity).toBeGreaterThan(0);
+    expect(perp.filledQuantity * perp.avgPrice!).toBeLessThanOrEqual(CONFIG.MAX_NOTIONAL_USD);
+    expect(perp.status).toBe('canceled');
+  });
 });

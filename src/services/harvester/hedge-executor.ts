@@ -230,6 +230,9 @@ export class HedgeExecutor {
             ...(price === undefined ? {} : { price }),
             leverage: plan.leverage,
             reduceOnly: leg.reduceOnly,
+            // What a market leg does not fill at once must not fill later at a price nobody checked (after a crash
+            // nobody is left to cancel it): immediate-or-cancel. A limit leg's price bounds its rest.
+            ...(orderType === 'market' ? { timeInForce: 'ioc' as const } : {}),
             clientOrderId,
           })
         : await this.d.exchange.placeSpotOrder({ symbol: leg.symbol, side: leg.side, orderType, quantity, ...(price === undefined ? {} : { price }), clientOrderId });
