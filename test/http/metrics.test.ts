@@ -77,8 +77,9 @@ beforeAll(async () => {
       TELEGRAM_API_ROOT: tg.apiRoot,
       TELEGRAM_ALERT_CHAT_ID: String(GROUP),
       PERPDESK_TRADERS: `telegram:${TRADER}`,
-      PERPDESK_APPROVERS: `telegram:${APPROVER}`,
       PERPDESK_CHATS: `telegram:${GROUP}`,
+      PERPDESK_APPROVERS: `telegram:${TRADER},telegram:${APPROVER}`,
+      ALLOW_SELF_APPROVAL: 'false',
     },
     {
       exchange: async (paper) => {
@@ -145,9 +146,12 @@ describe('/metrics', () => {
     await command(TRADER, '/order BTC-PERP', /Usage: \/order/);
     // An order above the notional cap: refused at preview.
     await command(TRADER, '/order BTC-PERP long 1000000 2', /above the notional cap/);
-    // An order approved by a teammate, placed and filled; the fill is announced to the alert chat.
+    // An order the requester may not approve alone (refused at the click), approved by a teammate, placed and
+    // filled; the fill is announced to the alert chat.
     const preview = await command(TRADER, '/order BTC-PERP long 1000 2', /Order preview/);
     const approve = preview.inlineKeyboard.flat().find((b) => b.text === 'Approve')!.callback_data!;
+    const own = tg.clickButton({ chatId: GROUP, fromId: TRADER, messageId: preview.messageId, data: approve });
+    expect((await tg.waitForCallbackAnswer(own)).text).toContain('someone else must approve');
     const q = tg.clickButton({ chatId: GROUP, fromId: APPROVER, username: 'approver', messageId: preview.messageId, data: approve });
     expect((await tg.waitForCallbackAnswer(q)).text).toContain('Approved');
     await tg.waitForMessage(GROUP, (m) => m.messageId === preview.messageId && /Filled at/.test(m.text ?? ''), 10_000);
@@ -164,7 +168,7 @@ describe('/metrics', () => {
     expect(delta('perpdesk_commands_total', { command: 'order', transport: 'telegram', outcome: 'ok' })).toBe(1);
     expect(delta('perpdesk_command_duration_seconds_count', { command: 'order', transport: 'telegram' })).toBe(3);
     expect(delta('perpdesk_command_duration_seconds_bucket', { command: 'funding', transport: 'telegram', le: '+Inf' })).toBe(1);
-    expect(delta('perpdesk_button_clicks_total', { action: 'ap', transport: 'telegram', outcome: 'ok' })).toBe(1);
+    expect(delta('perpdesk_button_clicks_total', { action: 'ap', transport: 'telegram', outcome: 'ok' })).toBe(2);
 
     for (const state of ['pending', 'approved', 'submitted', 'filled']) {
       expect(delta('perpdesk_approval_transitions_total', { state }), state).toBe(1);
@@ -172,6 +176,7 @@ describe('/metrics', () => {
     expect(delta('perpdesk_approval_transitions_total', { state: 'failed' })).toBe(0);
     expect(delta('perpdesk_orders_placed_total', { kind: 'open' })).toBe(1);
     expect(delta('perpdesk_orders_refused_total', { stage: 'preview', reason: 'notional_above_cap' })).toBe(1);
+    expect(delta('perpdesk_orders_refused_total', { stage: 'approval', reason: 'self_approval' })).toBe(1);
 
     expect(delta('perpdesk_alerts_published_total', {})).toBeGreaterThanOrEqual(1);
     expect(delta('perpdesk_alerts_delivered_total', { platform: 'telegram' })).toBeGreaterThanOrEqual(1);

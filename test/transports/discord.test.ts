@@ -5,6 +5,8 @@ import { discordEnv } from '../support/discord-env.js';
 import { annualize } from '../../src/domain/funding.js';
 import { unwrap } from '../../src/domain/result.js';
 import { pct } from '../../src/format.js';
+import { rateLimitedTotal } from '../../src/metrics/registry.js';
+import { metricValue } from '../http/metrics-support.js';
 
 let discord: DiscordStandIn;
 let t: TestApp;
@@ -100,5 +102,13 @@ describe('Discord transport through the real discord.js client', () => {
     const m = msgs.find((x) => x.id === ref.messageId)!;
     expect((m.embeds[0] as { description: string }).description).toBe('cascade over');
     expect(discord.unhandled()).toEqual([]);
+  });
+
+  it('counts a 429 from Discord in perpdesk_rate_limited_total while discord.js waits it out and sends', async () => {
+    const before = await metricValue(rateLimitedTotal, { platform: 'discord' });
+    discord.forceRateLimit('POST /channels/:channel/messages', 1, 50);
+    const ref = await t.app.discord!.send(discord.channelId, { title: 'Risk', text: 'after a 429', severity: 'warning' });
+    expect(discord.channelMessages(discord.channelId).some((x) => x.id === ref.messageId)).toBe(true);
+    expect(await metricValue(rateLimitedTotal, { platform: 'discord' })).toBe(before + 1);
   });
 });
