@@ -2,9 +2,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { runFundingHarvester } from '../../jobs/funding-harvester.js';
 import { encodeButtonId } from '../../src/chat/button-id.js';
 import type { AuditEntry } from '../../src/services/audit.js';
-import type { HedgePlan } from '../../src/services/harvester/state.js';
 import { proposalTrack } from '../../src/services/harvester/plans.js';
-import { CONSOLE, drained, jobsHarness, RecordingNotifier, showPlan, telegramInvocation, type JobsHarness, type HarnessOptions } from './support/harness.js';
+import { CONSOLE, drained, entryPlan, jobsHarness, RecordingNotifier, showPlan, telegramInvocation, type JobsHarness, type HarnessOptions } from './support/harness.js';
 
 let h: JobsHarness | undefined;
 afterEach(async () => {
@@ -31,17 +30,6 @@ async function shown(x: JobsHarness, planId: string): Promise<void> {
 
 async function audit(x: JobsHarness, subject: string): Promise<AuditEntry[]> {
   return (await x.ctx.audit.latest(100)).filter((e) => e.subject === subject).reverse();
-}
-
-function entryPlan(id: string, createdAt: number): HedgePlan {
-  return {
-    id, action: 'enter', symbol: 'BTC-PERP', spotSymbol: 'BTC-USD', perpSide: 'short',
-    legs: [
-      { market: 'perp', symbol: 'BTC-PERP', side: 'sell', quantity: 0.1, reduceOnly: false },
-      { market: 'spot', symbol: 'BTC-USD', side: 'buy', quantity: 0.1, reduceOnly: false },
-    ],
-    leverage: 2, mark: 65_000, spot: 65_000, annRate: 1.095, predictedAnnRate: null, reason: 'test', createdAt,
-  };
 }
 
 describe('harvester proposals through the approval rules of orders', () => {

@@ -6,7 +6,7 @@ import { legClientId } from '../../src/services/harvester/hedge-executor.js';
 import { HarvesterState, type HedgePlan } from '../../src/services/harvester/state.js';
 import { testRedis } from '../support/redis.js';
 import type { AuditEntry } from '../../src/services/audit.js';
-import { drained, jobsHarness, showPlan, spotRefusing, type JobsHarness } from './support/harness.js';
+import { drained, entryPlan as entry, jobsHarness, showPlan, spotRefusing, type JobsHarness } from './support/harness.js';
 
 let h: JobsHarness | undefined;
 afterEach(async () => {
@@ -21,17 +21,6 @@ async function book(paper: PaperExchange) {
 
 async function auditOf(x: JobsHarness, subject: string): Promise<AuditEntry[]> {
   return (await x.ctx.audit.latest(200)).filter((e) => e.subject === subject).reverse();
-}
-
-function entry(id: string, createdAt: number, quantity = 0.1): HedgePlan {
-  return {
-    id, action: 'enter', symbol: 'BTC-PERP', spotSymbol: 'BTC-USD', perpSide: 'short',
-    legs: [
-      { market: 'perp', symbol: 'BTC-PERP', side: 'sell', quantity, reduceOnly: false },
-      { market: 'spot', symbol: 'BTC-USD', side: 'buy', quantity, reduceOnly: false },
-    ],
-    leverage: 2, mark: 65_000, spot: 65_000, annRate: 1.095, predictedAnnRate: null, reason: 'test', createdAt,
-  };
 }
 
 async function cascadeIn(x: JobsHarness, symbol: string): Promise<void> {

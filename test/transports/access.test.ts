@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTelegramStandIn, type TelegramStandIn } from '../fakes/telegram/index.js';
 import { startDiscordStandIn, type DiscordStandIn } from '../fakes/discord/index.js';
 import { startTestApp, type TestApp } from '../support/app.js';
+import { ask as askIn, telegramEnv } from '../support/telegram.js';
 
 const PRIVATE = /^This PerpDesk is private to its team\. To use it, ask them to add (telegram|discord):\d+ to PERPDESK_VIEWERS\.$/;
 
@@ -20,8 +21,7 @@ describe('who can use the desk on Telegram', () => {
   beforeAll(async () => {
     tg = await startTelegramStandIn({ botUsername: 'PerpDeskBot' });
     t = await startTestApp({
-      TELEGRAM_BOT_TOKEN: tg.token,
-      TELEGRAM_API_ROOT: tg.apiRoot,
+      ...telegramEnv(tg),
       TELEGRAM_ALERT_CHAT_ID: String(ALERT_CHAT),
       PERPDESK_VIEWERS: `telegram:${VIEWER}`,
       PERPDESK_CHATS: '',
@@ -34,12 +34,7 @@ describe('who can use the desk on Telegram', () => {
     await tg?.close();
   });
 
-  async function ask(chatId: number, text: string, fromId?: number): Promise<string> {
-    const before = tg.messages(chatId).at(-1)?.messageId ?? 0;
-    tg.sendText({ chatId, text, ...(fromId === undefined ? {} : { fromId }) });
-    const m = await tg.waitForMessage(chatId, (x) => x.messageId > before);
-    return m.text ?? m.caption ?? '';
-  }
+  const ask = (chatId: number, text: string, fromId?: number) => askIn(tg, chatId, text, fromId);
 
   it('answers a stranger in a private chat with one line, no data, for every command including /help and /subscribe', async () => {
     for (const cmd of ['/positions', '/audit', '/help', '/start', '/subscribe', '/order BTC-PERP long 1000 2']) {

@@ -7,8 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDiscordStandIn, type DiscordStandIn } from '../fakes/discord/index.js';
 import { startTelegramStandIn, type TelegramStandIn } from '../fakes/telegram/index.js';
 import { startTestApp, type TestApp } from '../support/app.js';
+import { telegramEnv } from '../support/telegram.js';
+import { entryPlan, eventually } from '../jobs/support/harness.js';
 import { proposalAlert } from '../../src/services/harvester/plans.js';
-import type { HedgePlan } from '../../src/services/harvester/state.js';
 
 const GUILD = '1100000000000000001';
 const ALERT_CHANNEL = '1100000000000000011';
@@ -18,28 +19,8 @@ const ANN_DISCORD = '3100000000000000001';
 const ANN_TELEGRAM = 3101;
 const BOB_DISCORD = '3200000000000000002';
 
-function entryPlan(id: string, createdAt: number): HedgePlan {
-  return {
-    id, action: 'enter', symbol: 'BTC-PERP', spotSymbol: 'BTC-USD', perpSide: 'short',
-    legs: [
-      { market: 'perp', symbol: 'BTC-PERP', side: 'sell', quantity: 0.01, reduceOnly: false },
-      { market: 'spot', symbol: 'BTC-USD', side: 'buy', quantity: 0.01, reduceOnly: false },
-    ],
-    leverage: 2, mark: 65_000, spot: 65_000, annRate: 1.095, predictedAnnRate: null, reason: 'funding 109.5% APR', createdAt,
-  };
-}
-
 type Component = { type: number; components?: { custom_id: string; label: string }[] };
 
-async function eventually<T>(check: () => T | undefined, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = check();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error('not within the time limit');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe('approvals count people across Discord and Telegram (whole app, real clients)', () => {
   let discord: DiscordStandIn;
@@ -55,8 +36,7 @@ describe('approvals count people across Discord and Telegram (whole app, real cl
       DISCORD_API_URL: discord.url,
       DISCORD_GUILD_ID: GUILD,
       DISCORD_ALERT_CHANNEL_ID: ALERT_CHANNEL,
-      TELEGRAM_BOT_TOKEN: tg.token,
-      TELEGRAM_API_ROOT: tg.apiRoot,
+      ...telegramEnv(tg),
       TELEGRAM_ALERT_CHAT_ID: String(ALERT_CHAT),
       HARVESTER_MODE: 'propose',
       APPROVALS_REQUIRED: '2',
@@ -73,7 +53,7 @@ describe('approvals count people across Discord and Telegram (whole app, real cl
 
   async function propose(id: string) {
     const now = Date.now();
-    const rec = await t.app.ctx.harvester.createPlan({ plan: entryPlan(id, now), status: 'pending', mode: 'propose', expiresAt: now + 600_000, required: 2 }, now);
+    const rec = await t.app.ctx.harvester.createPlan({ plan: entryPlan(id, now, 0.01), status: 'pending', mode: 'propose', expiresAt: now + 600_000, required: 2 }, now);
     await t.app.ctx.alerts.publish(proposalAlert(rec!));
     const title = `Harvester proposal`;
     const dc = await eventually(() => discord.channelMessages(ALERT_CHANNEL).find((m) => JSON.stringify(m.embeds).includes(title) && JSON.stringify(m.components).includes(id)));

@@ -9,16 +9,8 @@ import { createRedis, closeRedis } from '../../src/queues/redis.js';
 import { deletePrefix, redisUrl, testPrefix } from '../support/redis.js';
 import { TEAM_ENV } from '../support/desk.js';
 import { discordEnv } from '../support/discord-env.js';
+import { eventually } from '../jobs/support/harness.js';
 
-async function eventually<T>(check: () => T | undefined, timeoutMs = 5_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = check();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error('not within the time limit');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 const prefix = testPrefix();
 afterAll(async () => {

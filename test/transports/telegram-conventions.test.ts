@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTelegramStandIn, type TelegramStandIn } from '../fakes/telegram/index.js';
 import { startTestApp, type TestApp } from '../support/app.js';
+import { ask as askIn, telegramEnv } from '../support/telegram.js';
 import type { AlertInput } from '../../src/services/alerts/types.js';
 
 const TRADER = 1001;
@@ -33,8 +34,7 @@ describe('Telegram conventions (whole app, real telegraf)', () => {
     tg.sendText({ chatId: ALERT_GROUP, fromId: TRADER, text: 'hello team', date: twoMinutesAgo });
     tg.sendText({ chatId: APPROVER, text: 'hi', date: twoMinutesAgo });
     t = await startTestApp({
-      TELEGRAM_BOT_TOKEN: tg.token,
-      TELEGRAM_API_ROOT: tg.apiRoot,
+      ...telegramEnv(tg),
       TELEGRAM_ALERT_CHAT_ID: String(ALERT_GROUP),
       PERPDESK_TRADERS: `telegram:${TRADER}`,
       PERPDESK_APPROVERS: `telegram:${APPROVER}`,
@@ -48,12 +48,7 @@ describe('Telegram conventions (whole app, real telegraf)', () => {
     await tg?.close();
   });
 
-  async function ask(chatId: number, text: string, fromId?: number): Promise<string> {
-    const before = tg.messages(chatId).at(-1)?.messageId ?? 0;
-    tg.sendText({ chatId, text, ...(fromId === undefined ? {} : { fromId }) });
-    const m = await tg.waitForMessage(chatId, (x) => x.messageId > before);
-    return m.text ?? '';
-  }
+  const ask = (chatId: number, text: string, fromId?: number) => askIn(tg, chatId, text, fromId);
 
   const names = (scope?: Record<string, unknown>) => tg.commands(scope ? { scope } : {}).map((c) => c.command);
   const viewerCommands = () => t.app.desk.commands.filter((c) => c.role === 'viewer').map((c) => c.name);

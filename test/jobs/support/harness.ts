@@ -20,6 +20,7 @@ import type { PLATFORM_LIMITS } from '../../../src/services/alerts/pacing.js';
 import { DeliveryError, Notifiers, type MessageRef, type Notifier } from '../../../src/services/alerts/notifier.js';
 import { startBackground, type Background } from '../../../jobs/background.js';
 import { proposalTrack } from '../../../src/services/harvester/plans.js';
+import type { HedgePlan } from '../../../src/services/harvester/state.js';
 import type { JobTuning } from '../../../jobs/job-context.js';
 import { closeTestRedis, deletePrefix, redisUrl, testPrefix, testRedis } from '../../support/redis.js';
 
@@ -171,6 +172,18 @@ export function spotRefusing(paper: PaperExchange, refusing: () => boolean = () 
       return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
     },
   }) as unknown as Exchange;
+}
+
+/** A harvester entry plan (short perp, long spot BTC) as the job would make it, for tests that create plans directly. */
+export function entryPlan(id: string, createdAt: number, quantity = 0.1): HedgePlan {
+  return {
+    id, action: 'enter', symbol: 'BTC-PERP', spotSymbol: 'BTC-USD', perpSide: 'short',
+    legs: [
+      { market: 'perp', symbol: 'BTC-PERP', side: 'sell', quantity, reduceOnly: false },
+      { market: 'spot', symbol: 'BTC-USD', side: 'buy', quantity, reduceOnly: false },
+    ],
+    leverage: 2, mark: 65_000, spot: 65_000, annRate: 1.095, predictedAnnRate: null, reason: 'test', createdAt,
+  };
 }
 
 /**
