@@ -3,7 +3,7 @@ import { runFundingHarvester } from '../../jobs/funding-harvester.js';
 import { encodeButtonId } from '../../src/chat/button-id.js';
 import type { PaperExchange } from '../../src/exchange/paper/paper-exchange.js';
 import { legClientId } from '../../src/services/harvester/hedge-executor.js';
-import { HarvesterState, type HedgePlan } from '../../src/services/harvester/state.js';
+import { HarvesterState } from '../../src/services/harvester/state.js';
 import { testRedis } from '../support/redis.js';
 import type { AuditEntry } from '../../src/services/audit.js';
 import { drained, entryPlan as entry, jobsHarness, showPlan, spotRefusing, type JobsHarness } from './support/harness.js';
