@@ -4,19 +4,16 @@
  * `report` on stdin with one JSON line; exits on stdin end. BENCH_SCALE divides the windows.
  */
 import { createInterface } from 'node:readline';
-import { startTelegramStandIn, TELEGRAM_LIMITS } from '../../test/fakes/telegram/index.js';
+import { scaledLimits, startTelegramStandIn } from '../../test/fakes/telegram/index.js';
 
 const scale = Number(process.env.BENCH_SCALE ?? '1');
-const s = (w: { max: number; windowMs: number }) => ({ max: w.max, windowMs: w.windowMs / scale });
-const tg = await startTelegramStandIn({
-  limits: { privateChat: s(TELEGRAM_LIMITS.privateChat), groupChat: s(TELEGRAM_LIMITS.groupChat), global: s(TELEGRAM_LIMITS.global) },
-});
+const tg = await startTelegramStandIn({ limits: scaledLimits(scale) });
 process.stdout.write(`READY ${tg.apiRoot} ${tg.token}\n`);
 const rl = createInterface({ input: process.stdin });
 rl.on('line', (line) => {
   const [cmd, ...ids] = line.trim().split(/\s+/);
   if (cmd !== 'report') return;
-  const chats = Object.fromEntries(ids.map((id) => [id, tg.messages(Number(id)).map((m) => m.text ?? '')]));
+  const chats = Object.fromEntries(ids.map((id) => [id, tg.messages(Number(id)).map((m) => ({ text: m.text ?? '', sentAt: m.sentAt }))]));
   process.stdout.write(`${JSON.stringify({ chats, rateLimited: tg.rateLimited(), violations: tg.violations() })}\n`);
 });
 rl.on('close', () => void tg.close().then(() => process.exit(0)));

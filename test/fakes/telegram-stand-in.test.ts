@@ -241,6 +241,26 @@ describe('Telegram stand-in limits on a manual clock', () => {
     expect(tg.violations().at(-1)).toMatchObject({ chatId: 6000, scope: 'global', retryAfter: 1 });
   });
 
+  it('counts edits against the same windows only with limitEdits', async () => {
+    now += 60_000;
+    const strict = await startTelegramStandIn({ now: () => now, limitEdits: true });
+    const strictClient = new Telegram(strict.token, { apiRoot: strict.apiRoot });
+    try {
+      for (const [t, c] of [[tg, client], [strict, strictClient]] as const) {
+        const m = await c.sendMessage(8001, 'v1');
+        const edit = c.editMessageText(8001, m.message_id, undefined, 'v2');
+        if (t === tg) await expect(edit).resolves.toMatchObject({ text: 'v2' });
+        else expect((await telegramError(edit)).parameters?.retry_after).toBe(1);
+      }
+      expect(strict.violations()).toMatchObject([{ method: 'editMessageText', chatId: 8001, scope: 'chat' }]);
+      now += 1_000;
+      const m = strict.messages(8001)[0]!;
+      await expect(strictClient.editMessageText(8001, m.messageId, undefined, 'v2')).resolves.toMatchObject({ text: 'v2' });
+    } finally {
+      await strict.close();
+    }
+  });
+
   it('forces 429s on demand without counting them as violations', async () => {
     now += 60_000;
     const before = tg.violations().length;

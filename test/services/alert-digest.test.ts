@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTelegramStandIn, TELEGRAM_LIMITS, type RateLimits, type TelegramStandIn } from '../fakes/telegram/index.js';
+import { scaledLimits, startTelegramStandIn, type TelegramStandIn } from '../fakes/telegram/index.js';
 import { TelegramTransport } from '../../src/transports/telegram.js';
 import { silentLogger } from '../../src/log.js';
 import type { Desk } from '../../src/transports/desk.js';
@@ -20,11 +20,6 @@ const GROUP = -1005550001;
 
 const idleDesk: Desk = { commands, command: async () => ({}), button: async () => ({}), suggestSymbols: async () => [], messageSent: async () => {} };
 
-function standInLimits(): RateLimits {
-  const l = structuredClone(TELEGRAM_LIMITS);
-  for (const w of [l.privateChat, l.groupChat, l.global]) w.windowMs /= SPEED;
-  return l;
-}
 
 const routine = (i: number): AlertInput => ({ key: `reminder-${i}`, kind: 'funding_reminder', severity: 'info', symbol: 'BTC-PERP', title: `Funding soon #${i}`, text: `BTC-PERP funding in 10 min (#${i})` });
 const critical = (i: number): AlertInput => ({ key: `cascade-${i}`, kind: 'cascade', severity: 'critical', symbol: 'ETH-PERP', title: `Cascade ETH-PERP #${i}`, text: 'OI -6% in 2 min' });
@@ -35,7 +30,7 @@ describe('backlog digest for a Telegram group at its limit (real telegraf, notif
   let telegram: TelegramTransport;
 
   beforeAll(async () => {
-    tg = await startTelegramStandIn({ limits: standInLimits(), limitEdits: true });
+    tg = await startTelegramStandIn({ limits: scaledLimits(SPEED), limitEdits: true });
     const limits = scaleLimits(SPEED);
     h = await jobsHarness({ env: { TELEGRAM_BOT_TOKEN: tg.token, TELEGRAM_ALERT_CHAT_ID: String(GROUP) }, limits });
     telegram = new TelegramTransport({ desk: idleDesk, token: tg.token, apiRoot: tg.apiRoot, log: silentLogger, pacer: new Pacer(h.redis, h.prefix, limits) });

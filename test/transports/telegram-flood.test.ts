@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Queue } from 'bullmq';
-import { startTelegramStandIn, TELEGRAM_LIMITS, type RateLimits, type SentMessage, type TelegramStandIn } from '../fakes/telegram/index.js';
+import { scaledLimits, startTelegramStandIn, type SentMessage, type TelegramStandIn } from '../fakes/telegram/index.js';
 import { startApp, type App } from '../../src/app.js';
 import { loadConfig } from '../../src/config/env.js';
 import { PaperExchange } from '../../src/exchange/paper/paper-exchange.js';
@@ -24,11 +24,6 @@ const ADMIN = 4242;
 const PRIVATES = [7001, 7002, 7003, 7004, 7005];
 const ROUNDS = 20;
 
-function standInLimits(): RateLimits {
-  const l = structuredClone(TELEGRAM_LIMITS);
-  for (const w of [l.privateChat, l.groupChat, l.global]) w.windowMs /= SPEED;
-  return l;
-}
 
 async function until(check: () => Promise<boolean> | boolean, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -58,7 +53,7 @@ describe('pause/resume storm in a Telegram alert supergroup (whole app, real tel
   let prefix: string;
 
   beforeAll(async () => {
-    tg = await startTelegramStandIn({ botUsername: 'PerpDeskBot', limits: standInLimits(), limitEdits: true });
+    tg = await startTelegramStandIn({ botUsername: 'PerpDeskBot', limits: scaledLimits(SPEED), limitEdits: true });
     prefix = testPrefix();
     const paper = await PaperExchange.open({ redis: redisUrl(), keyPrefix: prefix, volatilityScale: 0, seed: 7 });
     app = await startApp({

@@ -34,8 +34,8 @@ const EARLY_MS = 3;
 const SENDS_PER_RUN = 50;
 /** A spare drainer looks this long after a fan-out found the drainer sending (see Outbox.adopt). */
 const SPARE_AFTER_MS = DRAINER_ACTIVE_MS + 1_000;
-/** How far into a long queue a digest looks (a digest holds what fits in one message anyway). */
-const DIGEST_PEEK = 200;
+/** How far into a long queue a digest looks: more than one digest message holds (see digestFit). */
+const DIGEST_PEEK = 80;
 /** Delivery holds its place in the chat's budget before it sends (see Pacer.admitSend). */
 const ADMITTED = { admitted: true } as const;
 
@@ -184,14 +184,14 @@ export class AlertDelivery {
   async #claim(dest: Destination, me: string): Promise<QueuedItem[] | null> {
     const held = await this.#outbox.inflight(dest, me);
     if (held) return held;
-    const limit = limitFor(dest, this.d.pacer.limits);
-    const allowance = backlogAllowance(limit);
-    const { head, total } = await this.#outbox.peek(dest, allowance === Infinity ? 1 : DIGEST_PEEK);
+    const allowance = backlogAllowance(limitFor(dest, this.d.pacer.limits));
+    const { head, total } = await this.#outbox.peek(dest, 1);
     if (!head.length) return null;
-    let batch = head.slice(0, 1);
-    if (total > allowance) {
+    let batch = head;
+    if (total > allowance && (await this.#digestible(dest, head[0]!.item.alert))) {
+      // Only as many as one digest message can hold are read: a long queue is sent as several digests.
       const run: QueuedItem[] = [];
-      for (const q of head) {
+      for (const q of (await this.#outbox.peek(dest, DIGEST_PEEK)).head) {
         if (!(await this.#digestible(dest, q.item.alert))) break;
         run.push(q);
       }

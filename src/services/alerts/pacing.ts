@@ -74,7 +74,8 @@ if block > t then t = block end
 if max > 0 then
   local sent = redis.call('ZCARD', KEYS[4])
   if sent >= max then
-    local s = tonumber(redis.call('ZRANGE', KEYS[4], sent - max, sent - max, 'WITHSCORES')[2])
+    -- A send still in flight (booked ahead, see ADMIT) may arrive any moment: count it as sent now.
+    local s = math.min(now, tonumber(redis.call('ZRANGE', KEYS[4], sent - max, sent - max, 'WITHSCORES')[2]))
     if s + win > t then t = s + win end
   end
 end
@@ -112,7 +113,9 @@ return t
 `;
 
 // KEYS: 1 chat send log, 2 platform send log (zsets: ticket -> ms; the chat's keeps its newest chatMax sends).
-// ARGV: chatMax, chatWin, gMax, gWin, ttl, holdMs, ticket. Times come from Redis's clock, shared by every process.
+// ARGV: chatMax, chatWin, gMax, gWin, ttl, inFlightMs, ticket. Times come from Redis's clock, shared by every process.
+// An admitted send is booked `inFlightMs` ahead until FINISHED moves it to when the platform answered: a request that
+// a busy process sends late still counts in every window it can land in. Waits treat it as sent now.
 const ADMIT = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -123,7 +126,7 @@ local wait = 0
 if chatMax > 0 then
   local n = redis.call('ZCARD', KEYS[1])
   if n >= chatMax then
-    local s = tonumber(redis.call('ZRANGE', KEYS[1], n - chatMax, n - chatMax, 'WITHSCORES')[2])
+    local s = math.min(now, tonumber(redis.call('ZRANGE', KEYS[1], n - chatMax, n - chatMax, 'WITHSCORES')[2]))
     if s + chatWin - now > wait then wait = s + chatWin - now end
   end
 end
@@ -131,7 +134,7 @@ if gMax > 0 then
   redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. (now - gWin))
   local n = redis.call('ZCARD', KEYS[2])
   if n >= gMax then
-    local s = tonumber(redis.call('ZRANGE', KEYS[2], n - gMax, n - gMax, 'WITHSCORES')[2])
+    local s = math.min(now, tonumber(redis.call('ZRANGE', KEYS[2], n - gMax, n - gMax, 'WITHSCORES')[2]))
     if s + gWin - now > wait then wait = s + gWin - now end
   end
 end
@@ -149,16 +152,18 @@ return 0
 `;
 
 // KEYS: 1 chat send log, 2 platform send log. ARGV: ticket. Moves this send's entries (not another's: two sends
-// to one group can overlap) to its end time.
+// to one group can overlap) from "in flight" to its end time.
 const FINISHED = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 for i = 1, 2 do
-  local s = redis.call('ZSCORE', KEYS[i], ARGV[1])
-  if s and tonumber(s) < now then redis.call('ZADD', KEYS[i], 'XX', now, ARGV[1]) end
+  if redis.call('ZSCORE', KEYS[i], ARGV[1]) then redis.call('ZADD', KEYS[i], 'XX', now, ARGV[1]) end
 end
 return 1
 `;
+
+/** An admitted send that never reports its end (its process died) stops counting as in flight after this. */
+const IN_FLIGHT_MS = 30_000;
 
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve, reject) => {
@@ -201,13 +206,13 @@ export class Pacer {
    * only predict; a send that runs late (a slow API call, a wait for the chat's lock) is caught here, so it can never
    * squeeze a window. The sender calls `finished(d, ticket)` when the platform has answered.
    */
-  async admitSend(d: Destination, holdMs = 0): Promise<{ wait: number; ticket: string }> {
+  async admitSend(d: Destination, inFlightMs = IN_FLIGHT_MS): Promise<{ wait: number; ticket: string }> {
     const ticket = randomUUID();
     const l = limitFor(d, this.limits);
     if (l.chat.max <= 0 && l.global.max <= 0) return { wait: 0, ticket };
     const [, , , sent, , global] = this.#keys(d);
     const ttl = Math.max(l.chat.windowMs, l.global.windowMs) * 2 + 60_000;
-    const wait = await this.redis.eval(ADMIT, 2, sent, global, l.chat.max, l.chat.windowMs, l.global.max, l.global.windowMs, ttl, Math.max(0, Math.round(holdMs)), ticket);
+    const wait = await this.redis.eval(ADMIT, 2, sent, global, l.chat.max, l.chat.windowMs, l.global.max, l.global.windowMs, ttl, Math.max(0, Math.round(inFlightMs)), ticket);
     return { wait: Math.max(0, Number(wait)), ticket };
   }
 
