@@ -65,6 +65,18 @@ describe('a crash at every Redis command', () => {
     expect(r.violations).toEqual([]);
   });
 
+  it('of a hedge entry that ends broken leaves the critical alert published (soak seed 1096144)', async () => {
+    const r = await walk(async (w) => {
+      w.venue.engine.setFunding('BTC-PERP', 0.002);
+      // The spot leg fills nothing and the unwind of the perp leg only half: the hedge cannot be brought back.
+      w.venue.engine.setFillModel('BTC-USD', 'resting');
+      w.venue.engine.setFillModel('BTC-PERP', 'partial', 0.5);
+      await w.desk.harvest('auto');
+    });
+    expect(r.points).toBeGreaterThan(10);
+    expect(r.violations).toEqual([]);
+  });
+
   it('of a harvester proposal leaves it audited and resumable', async () => {
     const r = await walk(async (w) => {
       w.venue.engine.setFunding('BTC-PERP', 0.002);

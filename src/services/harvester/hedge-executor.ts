@@ -422,7 +422,6 @@ export class HedgeExecutor {
       status: 'broken',
       note: why,
     });
-    const t = await this.d.harvester.transition(plan.id, ['executing'], 'failed', now, { result: why, audit: this.#entry(plan.id, 'harvester.failed', `hedge broken, perp ${held.perp} / spot ${held.spot} held: ${why}`) });
     this.d.log.error({ planId: plan.id, symbol: plan.symbol, perp: held.perp, spot: held.spot }, 'harvester hedge left unbalanced; decision needed');
     const lot = (await this.d.market.instruments().catch(() => [])).find((i) => i.symbol === plan.symbol)?.lotSize;
     await this.d.alerts.publish({
@@ -436,6 +435,9 @@ export class HedgeExecutor {
       incident: `harvester:${plan.id}`,
       at: now,
     });
+    // Final only once the alert is out: a process that dies before this leaves the plan executing, and the run that
+    // resumes it raises the alert (de-duplicated by its key) before the plan ends.
+    const t = await this.d.harvester.transition(plan.id, ['executing'], 'failed', now, { result: why, audit: this.#entry(plan.id, 'harvester.failed', `hedge broken, perp ${held.perp} / spot ${held.spot} held: ${why}`) });
     if (plan.action === 'enter') await this.#entryFailed(plan, why);
     return t.record;
   }
