@@ -4,7 +4,7 @@
  * decided, expired or unknown is answered in words, never acted on. The clicker is answered as soon as the decision
  * is persisted; edits of the preview's other copies follow the answer (`afterAnswer`).
  */
-import { defineButton, type ButtonResult } from './define.js';
+import { defineButton, type ButtonResult, type ClickProgress } from './define.js';
 import type { CommandContext, Invocation } from './context.js';
 import { hasRole } from './dispatch.js';
 import { personOf } from './order.js';
@@ -75,8 +75,15 @@ interface Decision {
   settled?: ApprovalRecord;
 }
 
+/** A decision being made in this process for one click, and how to tell that click a crowd has joined it. */
+interface InFlight {
+  decision: Promise<Decision>;
+  /** Tells the deciding click, once, that others wait for its decision. */
+  crowded(): void;
+}
+
 /** Approvals whose Approve click is being decided in this process, per approval store (one per deployment prefix). */
-const deciding = new WeakMap<object, Map<string, Promise<Decision>>>();
+const deciding = new WeakMap<object, Map<string, InFlight>>();
 
 /**
  * Decides a click on an approval; while another click on it is being decided in this process, waits for that
@@ -84,20 +91,31 @@ const deciding = new WeakMap<object, Map<string, Promise<Decision>>>();
  * and the others are told what it settled, instead of all but one running every check only to lose in the script.
  * An optimisation only: the approve script's compare-and-set still decides, across processes too. A decision that
  * leaves the approval pending (a refused self-approval, one approval of two) lets the waiting clicks go on together
- * with their own.
+ * with their own. Every click of such a crowd, the deciding one included, is reported to `progress` as crowded, so
+ * the transport can acknowledge each at once instead of after the shared decision.
  */
-async function afterDecisionInFlight(ctx: CommandContext, id: ButtonId, inv: Invocation): Promise<ButtonResult> {
+async function afterDecisionInFlight(ctx: CommandContext, id: ButtonId, inv: Invocation, progress?: ClickProgress): Promise<ButtonResult> {
   let inFlight = deciding.get(ctx.approvals);
   if (!inFlight) deciding.set(ctx.approvals, (inFlight = new Map()));
   const running = inFlight.get(id.ref);
   if (running) {
-    const settled = await running.then((d) => d.settled, () => undefined);
+    running.crowded();
+    progress?.crowded();
+    const settled = await running.decision.then((d) => d.settled, () => undefined);
     return (await approve(ctx, id, inv, settled)).result;
   }
-  const mine = approve(ctx, id, inv);
+  let told = false;
+  const mine: InFlight = {
+    decision: approve(ctx, id, inv),
+    crowded: () => {
+      if (told) return;
+      told = true;
+      progress?.crowded();
+    },
+  };
   inFlight.set(id.ref, mine);
   try {
-    return (await mine).result;
+    return (await mine.decision).result;
   } finally {
     if (inFlight.get(id.ref) === mine) inFlight.delete(id.ref);
   }

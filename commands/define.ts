@@ -46,11 +46,21 @@ export interface ButtonResult {
   afterAnswer?: () => Promise<void>;
 }
 
+/** What a transport may be told while a click is being worked on. */
+export interface ClickProgress {
+  /**
+   * The click is one of several on the same decision at once (a crowd on one Approve): its answer waits for that
+   * shared decision, so the transport may acknowledge it now with a deferral that says nothing yet, and answer with
+   * the result once it comes.
+   */
+  crowded(): void;
+}
+
 export interface ButtonDef {
   /** The `action` part of the button id, e.g. `ap` for approve. */
   readonly action: string;
   readonly role: Role;
-  run(ctx: CommandContext, id: ButtonId, inv: Invocation): Promise<ButtonResult>;
+  run(ctx: CommandContext, id: ButtonId, inv: Invocation, progress?: ClickProgress): Promise<ButtonResult>;
 }
 
 export function defineButton(def: ButtonDef): ButtonDef {

@@ -3,7 +3,7 @@ import { ExchangeError } from '../src/exchange/port.js';
 import { rolesOf, type Role } from '../src/config/principals.js';
 import { parseButtonId } from '../src/chat/button-id.js';
 import type { CommandContext, Invocation } from './context.js';
-import { argsSchema, usage, type ButtonDef, type ButtonResult, type CommandDef } from './define.js';
+import { argsSchema, usage, type ButtonDef, type ButtonResult, type ClickProgress, type CommandDef } from './define.js';
 import { userErrorReply, type Reply } from '../src/chat/reply.js';
 import { identify } from './identity.js';
 import { accessRefusal } from './access.js';
@@ -98,6 +98,7 @@ export async function dispatchButton(
   buttons: readonly ButtonDef[],
   customId: string,
   who: Invocation,
+  progress?: ClickProgress,
 ): Promise<ButtonResult> {
   const inv = identify(ctx, who);
   let action = 'unknown';
@@ -116,7 +117,7 @@ export async function dispatchButton(
     }
     action = def.action;
     requireRole(ctx, inv, def.role, 'use this button');
-    const r = await def.run(ctx, id, inv);
+    const r = await def.run(ctx, id, inv, progress);
     const after = r.afterAnswer;
     if (!after) return r;
     return {

@@ -1,5 +1,5 @@
 import type { Reply } from '../chat/reply.js';
-import type { ButtonResult, CommandDef } from '../../commands/define.js';
+import type { ButtonResult, ClickProgress, CommandDef } from '../../commands/define.js';
 import type { CommandContext, Invocation } from '../../commands/context.js';
 import { buttons, commands, dispatch, dispatchButton } from '../../commands/registry.js';
 import { accessRefusal } from '../../commands/access.js';
@@ -13,7 +13,8 @@ import { chatMigrated } from '../services/chat-migrations.js';
 export interface Desk {
   readonly commands: readonly CommandDef[];
   command(name: string, rawArgs: Record<string, unknown>, inv: Invocation): Promise<Reply>;
-  button(customId: string, inv: Invocation): Promise<ButtonResult>;
+  /** `progress` hears, e.g., that the click waits for another one's decision (a transport may acknowledge it then). */
+  button(customId: string, inv: Invocation, progress?: ClickProgress): Promise<ButtonResult>;
   suggestSymbols(partial: string): Promise<string[]>;
   /** A reply with `track` was delivered at `ref`; PerpDesk stores it to edit the message later. */
   messageSent(track: string, ref: MessageRef): Promise<void>;
@@ -33,7 +34,7 @@ export function deskFor(ctx: CommandContext): Desk {
   return {
     commands,
     command: (name, args, inv) => dispatch(ctx, commands, name, args, inv),
-    button: (id, inv) => dispatchButton(ctx, buttons, id, inv),
+    button: (id, inv, progress) => dispatchButton(ctx, buttons, id, inv, progress),
     suggestSymbols: (partial) => ctx.market.suggest(partial).catch(() => []),
     messageSent: (track, ref) => ctx.messageRefs.add(track, ref),
     accessRefusal: (inv, what) => accessRefusal(ctx, identify(ctx, inv), what),

@@ -246,15 +246,16 @@ export class DiscordTransport implements Notifier {
 
   /** `answered` is called once the click has its first callback (the answer, or a deferral). */
   async #button(ix: ButtonInteraction, answered: () => void): Promise<void> {
-    const work = this.opts.desk.button(ix.customId, invocationOf(ix));
+    // A deferral acknowledges the click without saying anything yet; the answer then edits the message. Every click of
+    // a crowd on one decision (many Approve clicks at once) is acknowledged so at once, as is one that takes long.
+    let deferral: Promise<void> | undefined;
+    const defer = (): Promise<void> => (deferral ??= ix.deferUpdate().then(() => answered()));
+    const work = this.opts.desk.button(ix.customId, invocationOf(ix), { crowded: () => void defer().catch(() => {}) });
     const first = await Promise.race([work.then(() => 'done' as const), sleep(this.#deferAfterMs).then(() => 'slow' as const)]);
-    let deferred = false;
-    if (first === 'slow') {
-      await ix.deferUpdate();
-      deferred = true;
-      answered();
-    }
+    if (first === 'slow') await defer();
     const r = await work;
+    const deferred = deferral !== undefined;
+    await deferral;
     // What follows the answer (edits of the preview's copies in other chats) starts once the click's own callback is
     // through and no other interaction still waits for its first answer, alongside the clicker's private note; it
     // runs even when answering failed.

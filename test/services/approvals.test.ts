@@ -347,13 +347,16 @@ describe('approval', () => {
     });
     h = await makeHarness();
     let ctx = countingTickers(h);
-    const click = (reply: Reply, who: 'bob' | 'carol' | 'dana') => dispatchButton(ctx, buttons, buttonOf(reply, 'Approve'), invocation(who));
+    let crowded = 0;
+    const progress = { crowded: () => void crowded++ };
+    const click = (reply: Reply, who: 'bob' | 'carol' | 'dana') => dispatchButton(ctx, buttons, buttonOf(reply, 'Approve'), invocation(who), progress);
     const once = await h.preview('alice', 'order', ORDER);
     const who = ['bob', 'carol', 'dana'] as const;
     const crowd = await Promise.all(Array.from({ length: 30 }, (_, i) => click(once, who[i % 3]!)));
     expect(crowd.filter((r) => r.notice === 'Approved: placing the order.')).toHaveLength(1);
     expect(crowd.filter((r) => r.notice?.startsWith('This preview is no longer valid: it was approved by'))).toHaveLength(29);
     expect(tickers).toBe(1); // the checks ran for the one decision, not for every click
+    expect(crowded).toBe(30); // and the transport heard of every click of the crowd, so it could acknowledge each at once
 
     // A decision that leaves the preview pending lets the waiting clicks go on with their own.
     await h.close();

@@ -102,6 +102,39 @@ async function until(what: string, check: () => boolean, timeoutMs = 10_000): Pr
 }
 
 describe('answering the click first', () => {
+  it('acknowledges a crowd of Approve clicks on one preview, places the order once and tells everyone else', async () => {
+    const crowd = ['3001', '3002', '3003', '3004', '3005', '3006', '3007', '3008'];
+    const d = await startDiscordStandIn({ guildId: '1100000000000000003' });
+    const prefix = testPrefix();
+    const paper = await PaperExchange.open({ redis: redisUrl(), keyPrefix: prefix, volatilityScale: 0, seed: 7 });
+    const config = loadConfig({ ...discordEnv(d), PERPDESK_TRADERS: `discord:${TRADER}`, PERPDESK_APPROVERS: crowd.map((u) => `discord:${u}`).join(',') });
+    const app = await startApp({ config, log: silentLogger, redisUrl: redisUrl(), exchange: paper, prefix, httpPort: 0 });
+    try {
+      const preview = await d.dispatchSlashCommand({ name: 'order', userId: TRADER, options: { symbol: 'BTC-PERP', side: 'long', size_usd: 1000, leverage: 3 } }).final({ timeoutMs: 10_000 });
+      const approve = buttonsOf(preview.components).find((b) => b.label === 'Approve')!;
+      const clicks = crowd.map((userId) => d.dispatchButton({ customId: approve.custom_id, userId, messageId: preview.id }));
+      const acks = await Promise.all(clicks.map((c) => c.firstResponse({ timeoutMs: 10_000 })));
+      expect(acks.every((a) => a.rejected === null)).toBe(true);
+      // The clicks of the crowd were acknowledged at once (6), before the shared decision, then answered: the message
+      // shows the decision and each clicker gets a private note.
+      const types = acks.map((a) => a.callbackType);
+      expect(types.every((t) => t === 6 || t === 7)).toBe(true);
+      expect(types.filter((t) => t === 6).length).toBeGreaterThan(0);
+      const notes = await Promise.all(clicks.map((c) => c.waitFor(() => c.followUps()[0]?.content ?? null, 'the note', 10_000)));
+      expect(notes.filter((n) => n === 'Approved: placing the order.')).toHaveLength(1);
+      expect(notes.filter((n) => n.startsWith('This preview is no longer valid: it was approved by'))).toHaveLength(crowd.length - 1);
+      await until('the preview showing the fill', () => JSON.stringify(d.message(preview.id)?.embeds).includes('Filled at'));
+      expect(buttonsOf(d.message(preview.id)!.components)).toEqual([]);
+      expect(await paper.listOrders()).toHaveLength(1);
+    } finally {
+      await app.close();
+      await d.close();
+      const r = createRedis(redisUrl());
+      await deletePrefix(r, prefix);
+      await closeRedis(r);
+    }
+  });
+
   it('acknowledges the Approve click before it edits the preview’s copies in other channels', async () => {
     const [here, there] = ['1300000000000000011', '1300000000000000012'];
     const d = await startDiscordStandIn({ guilds: [{ id: '1100000000000000002', channels: [{ id: here }, { id: there }] }] });
