@@ -25,6 +25,8 @@ export interface DeliveryDeps {
 }
 
 const FANOUT_WAIT_MS = 2_000;
+const FANOUT_POLLS = 10;
+const FANOUT_POLL_MS = 3;
 
 /** A slot not used within this long (worker down, long lock wait) is given up and a fresh one reserved. */
 const STALE_SLOT_MS = 5_000;
@@ -93,8 +95,15 @@ export class AlertDelivery {
       const now = this.d.now();
       const since = data.waitSince ?? now;
       // The predecessor's fan-out is still queued or running: wait a moment so outboxes fill in publish order.
-      // A predecessor that never comes (its enqueue failed) holds nobody up for long.
-      if ((await this.#outbox.fannedUpTo()) < data.seq - 1 && now - since < FANOUT_WAIT_MS) {
+      // A predecessor that never comes (its enqueue failed) holds nobody up for long. It is usually running right
+      // now beside this one, so look again a few times before going back to the queue (a round trip through
+      // BullMQ's delayed set costs far more than a few milliseconds here, and a burst would make many).
+      let behind = (await this.#outbox.fannedUpTo()) < data.seq - 1;
+      for (let i = 0; behind && i < FANOUT_POLLS; i++) {
+        await new Promise((r) => setTimeout(r, FANOUT_POLL_MS));
+        behind = (await this.#outbox.fannedUpTo()) < data.seq - 1;
+      }
+      if (behind && now - since < FANOUT_WAIT_MS) {
         await job.updateData({ ...data, waitSince: since } satisfies FanoutJob);
         await job.moveToDelayed(now + 10, token);
         throw new DelayedError();

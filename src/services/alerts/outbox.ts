@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { Alert, destKey, isUrgent, type Destination } from './types.js';
 import { key, type Store } from '../store.js';
+import { LuaScript } from '../../queues/lua-script.js';
 
 /**
  * One outbox per destination: a sorted set of messages, urgent ones (cascade, liquidation risk, trading paused /
@@ -30,7 +31,7 @@ export function outboxScore(item: OutboxItem): number {
 // KEYS: 1 outbox, 2 drainer flag. ARGV: score, raw, candidate drainer job id, flag ttl ms.
 // Returns the job id of a drainer to start, 'active' when the drainer is running (the caller schedules a check), or
 // false when a queued or parked drainer will send it.
-const ENQUEUE = `
+const ENQUEUE = new LuaScript('pdOutboxEnqueue', `
 redis.call('ZADD', KEYS[1], 'NX', ARGV[1], ARGV[2])
 local cur = redis.call('GET', KEYS[2])
 if cur then
@@ -39,16 +40,16 @@ if cur then
 end
 redis.call('SET', KEYS[2], ARGV[3] .. '|waiting', 'PX', ARGV[4])
 return ARGV[3]
-`;
+`, 2);
 // KEYS: 1 drainer flag. ARGV: job id, state, ttl ms. The job becomes (or stays) the drainer unless another one is.
-const ADOPT = `
+const ADOPT = new LuaScript('pdOutboxAdopt', `
 local cur = redis.call('GET', KEYS[1])
 if cur and string.sub(cur, 1, #ARGV[1] + 1) ~= ARGV[1] .. '|' then return 0 end
 redis.call('SET', KEYS[1], ARGV[1] .. '|' .. ARGV[2], 'PX', ARGV[3])
 return 1
-`;
+`, 1);
 // KEYS: 1 the job's in-flight batch, 2 outbox. ARGV: the raw members to take, in order.
-const TAKE = `
+const TAKE = new LuaScript('pdOutboxTake', `
 local cur = redis.call('GET', KEYS[1])
 if cur then return cur end
 local taken = {}
@@ -59,17 +60,17 @@ if #taken == 0 then return false end
 local batch = cjson.encode(taken)
 redis.call('SET', KEYS[1], batch, 'EX', 604800)
 return batch
-`;
+`, 2);
 // KEYS: 1 outbox, 2 drainer flag. ARGV: job id. The drainer stops only when nothing is queued, atomically with
 // giving up the flag, so a message enqueued at that moment either is seen here or starts a new drainer.
-const FINISH = `
+const FINISH = new LuaScript('pdOutboxFinish', `
 if redis.call('ZCARD', KEYS[1]) > 0 then return 0 end
 local cur = redis.call('GET', KEYS[2])
 if cur and string.sub(cur, 1, #ARGV[1] + 1) == ARGV[1] .. '|' then redis.call('DEL', KEYS[2]) end
 return 1
-`;
-const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
-const SET_MAX = `local c = tonumber(redis.call('GET', KEYS[1]) or '0') if tonumber(ARGV[1]) > c then redis.call('SET', KEYS[1], ARGV[1]) end return 1`;
+`, 2);
+const RELEASE = new LuaScript('pdOutboxUnlock', `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`, 1);
+const SET_MAX = new LuaScript('pdOutboxFanned', `local c = tonumber(redis.call('GET', KEYS[1]) or '0') if tonumber(ARGV[1]) > c then redis.call('SET', KEYS[1], ARGV[1]) end return 1`, 1);
 
 /** A queued or parked drainer that has not run within this long after it was due is presumed lost. */
 export const DRAINER_GRACE_MS = 120_000;
@@ -94,8 +95,9 @@ export class Outbox {
   async enqueue(dests: Destination[], item: OutboxItem, drainerId: (d: Destination) => string): Promise<{ dest: Destination; start?: string; check?: true }[]> {
     const raw = JSON.stringify(item);
     const score = outboxScore(item);
-    const results = await Promise.all(
-      dests.map((d) => this.store.redis.eval(ENQUEUE, 2, this.#k(d, 'outbox'), this.#k(d, 'drainer'), score, raw, drainerId(d), DRAINER_GRACE_MS)),
+    const results = await ENQUEUE.runMany(
+      this.store.redis,
+      dests.map((d) => ({ keys: [this.#k(d, 'outbox'), this.#k(d, 'drainer')], args: [score, raw, drainerId(d), DRAINER_GRACE_MS] })),
     );
     return dests.flatMap((dest, i): { dest: Destination; start?: string; check?: true }[] => {
       const r = results[i];
@@ -125,7 +127,7 @@ export class Outbox {
 
   /** Moves these queued messages into the job's in-flight batch (or returns the batch it already holds). */
   async take(dest: Destination, jobId: string, batch: QueuedItem[]): Promise<QueuedItem[] | null> {
-    const raw = await this.store.redis.eval(TAKE, 2, [this.#k(dest, 'inflight', jobId), this.#k(dest, 'outbox'), ...batch.map((b) => b.raw)]);
+    const raw = await TAKE.run(this.store.redis, [this.#k(dest, 'inflight', jobId), this.#k(dest, 'outbox')], batch.map((b) => b.raw));
     return typeof raw === 'string' ? this.#parseBatch(dest, jobId, raw) : null;
   }
 
@@ -147,7 +149,7 @@ export class Outbox {
 
   /** True when nothing is queued: this drainer is done (and no longer responsible for the destination). */
   async finish(dest: Destination, jobId: string): Promise<boolean> {
-    return Number(await this.store.redis.eval(FINISH, 2, this.#k(dest, 'outbox'), this.#k(dest, 'drainer'), jobId)) === 1;
+    return Number(await FINISH.run(this.store.redis, [this.#k(dest, 'outbox'), this.#k(dest, 'drainer')], [jobId])) === 1;
   }
 
   /**
@@ -155,12 +157,12 @@ export class Outbox {
    * a few seconds. False when another drainer is responsible: this job is a spare and stops.
    */
   async adopt(dest: Destination, jobId: string): Promise<boolean> {
-    return Number(await this.store.redis.eval(ADOPT, 1, this.#k(dest, 'drainer'), jobId, 'active', DRAINER_ACTIVE_MS)) === 1;
+    return Number(await ADOPT.run(this.store.redis, [this.#k(dest, 'drainer')], [jobId, 'active', DRAINER_ACTIVE_MS])) === 1;
   }
 
   /** This drainer parks for `ms`: it stays the destination's drainer until a while after it wakes. */
   async park(dest: Destination, jobId: string, ms: number): Promise<void> {
-    await this.store.redis.eval(ADOPT, 1, this.#k(dest, 'drainer'), jobId, 'parked', Math.max(0, Math.ceil(ms)) + DRAINER_GRACE_MS);
+    await ADOPT.run(this.store.redis, [this.#k(dest, 'drainer')], [jobId, 'parked', Math.max(0, Math.ceil(ms)) + DRAINER_GRACE_MS]);
   }
 
   /** One sender per chat at a time, so the oldest message is also the first to arrive. */
@@ -169,7 +171,7 @@ export class Outbox {
   }
 
   async unlock(dest: Destination, owner: string): Promise<void> {
-    await this.store.redis.eval(RELEASE, 1, this.#k(dest, 'lock'), owner);
+    await RELEASE.run(this.store.redis, [this.#k(dest, 'lock')], [owner]);
   }
 
   /** Highest publish sequence fanned out so far (fan-outs run in publish order, see AlertDelivery). */
@@ -178,7 +180,7 @@ export class Outbox {
   }
 
   async markFanned(seq: number): Promise<void> {
-    await this.store.redis.eval(SET_MAX, 1, key(this.store, 'alerts', 'fanned'), seq);
+    await SET_MAX.run(this.store.redis, [key(this.store, 'alerts', 'fanned')], [seq]);
   }
 
   async #parseBatch(dest: Destination, jobId: string, raw: string): Promise<QueuedItem[] | null> {

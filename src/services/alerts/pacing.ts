@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { destKey, telegramChatType, type Destination } from './types.js';
+import { LuaScript } from '../../queues/lua-script.js';
 
 /**
  * Per-destination pacing under the chat platforms' limits. Each send reserves a future slot in Redis (one Lua
@@ -62,7 +63,7 @@ export function limitFor(d: Destination, limits = PLATFORM_LIMITS): PaceLimit {
 // KEYS: 1 chat slots (list), 2 chat block-until, 3 platform grid (zset of slot indexes), 4 chat send log (see admit:
 // a reservation also respects when earlier sends really went out), 5 first possibly free grid index
 // ARGV: now, chatMax, chatWindowMs, gapMs, ttlMs. Returns the reserved slot (epoch ms, integer).
-const RESERVE = `
+const RESERVE = new LuaScript('pdPaceReserve', `
 local now = tonumber(ARGV[1])
 local max = tonumber(ARGV[2])
 local win = tonumber(ARGV[3])
@@ -110,13 +111,13 @@ if max > 0 then
   redis.call('PEXPIRE', KEYS[1], ttl)
 end
 return t
-`;
+`, 5);
 
 // KEYS: 1 chat send log, 2 platform send log (zsets: ticket -> ms; the chat's keeps its newest chatMax sends).
 // ARGV: chatMax, chatWin, gMax, gWin, ttl, inFlightMs, ticket. Times come from Redis's clock, shared by every process.
 // An admitted send is booked `inFlightMs` ahead until FINISHED moves it to when the platform answered: a request that
 // a busy process sends late still counts in every window it can land in. Waits treat it as sent now.
-const ADMIT = `
+const ADMIT = new LuaScript('pdPaceAdmit', `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local chatMax, chatWin = tonumber(ARGV[1]), tonumber(ARGV[2])
@@ -149,18 +150,18 @@ if gMax > 0 then
   redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[5]))
 end
 return 0
-`;
+`, 2);
 
 // KEYS: 1 chat send log, 2 platform send log. ARGV: ticket. Moves this send's entries (not another's: two sends
 // to one group can overlap) from "in flight" to its end time.
-const FINISHED = `
+const FINISHED = new LuaScript('pdPaceFinished', `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 for i = 1, 2 do
   if redis.call('ZSCORE', KEYS[i], ARGV[1]) then redis.call('ZADD', KEYS[i], 'XX', now, ARGV[1]) end
 end
 return 1
-`;
+`, 2);
 
 /** An admitted send that never reports its end (its process died) stops counting as in flight after this. */
 const IN_FLIGHT_MS = 30_000;
@@ -196,7 +197,7 @@ export class Pacer {
   async reserve(d: Destination, now: number): Promise<number> {
     const l = limitFor(d, this.limits);
     const ttl = Math.max(l.chat.windowMs, 5_000) * 4 + 60_000;
-    const slot = await this.redis.eval(RESERVE, 5, ...this.#keys(d).slice(0, 5), now, l.chat.max, l.chat.windowMs, l.gapMs, ttl);
+    const slot = await RESERVE.run(this.redis, this.#keys(d).slice(0, 5), [now, l.chat.max, l.chat.windowMs, l.gapMs, ttl]);
     return Number(slot);
   }
 
@@ -212,7 +213,7 @@ export class Pacer {
     if (l.chat.max <= 0 && l.global.max <= 0) return { wait: 0, ticket };
     const [, , , sent, , global] = this.#keys(d);
     const ttl = Math.max(l.chat.windowMs, l.global.windowMs) * 2 + 60_000;
-    const wait = await this.redis.eval(ADMIT, 2, sent, global, l.chat.max, l.chat.windowMs, l.global.max, l.global.windowMs, ttl, Math.max(0, Math.round(inFlightMs)), ticket);
+    const wait = await ADMIT.run(this.redis, [sent, global], [l.chat.max, l.chat.windowMs, l.global.max, l.global.windowMs, ttl, Math.max(0, Math.round(inFlightMs)), ticket]);
     return { wait: Math.max(0, Number(wait)), ticket };
   }
 
@@ -222,7 +223,7 @@ export class Pacer {
    */
   async finished(d: Destination, ticket: string): Promise<void> {
     const [, , , sent, , global] = this.#keys(d);
-    await this.redis.eval(FINISHED, 2, sent, global, ticket);
+    await FINISHED.run(this.redis, [sent, global], [ticket]);
   }
 
   /**
