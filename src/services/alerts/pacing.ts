@@ -163,8 +163,11 @@ end
 return 1
 `, 2);
 
-/** An admitted send that never reports its end (its process died) stops counting as in flight after this. */
-const IN_FLIGHT_MS = 30_000;
+/**
+ * An admitted send that never reports its end stops counting as in flight after this: long enough for a request a
+ * loaded process sends seconds late, short enough that a process killed mid-send blocks a private chat only briefly.
+ */
+const IN_FLIGHT_MS = 5_000;
 
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve, reject) => {
