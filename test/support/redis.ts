@@ -1,7 +1,9 @@
 import { inject } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { Queue } from 'bullmq';
 import { createRedis, closeRedis, type ConnectionRole } from '../../src/queues/redis.js';
+import { QUEUES, queuePrefix } from '../../src/queues/names.js';
 
 /** URL of the run's real redis-server (started by global-setup.ts). */
 export function redisUrl(): string {
@@ -34,4 +36,17 @@ export async function deletePrefix(r: Redis, prefix: string): Promise<void> {
     cursor = next;
     if (keys.length) await r.del(...keys);
   } while (cursor !== '0');
+}
+
+/** Removes what an app under `prefix` left in the run's Redis: its notify queue (BullMQ, hash-tagged prefix) and keys. */
+export async function removeAppData(prefix: string): Promise<void> {
+  const r = createRedis(redisUrl());
+  try {
+    const q = new Queue(QUEUES.notify, { connection: r, prefix: queuePrefix(prefix) });
+    await q.obliterate({ force: true }).catch(() => undefined);
+    await q.close();
+    await deletePrefix(r, prefix);
+  } finally {
+    await closeRedis(r);
+  }
 }

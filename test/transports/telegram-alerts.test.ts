@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Queue } from 'bullmq';
 import { startTelegramStandIn, TELEGRAM_LIMITS, type RateLimits, type TelegramStandIn } from '../fakes/telegram/index.js';
 import { startApp, type App } from '../../src/app.js';
 import { loadConfig } from '../../src/config/env.js';
@@ -7,9 +6,7 @@ import { PaperExchange } from '../../src/exchange/paper/paper-exchange.js';
 import { silentLogger } from '../../src/log.js';
 import { PLATFORM_LIMITS } from '../../src/services/alerts/pacing.js';
 import type { AlertInput } from '../../src/services/alerts/types.js';
-import { QUEUES, queuePrefix } from '../../src/queues/names.js';
-import { closeRedis, createRedis } from '../../src/queues/redis.js';
-import { deletePrefix, redisUrl, testPrefix } from '../support/redis.js';
+import { redisUrl, removeAppData, testPrefix } from '../support/redis.js';
 
 /**
  * Telegram lets a group have 20 messages a minute, so 40 alerts per group would take over a minute. Group windows
@@ -69,12 +66,7 @@ describe('alerts through Telegram (whole app: notify queue, pacing, real telegra
   afterAll(async () => {
     await app?.close();
     await tg?.close();
-    const r = createRedis(redisUrl());
-    const q = new Queue(QUEUES.notify, { connection: r, prefix: queuePrefix(prefix) });
-    await q.obliterate({ force: true }).catch(() => undefined);
-    await q.close();
-    await deletePrefix(r, prefix);
-    await closeRedis(r);
+    await removeAppData(prefix);
   });
 
   const notifyIdle = async () => {

@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Queue } from 'bullmq';
 import { scaledLimits, startTelegramStandIn, type SentMessage, type TelegramStandIn } from '../fakes/telegram/index.js';
 import { startApp, type App } from '../../src/app.js';
 import { loadConfig } from '../../src/config/env.js';
@@ -8,9 +7,7 @@ import { silentLogger } from '../../src/log.js';
 import { Pacer, PLATFORM_LIMITS, scaleLimits } from '../../src/services/alerts/pacing.js';
 import { TelegramTransport } from '../../src/transports/telegram.js';
 import { buildTestDesk, TEAM_GROUP, type TestDesk } from '../support/desk.js';
-import { QUEUES, queuePrefix } from '../../src/queues/names.js';
-import { closeRedis, createRedis } from '../../src/queues/redis.js';
-import { deletePrefix, redisUrl, testPrefix } from '../support/redis.js';
+import { redisUrl, removeAppData, testPrefix } from '../support/redis.js';
 
 /**
  * Issue 14 item 1: an admin in the team's alert supergroup types /pause and /resume twenty times each, as fast as
@@ -78,12 +75,7 @@ describe('pause/resume storm in a Telegram alert supergroup (whole app, real tel
   afterAll(async () => {
     await app?.close();
     await tg?.close();
-    const r = createRedis(redisUrl());
-    const q = new Queue(QUEUES.notify, { connection: r, prefix: queuePrefix(prefix) });
-    await q.obliterate({ force: true }).catch(() => undefined);
-    await q.close();
-    await deletePrefix(r, prefix);
-    await closeRedis(r);
+    await removeAppData(prefix);
   });
 
   async function command(chatId: number, text: string, expect: RegExp, fromId?: number): Promise<void> {
