@@ -4,12 +4,13 @@
  * preview messages is queued here and done by the leader, which re-reads the approval and renders what is stored
  * then. Durable like the alerts: a leader that is down or changing edits it when it is back.
  */
-import { Queue, Worker, type Job, type JobsOptions } from 'bullmq';
+import { Worker, type Job, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { Logger } from '../../log.js';
 import { QUEUES } from '../../queues/names.js';
 import { createRedis } from '../../queues/redis.js';
+import { LazyQueue } from '../../queues/lazy-queue.js';
 import type { ApprovalStore } from './store.js';
 import type { ApprovalRecord } from './types.js';
 
@@ -22,29 +23,14 @@ const JOB_OPTIONS: JobsOptions = {
   removeOnFail: { age: 7 * 86_400 },
 };
 
-export class PreviewEditQueue {
-  #queue: Queue | undefined;
-
-  constructor(
-    private readonly connection: Redis,
-    readonly prefix: string,
-  ) {}
-
-  get queue(): Queue {
-    if (!this.#queue) {
-      this.#queue = new Queue(QUEUES.previews, { connection: this.connection, prefix: this.prefix, defaultJobOptions: JOB_OPTIONS });
-      this.#queue.on('error', () => {}); // a failed add rejects to its caller
-    }
-    return this.#queue;
+export class PreviewEditQueue extends LazyQueue {
+  constructor(connection: Redis, prefix: string) {
+    super(QUEUES.previews, connection, prefix, JOB_OPTIONS);
   }
 
   /** One job per state: statuses only move forward, so a repeated request for the same state adds nothing. */
   async request(rec: ApprovalRecord): Promise<void> {
     await this.queue.add('edit', { approvalId: rec.id }, { jobId: `${rec.id}-${rec.status}` });
-  }
-
-  async close(): Promise<void> {
-    await this.#queue?.close().catch(() => undefined);
   }
 }
 

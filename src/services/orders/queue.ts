@@ -1,7 +1,8 @@
-import { Queue, type JobsOptions } from 'bullmq';
+import type { JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { QUEUES } from '../../queues/names.js';
+import { LazyQueue } from '../../queues/lazy-queue.js';
 
 export const PLACE_ORDER_JOB = 'place-order';
 export const PlaceOrderData = z.object({ approvalId: z.string().min(1).max(40) });
@@ -19,22 +20,9 @@ export const ORDER_JOB_OPTIONS: JobsOptions = {
  * The orders queue. The job id is the approval id, so a double click, a retry or a reconciliation enqueues the
  * same job, never a second one.
  */
-export class OrderQueue {
-  #queue: Queue | undefined;
-
-  constructor(
-    private readonly connection: Redis,
-    readonly prefix: string,
-  ) {}
-
-  /** Created on first use so services built only for reading open no queue. */
-  get queue(): Queue {
-    if (!this.#queue) {
-      this.#queue = new Queue(QUEUES.orders, { connection: this.connection, prefix: this.prefix, defaultJobOptions: ORDER_JOB_OPTIONS });
-      // An 'error' event without a listener would throw; a failed enqueue already rejects to its caller.
-      this.#queue.on('error', () => {});
-    }
-    return this.#queue;
+export class OrderQueue extends LazyQueue {
+  constructor(connection: Redis, prefix: string) {
+    super(QUEUES.orders, connection, prefix, ORDER_JOB_OPTIONS);
   }
 
   async enqueue(approvalId: string): Promise<void> {
@@ -53,11 +41,5 @@ export class OrderQueue {
       await job.remove();
     }
     await this.enqueue(approvalId);
-  }
-
-  async close(): Promise<void> {
-    const q = this.#queue;
-    this.#queue = undefined;
-    await q?.close().catch(() => undefined);
   }
 }
