@@ -106,6 +106,25 @@ export const EnvSchema = z.object({
   ADMIN_USER: optionalString,
   ADMIN_PASSWORD: secret,
   ADMIN_QUEUES_WRITE: bool,
+  SIGNAL_SECRET: optionalString.pipe(z.string().min(16, 'at least 16 characters (it is the only thing guarding POST /signals)').optional()).transform((s) => (s === undefined ? undefined : new Secret(s))),
+  MARKET_VENUES: optionalString.pipe(
+    z
+      .string()
+      .regex(/^[a-z0-9]+(\s*,\s*[a-z0-9]+)*$/, 'a comma list of ccxt exchange ids (e.g. binanceusdm,bybit,okx,hyperliquid)')
+      .transform((s) => [...new Set(s.split(',').map((v) => v.trim()))])
+      .optional()
+      .transform((v) => v ?? []),
+  ),
+  MARKET_VENUES_PROXY_URL: optionalString.pipe(z.url({ protocol: /^https?$/, error: 'an http(s) URL' }).optional()),
+  HEARTBEAT_URL: optionalString.pipe(z.url({ protocol: /^https?$/, error: 'an http(s) URL' }).optional()).transform((s) => (s === undefined ? undefined : new Secret(s))),
+  DAILY_SUMMARY_HOUR: optionalString.pipe(
+    z
+      .string()
+      .regex(/^\d{1,2}$/, 'a UTC hour from 0 to 23')
+      .transform(Number)
+      .pipe(z.number().int().min(0, 'a UTC hour from 0 to 23').max(23, 'a UTC hour from 0 to 23'))
+      .optional(),
+  ),
   DATA_DIR: optionalString.transform((v) => v ?? '.data'),
   LOG_LEVEL: optionalString.pipe(
     z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { error: 'one of fatal, error, warn, info, debug, trace, silent' }).optional().transform((v) => v ?? 'info'),
@@ -164,6 +183,11 @@ export const ENV_DOCS: Record<keyof RawEnv, { default: string; meaning: string }
   ADMIN_USER: { default: '—', meaning: 'with `ADMIN_PASSWORD`: the queue dashboard at `/admin/queues` on `HTTP_PORT`, behind HTTP basic auth; unset = no dashboard' },
   ADMIN_PASSWORD: { default: '—', meaning: 'password of the queue dashboard; never logged' },
   ADMIN_QUEUES_WRITE: { default: '`false`', meaning: 'let the dashboard retry, promote and remove jobs (read-only by default: a hand-retried order job bypasses the approval flow)' },
+  SIGNAL_SECRET: { default: '—', meaning: 'enables `POST /signals` (at least 16 characters): requests carry `X-PerpDesk-Signature: sha256=<HMAC-SHA256 of the body>` or `?token=`; never logged' },
+  MARKET_VENUES: { default: '—', meaning: 'read-only market data from real venues through ccxt, comma list of ccxt ids (`binanceusdm,bybit,okx,hyperliquid`); no keys needed' },
+  MARKET_VENUES_PROXY_URL: { default: '—', meaning: 'handed to ccxt as `proxyUrl`: every venue request goes to this prefix followed by the venue URL (a relay proxy; tests replay recorded responses this way)' },
+  HEARTBEAT_URL: { default: '—', meaning: 'each process heartbeat is also sent here (HTTP GET) so an outside monitor notices a machine that is down; never logged (it often holds a token)' },
+  DAILY_SUMMARY_HOUR: { default: '—', meaning: 'UTC hour (0-23) at which the daily PnL and funding summary is posted to the alert destinations; unset = off' },
   DATA_DIR: { default: '`.data`', meaning: 'where the private redis-server keeps its AOF (`<DATA_DIR>/redis`) and the interactive console writes its log (`<DATA_DIR>/perpdesk.log`; without a terminal, logs go to stderr)' },
   LOG_LEVEL: { default: '`info`', meaning: 'pino level' },
 };
