@@ -20,6 +20,12 @@ const KIND_WORDS: Record<Alert['kind'], string> = {
   order: 'order',
   basis: 'basis signal',
   oi: 'open interest signal',
+  rule: 'alert rule',
+  position: 'position changed outside the desk',
+  stale: 'stale data',
+  heartbeat: 'heartbeat',
+  summary: 'daily summary',
+  signal: 'signal',
 };
 
 /** The incident an alert belongs to: its own key and time unless it names one. */

@@ -16,6 +16,18 @@ export const ALERT_KINDS = [
   'order',
   'basis',
   'oi',
+  /** A chat's own `/alert` rule crossed (issue 16). */
+  'rule',
+  /** A position changed without a PerpDesk order: liquidation, ADL, outside close or open (issue 18). */
+  'position',
+  /** A market-data feed went stale or recovered (issue 18). */
+  'stale',
+  /** A process or job scheduler stopped beating (dead man's switch, issue 18). */
+  'heartbeat',
+  /** The daily PnL and funding summary (issue 16). */
+  'summary',
+  /** A `POST /signals` webhook asked for an order: a preview with Approve / Reject (issue 16). */
+  'signal',
 ] as const;
 export const AlertKind = z.enum(ALERT_KINDS);
 export type AlertKind = z.infer<typeof AlertKind>;
@@ -41,6 +53,8 @@ export const Alert = z.object({
   kind: AlertKind,
   severity: AlertSeverity,
   symbol: z.string().max(40).optional(),
+  /** The real venue (ccxt id) the alert is about; absent = the desk's own exchange (issue 17). */
+  venue: z.string().max(40).optional(),
   title: z.string().min(1).max(256),
   text: z.string().max(3000).optional(),
   fields: z.array(Field).max(20).optional(),
