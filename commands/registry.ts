@@ -23,8 +23,9 @@ import subscribe from './subscribe.js';
 import unsubscribe from './unsubscribe.js';
 import paper from './paper.js';
 import ackButton from './ack-button.js';
+import alert from './alert.js';
 
-export const commands: readonly CommandDef[] = [funding, positions, oi, basis, order, close, risk, pause, resume, audit, approvals, backtest, harvester, subscribe, unsubscribe, paper, status, help] as unknown as readonly CommandDef[];
+export const commands: readonly CommandDef[] = [funding, positions, oi, basis, order, close, risk, pause, resume, audit, approvals, backtest, harvester, subscribe, unsubscribe, alert, paper, status, help] as unknown as readonly CommandDef[];
 
 export const buttons: readonly ButtonDef[] = [...approvalButtons, ...harvesterButtons, ackButton];
 

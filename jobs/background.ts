@@ -27,6 +27,7 @@ import { runFundingHarvester } from './funding-harvester.js';
 import { runFundingReminder } from './funding-reminder.js';
 import { DEFAULT_TUNING, type JobContext, type JobTuning } from './job-context.js';
 import { runRiskMonitor } from './risk-monitor.js';
+import { runAlertRules } from './alert-rules.js';
 
 export interface BackgroundOptions {
   redisUrl: string;
@@ -76,6 +77,7 @@ export function jobHandlers(ctx: JobContext): Record<JobName, JobHandler> {
     [JOB_NAMES.harvester]: async () => runFundingHarvester(ctx),
     [JOB_NAMES.reminder]: async () => runFundingReminder(ctx),
     [JOB_NAMES.basis]: async () => summarize(await runBasisSampler(ctx)),
+    [JOB_NAMES.rules]: async () => runAlertRules(ctx),
   };
 }
 
@@ -112,6 +114,7 @@ export async function startBackground(o: BackgroundOptions): Promise<Background>
     audit: services.audit,
     alerts: services.alerts,
     harvester: services.harvester,
+    rules: services.rules,
     tuning,
   };
   const market = new Queue(QUEUES.market, { connection: redis, prefix: o.queuePrefix });

@@ -10,6 +10,7 @@ import type { MarketService } from '../src/services/market.js';
 import type { SampleStore } from '../src/services/samples.js';
 import type { Store } from '../src/services/store.js';
 import type { JobTuning } from '../src/config/tuning.js';
+import type { RuleStore } from '../src/services/rules/store.js';
 
 export { DEFAULT_TUNING, type JobTuning } from '../src/config/tuning.js';
 
@@ -28,5 +29,7 @@ export interface JobContext {
   audit: AuditLog;
   alerts: AlertService;
   harvester: HarvesterState;
+  /** Per-chat alert rules (`/alert`). */
+  rules: RuleStore;
   tuning: JobTuning;
 }

@@ -7,6 +7,7 @@ export const JOB_NAMES = {
   harvester: 'funding-harvester',
   reminder: 'funding-reminder',
   basis: 'basis-sampler',
+  rules: 'alert-rules',
 } as const;
 export type JobName = (typeof JOB_NAMES)[keyof typeof JOB_NAMES];
 
@@ -36,6 +37,8 @@ export function schedulePlan(c: ScheduleConfig, overrides: Partial<Record<JobNam
     { id: JOB_NAMES.risk, everyMs: c.RISK_INTERVAL_SECONDS * 1000 },
     { id: JOB_NAMES.reminder, everyMs: REMINDER_EVERY_MS },
     { id: JOB_NAMES.basis, everyMs: BASIS_SAMPLE_EVERY_MS },
+    // Chats' own /alert rules, on the cascade detector's sampling period (it keeps the OI history they read).
+    { id: JOB_NAMES.rules, everyMs: c.CASCADE_INTERVAL_SECONDS * 1000 },
     // Scheduled in every mode: with HARVESTER_MODE=off it opens nothing but still finishes a hedge whose execution
     // was interrupted by a crash, so one leg is never left on its own.
     { id: JOB_NAMES.harvester, everyMs: c.HARVESTER_INTERVAL_SECONDS * 1000 },

@@ -19,6 +19,7 @@ import { Subscriptions } from './alerts/subscriptions.js';
 import { HarvesterState } from './harvester/state.js';
 import { RefusalAudit } from './access/refusals.js';
 import { ChatMigrations } from './chat-migrations.js';
+import { RuleStore } from './rules/store.js';
 
 export interface ServiceDeps {
   redis: Redis;
@@ -60,6 +61,7 @@ export function buildServices(d: ServiceDeps): Services {
     harvester: new HarvesterState(store),
     refusals: new RefusalAudit(store, audit),
     chatMigrations: new ChatMigrations(store),
+    rules: new RuleStore(store),
     announcer: d.announcer ?? (d.alertPipeline ? new AlertAnnouncer(alerts, d.now) : undefined) ?? new DirectAnnouncer(notifiers, d.alertDestinations ?? [{ platform: 'console', chatId: 'console' }]),
     status: d.status,
   };

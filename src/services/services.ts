@@ -14,6 +14,7 @@ import type { Subscriptions } from './alerts/subscriptions.js';
 import type { HarvesterState } from './harvester/state.js';
 import type { RefusalAudit } from './access/refusals.js';
 import type { ChatMigrations } from './chat-migrations.js';
+import type { RuleStore } from './rules/store.js';
 
 export interface StatusInfo {
   exchange: string;
@@ -50,5 +51,7 @@ export interface Services {
   refusals: RefusalAudit;
   /** Chats that moved to a new id (a Telegram group upgraded to a supergroup). */
   chatMigrations: ChatMigrations;
+  /** Per-chat alert rules (`/alert`) and their evaluation state. */
+  rules: RuleStore;
   status(): Promise<StatusInfo>;
 }

@@ -64,6 +64,7 @@ export class AlertDelivery {
   }
 
   async destinations(alert: Alert, exclude: string[] = []): Promise<Destination[]> {
+    if (alert.to) return this.#target(alert, alert.to, exclude);
     const subs = await this.d.subscriptions.list();
     const byKey = new Map<string, { dest: Destination; prefs: typeof DEFAULT_PREFS }>();
     for (const dest of this.d.teamDestinations) byKey.set(destKey(dest), { dest, prefs: DEFAULT_PREFS });
@@ -84,6 +85,16 @@ export class AlertDelivery {
       out = out.filter((dest) => have.has(destKey(dest)));
     }
     return out;
+  }
+
+  /** An alert for one chat only (its own `/alert` rule): no subscription or filter applies. */
+  async #target(alert: Alert, to: Destination, exclude: string[]): Promise<Destination[]> {
+    if (!this.d.notifiers.get(to.platform) || exclude.includes(destKey(to))) return [];
+    if (alert.editOnly) {
+      const refs = await this.d.messageRefs.get(alertTrack(incidentRef(incidentOf(alert))));
+      if (!refs.some((r) => r.platform === to.platform && r.chatId === to.chatId)) return [];
+    }
+    return [to];
   }
 
   /**

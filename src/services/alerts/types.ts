@@ -74,6 +74,11 @@ export const Alert = z.object({
     .array(z.object({ action: z.string().regex(/^[a-z]{1,8}$/), ref: z.string().regex(/^[A-Za-z0-9_-]{1,40}$/), exp: z.number().int().nonnegative(), label: z.string().max(40), style: z.enum(['primary', 'secondary', 'success', 'danger']) }))
     .max(5)
     .optional(),
+  /**
+   * Only this chat receives the alert, whatever the subscriptions and filters say (a chat's own `/alert` rule);
+   * absent = every destination that wants it. (Lazy: Destination is declared below.)
+   */
+  to: z.lazy(() => Destination).optional(),
   /** Epoch ms when the condition was seen. */
   at: z.number(),
 });
