@@ -156,6 +156,15 @@ export async function startBackground(o: BackgroundOptions): Promise<Background>
   try {
     if (o.schedule !== false) await upsertSchedulers(market, schedulePlan(o.config, o.every));
     handles.push(startMarketWorker({ redisUrl: o.redisUrl, prefix: o.queuePrefix, handlers: jobHandlers(ctx), log: o.log, lockPrefix: o.prefix }));
+    if (o.schedule !== false) {
+      // A process that starts cannot know how long it was away: warn now about positions near liquidation, without
+      // waiting for the scheduler (start-up is not held up by a slow venue; close() waits for it).
+      const startup = runRiskMonitor(ctx, { startup: true }).then(
+        () => undefined,
+        (err: unknown) => o.log.warn({ err }, 'start-up risk check failed; the scheduled runs carry on'),
+      );
+      handles.push({ close: () => startup });
+    }
     if (o.notifiers) {
       const d = startDelivery(o.notifiers);
       delivery = d.delivery;

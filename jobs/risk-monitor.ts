@@ -2,6 +2,10 @@
  * Risk monitor: every position's liquidation buffer (warn below 15 %, critical below 10 %), account leverage above
  * MAX_LEVERAGE, and funding working against a position beyond 100 % APR. One alert per condition until it clears or
  * worsens a level — the condition's state lives in Redis, so a tick, a restart or a second worker never repeats it.
+ * Each run also compares the venue's positions with the last known book (PositionWatch): a position liquidated,
+ * deleveraged, closed or opened outside PerpDesk is reported within one run. The run a process makes when it starts
+ * (`startup`) warns again about every position inside the warning buffer, already announced or not: the process
+ * cannot know how long it was away.
  */
 import { z } from 'zod';
 import { annualize, fundingPayment } from '../src/domain/funding.js';
@@ -14,6 +18,8 @@ import { multiple, pct, price, qty, signedUsd, usd } from '../src/format.js';
 import type { FundingInfo, Instrument, Position } from '../src/exchange/port.js';
 import type { AlertInput } from '../src/services/alerts/types.js';
 import { key } from '../src/services/store.js';
+import { ApprovalStore } from '../src/services/approvals/store.js';
+import { PositionWatch, type PositionWatchOutcome } from '../src/services/watchdogs/positions.js';
 import type { JobContext } from './job-context.js';
 
 const Level = z.enum(['warn', 'critical']);
@@ -25,14 +31,33 @@ const RANK: Record<Level | 'ok', number> = { ok: 0, warn: 1, critical: 2 };
 export interface RiskOutcome {
   alerts: string[];
   cleared: string[];
+  /** What the position watchdog saw; null when it could not look this run (logged). */
+  positions: PositionWatchOutcome | null;
 }
 
-export async function runRiskMonitor(ctx: JobContext): Promise<RiskOutcome> {
+export function positionWatch(ctx: JobContext): PositionWatch {
+  const { store, exchange, alerts, harvester, cascade, audit, log } = ctx;
+  return new PositionWatch({ store, exchange, alerts, harvester, cascade, audit, log, approvals: new ApprovalStore(store, audit) });
+}
+
+export async function runRiskMonitor(ctx: JobContext, opts: { startup?: boolean } = {}): Promise<RiskOutcome> {
   const now = ctx.now();
+  // Orders before positions and again after (inside PositionWatch): a desk fill between the reads is seen, not blamed on someone.
+  const ordersBefore = await ctx.exchange.listOrders({}).catch((err: unknown) => {
+    ctx.log.warn({ err }, 'risk monitor: could not list orders; positions are compared next run');
+    return null;
+  });
   const [positions, account, instruments] = await Promise.all([ctx.exchange.positions(), ctx.exchange.account(), ctx.market.instruments()]);
+  let watched: PositionWatchOutcome | null = null;
+  if (ordersBefore) {
+    watched = await positionWatch(ctx).run(positions, ordersBefore, instruments, now).catch((err: unknown) => {
+      ctx.log.warn({ err }, 'risk monitor: position watchdog failed; it looks again next run');
+      return null;
+    });
+  }
   const fundings = new Map<string, FundingInfo>();
   for (const sym of new Set(positions.map((p) => p.symbol))) fundings.set(sym, await ctx.exchange.funding(sym));
-  const conds = new Conditions(ctx, now);
+  const conds = new Conditions(ctx, now, opts.startup === true);
   await conds.load();
 
   for (const p of positions) {
@@ -57,7 +82,7 @@ export async function runRiskMonitor(ctx: JobContext): Promise<RiskOutcome> {
     ],
   }), () => ({ title: `Account leverage back under the ${multiple(ctx.config.MAX_LEVERAGE)} cap (${multiple(leverage, 2)})` }));
   await conds.finish();
-  return conds.outcome;
+  return { ...conds.outcome, positions: watched };
 }
 
 async function checkBuffer(ctx: JobContext, conds: Conditions, p: Position, inst: Instrument | undefined): Promise<void> {
@@ -125,13 +150,15 @@ type Clear = () => { title: string; fields?: AlertInput['fields'] };
 
 /** Per-condition state in one Redis hash: the worst level already announced and when the condition started. */
 class Conditions {
-  readonly outcome: RiskOutcome = { alerts: [], cleared: [] };
+  readonly outcome: Omit<RiskOutcome, 'positions'> = { alerts: [], cleared: [] };
   #state = new Map<string, CondState>();
   #seen = new Set<string>();
 
   constructor(
     private readonly ctx: JobContext,
     private readonly now: number,
+    /** The run at process start: conditions already announced are announced again, once per start-up window. */
+    private readonly startup = false,
   ) {}
 
   get #key(): string {
@@ -177,7 +204,10 @@ class Conditions {
       }
       return;
     }
-    if (prior && RANK[prior.level] >= RANK[level]) return;
+    if (prior && RANK[prior.level] >= RANK[level]) {
+      if (this.startup && raise && id.startsWith('liq:')) await this.#again(id, prior, raise);
+      return;
+    }
     const st: CondState = { level, since: prior?.since ?? this.now };
     if (!raise) return;
     const alert = raise(st);
@@ -186,6 +216,25 @@ class Conditions {
     await this.ctx.store.redis.hset(this.#key, id, JSON.stringify(st));
     this.#state.set(id, st);
     this.outcome.alerts.push(`${id}:${level}`);
+  }
+
+  /**
+   * A new message (not an edit of the old one, which may be far up the chat) saying the process just started. Keyed
+   * by the condition and a window of a few runs, so replicas and workers that start together warn once.
+   */
+  async #again(id: string, st: CondState, raise: Raise): Promise<void> {
+    const alert = raise(st);
+    const window = 3 * this.ctx.config.RISK_INTERVAL_SECONDS * 1000;
+    await this.ctx.alerts.publish({
+      ...alert,
+      key: `risk:startup:${id}:${Math.floor(this.now / window)}`,
+      title: `After start-up: ${alert.title}`,
+      text: `${alert.text ?? ''}\nPerpDesk just started and cannot know how long this has lasted.`,
+      incident: `risk:startup:${id}:${this.now}`,
+      cooldownMs: window,
+      at: this.now,
+    });
+    this.outcome.alerts.push(`${id}:startup`);
   }
 
   /** Conditions of positions that no longer exist end silently. */

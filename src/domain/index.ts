@@ -12,3 +12,5 @@ export * from './harvester-thresholds.js';
 export * from './risk.js';
 export * from './exposure.js';
 export * from './symbols.js';
+export * from './position-changes.js';
+export * from './feed-staleness.js';

@@ -92,7 +92,8 @@ export interface HarnessOptions {
   extraNotifiers?: Notifier[];
   /** No notify worker: alerts stay queued. */
   noDelivery?: boolean;
-  exchange?: (paper: PaperExchange) => Exchange;
+  /** What the jobs trade on, in front of the paper market (e.g. an HTTP client to it over the paper server). */
+  exchange?: (paper: PaperExchange) => Exchange | Promise<Exchange>;
   /** Paper ticks every this many ms (0 = tests tick). */
   tickMs?: number;
   /** Pacing limits of the notify worker (e.g. scaleLimits(k) against a stand-in with the same windows). */
@@ -114,7 +115,7 @@ export async function jobsHarness(o: HarnessOptions = {}): Promise<JobsHarness> 
   await paper.setPrice('BTC-PERP', 65_000);
   await paper.setPrice('ETH-PERP', 3_500);
   if (o.tickMs) paper.start(o.tickMs);
-  const exchange = o.exchange ? o.exchange(paper) : paper;
+  const exchange = o.exchange ? await o.exchange(paper) : paper;
   const notifier = new RecordingNotifier('console');
   const notifiers = new Notifiers();
   notifiers.register(notifier);
