@@ -26,6 +26,7 @@ import { closeRedis, createRedis } from '../src/queues/redis.js';
 import { startRedisServer } from '../src/queues/redis-server.js';
 import { JOB_NAMES } from '../src/queues/schedulers.js';
 import { Pacer, scaleLimits } from '../src/services/alerts/pacing.js';
+import { DEFAULT_PREFS } from '../src/services/alerts/types.js';
 import { Notifiers, type MessageRef, type Notifier } from '../src/services/alerts/notifier.js';
 import type { Reply } from '../src/chat/reply.js';
 import { TelegramTransport } from '../src/transports/telegram.js';
@@ -156,7 +157,7 @@ async function telegramRig(prefix: string) {
   const paper = await PaperExchange.open({ redis: url!, keyPrefix: prefix, volatilityScale: 0 });
   const bg = await startBackground({ redisUrl: url!, config, exchange: paper, log: silentLogger, prefix, queuePrefix: `{${prefix}}`, notifiers, schedule: false, limits });
   const subscribe = async (chatId: number) =>
-    bg.services.subscriptions.subscribe({ platform: 'telegram', chatId: String(chatId), chatType: chatId < 0 ? 'group' : 'private' }, { symbols: null, minSeverity: 'info', signals: [] }, 'bench', Date.now());
+    bg.services.subscriptions.subscribe({ platform: 'telegram', chatId: String(chatId), chatType: chatId < 0 ? 'group' : 'private' }, DEFAULT_PREFS, 'bench', Date.now());
   return {
     bg,
     report,

@@ -13,7 +13,7 @@ import { QUEUES } from '../src/queues/names.js';
 import { closeRedis, createRedis } from '../src/queues/redis.js';
 import { JOB_NAMES, listSchedulers, schedulePlan, upsertSchedulers, type JobName, type SchedulerInfo } from '../src/queues/schedulers.js';
 import { startMarketWorker, startNotifyWorker, type JobHandler } from '../src/queues/workers.js';
-import { AlertDelivery, teamDestinations } from '../src/services/alerts/delivery.js';
+import { AlertDelivery, teamDestinations, topicRoutes } from '../src/services/alerts/delivery.js';
 import { Pacer, PLATFORM_LIMITS } from '../src/services/alerts/pacing.js';
 import { notifyBackoff } from '../src/services/alerts/publish.js';
 import { ApprovalNotices } from '../src/services/approvals/notices.js';
@@ -138,6 +138,7 @@ export async function startBackground(o: BackgroundOptions): Promise<Background>
       messageRefs: services.messageRefs,
       pacer: new Pacer(redis, o.prefix, o.limits),
       teamDestinations: teamDestinations(o.config),
+      topics: topicRoutes(o.config),
       log: o.log,
       now,
     });

@@ -117,3 +117,37 @@ describe('config', () => {
     for (const n of names) expect(example).toMatch(new RegExp(`^${n}=`, 'm'));
   });
 });
+
+describe('TELEGRAM_ALERT_CHAT_ID forum topics', () => {
+  it('reads a plain chat id with no topics', () => {
+    const c = loadConfig({ TELEGRAM_ALERT_CHAT_ID: '-100123' });
+    expect(c.TELEGRAM_ALERT_CHAT_ID).toBe('-100123');
+    expect(c.telegramAlertTopics).toEqual({});
+  });
+
+  it('routes kinds and groups to topics, the chat id alone staying the chat id', () => {
+    const c = loadConfig({ TELEGRAM_ALERT_CHAT_ID: '-100123:cascade=12,risk=14,order=16' });
+    expect(c.TELEGRAM_ALERT_CHAT_ID).toBe('-100123');
+    expect(c.telegramAlertTopics).toEqual({ cascade: 12, liquidation_risk: 14, leverage: 14, funding_against: 14, order: 16 });
+  });
+
+  it('applies entries left to right, so a kind can leave its group', () => {
+    const c = loadConfig({ TELEGRAM_ALERT_CHAT_ID: '-100123:risk=14,leverage=20, watchdog=30' });
+    expect(c.telegramAlertTopics).toEqual({ liquidation_risk: 14, leverage: 20, funding_against: 14, position: 30, stale: 30, heartbeat: 30 });
+  });
+
+  it.each([
+    ['-100123:cascade=12,riks=14', /unknown alert kind "riks"; use cascade, liquidation_risk/],
+    ['-100123:cascade=twelve', /topic "twelve" is not a topic id/],
+    ['-100123:cascade=1', /topic 1 is the General topic: leave the kind out to post there/],
+    ['-100123:cascade', /"cascade" is not kind=value/],
+    ['-100123:', /expected kind=value entries/],
+    ['-4567:cascade=12', /forum topics only in a forum supergroup \(an id starting -100\), not -4567/],
+    ['@team', /a Telegram chat id \(integer\), optionally with forum topics/],
+  ])('refuses %s with one line naming the variable', (value, why) => {
+    const message = errorOf({ TELEGRAM_ALERT_CHAT_ID: value });
+    expect(message).toMatch(/^TELEGRAM_ALERT_CHAT_ID: invalid value — expected /);
+    expect(message).toMatch(why);
+    expect(message).not.toContain('\n');
+  });
+});

@@ -4,6 +4,7 @@ import { Secret } from './secret.js';
 import { parsePrincipals, type Principal } from './principals.js';
 import { parsePeople, type PersonEntry } from './people.js';
 import { parseChats, type ChatEntry } from './chats.js';
+import { parseTelegramAlertChat, type TopicMap } from './telegram-alert-chat.js';
 
 /**
  * Every environment variable of interfaces.md §1, one schema. Money-touching values never get a silent default
@@ -82,7 +83,15 @@ export const EnvSchema = z.object({
   DISCORD_API_URL: url('https://discord.com/api'),
   TELEGRAM_BOT_TOKEN: secret,
   TELEGRAM_API_ROOT: url('https://api.telegram.org'),
-  TELEGRAM_ALERT_CHAT_ID: optionalString.pipe(z.string().regex(/^-?\d+$/, 'a Telegram chat id (integer)').optional()),
+  TELEGRAM_ALERT_CHAT_ID: optionalString.transform((s, ctx) => {
+    if (s === undefined) return undefined;
+    try {
+      return parseTelegramAlertChat(s);
+    } catch (e) {
+      ctx.addIssue({ code: 'custom', message: (e as Error).message });
+      return z.NEVER;
+    }
+  }),
   PERPDESK_TRADERS: principals,
   PERPDESK_APPROVERS: principals,
   PERPDESK_ADMINS: principals,
@@ -133,8 +142,12 @@ export const EnvSchema = z.object({
 
 export type RawEnv = z.infer<typeof EnvSchema>;
 
-export interface Config extends Omit<RawEnv, 'ALLOW_SELF_APPROVAL'> {
+export interface Config extends Omit<RawEnv, 'ALLOW_SELF_APPROVAL' | 'TELEGRAM_ALERT_CHAT_ID'> {
   ALLOW_SELF_APPROVAL: boolean;
+  /** The Telegram alert chat's id alone; its forum topics are in `telegramAlertTopics`. */
+  TELEGRAM_ALERT_CHAT_ID?: string;
+  /** Forum topic per alert kind in the Telegram alert chat (`TELEGRAM_ALERT_CHAT_ID=-100123:cascade=12,…`). */
+  telegramAlertTopics: TopicMap;
   traders: Principal[];
   approvers: Principal[];
   admins: Principal[];
@@ -156,7 +169,11 @@ export const ENV_DOCS: Record<keyof RawEnv, { default: string; meaning: string }
   DISCORD_API_URL: { default: '`https://discord.com/api`', meaning: 'REST base handed to discord.js (`rest.api`)' },
   TELEGRAM_BOT_TOKEN: { default: '—', meaning: 'enables the Telegram transport (long polling)' },
   TELEGRAM_API_ROOT: { default: '`https://api.telegram.org`', meaning: 'handed to telegraf (`telegram.apiRoot`)' },
-  TELEGRAM_ALERT_CHAT_ID: { default: '—', meaning: 'team chat that receives every alert; other chats opt in with `/subscribe`' },
+  TELEGRAM_ALERT_CHAT_ID: {
+    default: '—',
+    meaning:
+      'team chat that receives every alert; other chats opt in with `/subscribe`. A forum supergroup may route kinds to topics: `-100123:cascade=12,risk=14,order=16` (kind or group = message_thread_id; kinds without a topic go to the General topic; see "Alert routing")',
+  },
   PERPDESK_TRADERS: { default: '—', meaning: 'who may request orders: comma list of `discord:<user id>`, `discord-role:<role id>`, `telegram:<user id>`' },
   PERPDESK_APPROVERS: { default: '—', meaning: 'who may approve orders (same syntax)' },
   PERPDESK_ADMINS: { default: '—', meaning: 'who may pause/resume trading and change jobs (same syntax)' },
@@ -221,6 +238,8 @@ export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | unde
   return {
     ...c,
     ALLOW_SELF_APPROVAL: c.ALLOW_SELF_APPROVAL ?? c.EXCHANGE === 'paper',
+    TELEGRAM_ALERT_CHAT_ID: c.TELEGRAM_ALERT_CHAT_ID?.chatId,
+    telegramAlertTopics: c.TELEGRAM_ALERT_CHAT_ID?.topics ?? {},
     traders: c.PERPDESK_TRADERS,
     approvers: c.PERPDESK_APPROVERS,
     admins: c.PERPDESK_ADMINS,

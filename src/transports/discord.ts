@@ -29,6 +29,7 @@ import type { Logger } from '../log.js';
 import { renderDiscordEmbed } from './render.js';
 import { AcksFirst } from './acks-first.js';
 import { DeliveryError, type Desk, type MessageRef, type Notifier } from './desk.js';
+import type { NotifyOptions } from '../services/alerts/notifier.js';
 import { describeDiscordError } from './discord-errors.js';
 
 export interface DiscordOptions {
@@ -280,11 +281,12 @@ export class DiscordTransport implements Notifier {
     }
   }
 
-  async send(chatId: string, reply: Reply): Promise<MessageRef> {
+  async send(chatId: string, reply: Reply, opts: NotifyOptions = {}): Promise<MessageRef> {
     try {
       const channel = await this.client.channels.fetch(chatId);
       if (!channel || !channel.isSendable()) throw new DeliveryError(`discord: channel ${chatId} cannot receive messages`, undefined, true);
-      const m = await channel.send(discordPayload(reply));
+      // A silent alert is Discord's "@silent" message: delivered and counted as unread, without push or sound.
+      const m = await channel.send({ ...discordPayload(reply), ...(opts.silent ? { flags: MessageFlags.SuppressNotifications } : {}) });
       return { platform: 'discord', chatId, messageId: m.id };
     } catch (e) {
       throw e instanceof DeliveryError ? e : deliveryError(e);

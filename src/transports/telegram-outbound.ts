@@ -31,6 +31,10 @@ export interface SendOptions {
    * pacing slot per delivery, so a second message would break the chat's limit.
    */
   singleMessage?: boolean;
+  /** No sound or push for the recipients (`disable_notification`). */
+  silent?: boolean;
+  /** Forum topic to post in (`message_thread_id`); edits need none, a message never leaves its topic. */
+  threadId?: number;
 }
 
 /** Reply.buttons → an inline keyboard; callback_data is the versioned button id (< 64 bytes by construction). */
@@ -61,12 +65,16 @@ export class TelegramOutbound {
     const reply_markup = inlineKeyboard(reply.buttons);
     const reply_parameters = opts.replyTo === undefined ? undefined : { message_id: opts.replyTo, allow_sending_without_reply: true };
     const gate = opts.gate ?? ungated;
+    const where = {
+      ...(opts.threadId === undefined ? {} : { message_thread_id: opts.threadId }),
+      ...(opts.silent ? { disable_notification: true } : {}),
+    };
     if (reply.image) {
       const photo = { source: reply.image.data, filename: reply.image.filename };
       const full = renderTelegramHtml(reply);
       if (full.length <= CAPTION_MAX || opts.singleMessage) {
         const caption = full.length <= CAPTION_MAX ? full : renderTelegramHtml(reply, CAPTION_MAX);
-        const m = await gate(() => this.telegram.sendPhoto(chatId, photo, { caption: caption || undefined, parse_mode: 'HTML', reply_markup, reply_parameters }));
+        const m = await gate(() => this.telegram.sendPhoto(chatId, photo, { caption: caption || undefined, parse_mode: 'HTML', reply_markup, reply_parameters, ...where }));
         return { messageId: m.message_id, kind: 'photo' };
       }
       const alt = reply.image.alt ?? reply.title;
@@ -74,6 +82,7 @@ export class TelegramOutbound {
         this.telegram.sendPhoto(chatId, photo, {
           ...(alt ? { caption: escapeHtml(alt.slice(0, CAPTION_MAX / 5)), parse_mode: 'HTML' as const } : {}),
           reply_parameters,
+          ...where,
         }),
       );
     }
@@ -83,6 +92,7 @@ export class TelegramOutbound {
         reply_markup,
         reply_parameters: reply.image ? undefined : reply_parameters,
         link_preview_options: { is_disabled: true },
+        ...where,
       }),
     );
     return { messageId: m.message_id, kind: 'text' };

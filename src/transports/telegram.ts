@@ -370,7 +370,7 @@ export class TelegramTransport implements Notifier {
 
   async send(chatId: string, reply: Reply, opts: NotifyOptions = {}): Promise<MessageRef> {
     try {
-      const sent = await this.#toChat(chatId, (id) => this.#out.send(id, reply, { singleMessage: true, gate: opts.admitted ? undefined : this.#gate(id) }));
+      const sent = await this.#toChat(chatId, (id) => this.#out.send(id, reply, { singleMessage: true, gate: opts.admitted ? undefined : this.#gate(id), silent: opts.silent, threadId: opts.threadId }));
       return { platform: 'telegram', chatId: sent.chatId, messageId: String(sent.result.messageId) };
     } catch (e) {
       throw toDeliveryError(e, this.opts.token);

@@ -264,6 +264,20 @@ describe('discord stand-in driven by the real discord.js client', () => {
     expect(discord.violations(CHANNEL).filter((v) => !v.forced)).toHaveLength(1);
   });
 
+  it('when a message is sent silent, should record SuppressNotifications, keep it through an edit and refuse flags a bot may not set', async () => {
+    const channel = client.channels.cache.get(CHANNEL) as TextChannel;
+    const m = await channel.send({ content: 'silent fill', flags: MessageFlags.SuppressNotifications });
+    expect(m.flags.has(MessageFlags.SuppressNotifications)).toBe(true);
+    expect(discord.message(m.id)?.flags).toBe(MessageFlags.SuppressNotifications);
+    // Only SuppressEmbeds can change on an edit: clearing every flag leaves the message silent.
+    await client.rest.patch(Routes.channelMessage(CHANNEL, m.id), { body: { content: 'silent fill, edited', flags: 0 } });
+    expect(discord.message(m.id)).toMatchObject({ content: 'silent fill, edited', flags: MessageFlags.SuppressNotifications });
+    const refused = await client.rest.post(Routes.channelMessages(CHANNEL), { body: { content: 'not ephemeral here', flags: MessageFlags.Ephemeral } }).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(DiscordAPIError);
+    expect((refused as DiscordAPIError).code).toBe(50035);
+    expect(discord.channelMessages(CHANNEL).some((x) => x.content === 'not ephemeral here')).toBe(false);
+  });
+
   it('when a route is unknown or the token is wrong, should answer like Discord and record only the unknown route', async () => {
     const unknown = await fetch(`${discord.url}/v10/guilds/${GUILD}/bans`, { headers: { Authorization: `Bot ${discord.token}` } });
     expect(unknown.status).toBe(404);

@@ -323,3 +323,67 @@ describe('Telegram stand-in limits on a manual clock', () => {
     expect(u?.message?.forward_origin).toMatchObject({ type: 'user', sender_user: { id: 5 }, date: 1_700_000_000 });
   });
 });
+
+describe('Telegram stand-in forum topics and silent messages (real telegraf client)', () => {
+  const FORUM = -1_001_000_000_555;
+  const GROUP = -1_001_000_000_556;
+  let tg: TelegramStandIn;
+  let client: Telegram;
+  let topics: number[];
+
+  beforeAll(async () => {
+    tg = await startTelegramStandIn();
+    client = new Telegram(tg.token, { apiRoot: tg.apiRoot });
+    topics = tg.makeForum(FORUM, ['Cascades', 'Fills']);
+    tg.sendText({ chatId: GROUP, fromId: 9, text: 'a supergroup without topics' });
+  });
+
+  afterAll(async () => {
+    await tg.close();
+  });
+
+  it('gives topics ids after the General topic (1) and marks the chat as a forum', async () => {
+    expect(topics).toHaveLength(2);
+    expect(topics.every((id) => id > 1)).toBe(true);
+    const m = await client.sendMessage(FORUM, 'in General');
+    expect(m.chat).toMatchObject({ id: FORUM, is_forum: true });
+    expect(m).not.toHaveProperty('message_thread_id');
+  });
+
+  it('posts into the named topic and says so in the returned message', async () => {
+    const m = await client.sendMessage(FORUM, 'a fill', { message_thread_id: topics[1]!, disable_notification: true });
+    expect(m).toMatchObject({ message_thread_id: topics[1], is_topic_message: true });
+    expect(tg.message(FORUM, m.message_id)).toMatchObject({ messageThreadId: topics[1], disableNotification: true });
+    const loud = await client.sendMessage(FORUM, 'a cascade', { message_thread_id: topics[0]! });
+    expect(tg.message(FORUM, loud.message_id)).toMatchObject({ messageThreadId: topics[0], disableNotification: false });
+  });
+
+  it('refuses an unknown topic, the General topic by id and a chat without topics with "message thread not found"', async () => {
+    for (const [chat, thread] of [[FORUM, 999], [FORUM, 1], [GROUP, topics[0]!]] as const) {
+      const e = await telegramError(client.sendMessage(chat, 'lost', { message_thread_id: thread }));
+      expect([e.code, e.description]).toEqual([400, 'Bad Request: message thread not found']);
+    }
+    const before = tg.messages(FORUM).length;
+    const e = await telegramError(client.sendPhoto(FORUM, { source: Buffer.from('png'), filename: 'x.png' }, { message_thread_id: 999 }));
+    expect(e.description).toBe('Bad Request: message thread not found');
+    expect(tg.messages(FORUM)).toHaveLength(before);
+  });
+
+  it('refuses a closed topic with TOPIC_CLOSED and a deleted one as not found', async () => {
+    const t = tg.createTopic(FORUM, 'Temporary');
+    tg.closeTopic(FORUM, t);
+    expect((await telegramError(client.sendMessage(FORUM, 'x', { message_thread_id: t }))).description).toBe('Bad Request: TOPIC_CLOSED');
+    tg.closeTopic(FORUM, t, false);
+    await client.sendMessage(FORUM, 'reopened', { message_thread_id: t });
+    tg.deleteTopic(FORUM, t);
+    expect((await telegramError(client.sendMessage(FORUM, 'x', { message_thread_id: t }))).description).toBe('Bad Request: message thread not found');
+  });
+
+  it('puts a reply in the topic of the message it answers, and an edit leaves a message in its topic', async () => {
+    const { messageId } = tg.sendText({ chatId: FORUM, fromId: 7, text: '/subscribe', threadId: topics[0]! });
+    const reply = await client.sendMessage(FORUM, 'answer', { reply_parameters: { message_id: messageId } });
+    expect(reply.message_thread_id).toBe(topics[0]);
+    await client.editMessageText(FORUM, reply.message_id, undefined, 'answer, edited');
+    expect(tg.message(FORUM, reply.message_id)).toMatchObject({ messageThreadId: topics[0], text: 'answer, edited', editCount: 1 });
+  });
+});

@@ -2,11 +2,11 @@ import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import type { Logger } from '../../log.js';
 import { alertsCoalescedTotal, alertsDeferredTotal, alertsDeliveredTotal, alertsDroppedTotal } from '../../metrics/registry.js';
 import { key, type Store } from '../store.js';
-import { DEFAULT_PREFS, destKey, isUrgent, telegramChatType, wants, type Alert, type Destination } from './types.js';
+import { DEFAULT_PREFS, deliveryOf, destKey, isUrgent, telegramChatType, type Alert, type AlertKind, type Destination } from './types.js';
 import { alertTrack, digestFit, incidentOf, incidentRef, renderAlert, renderDigest } from './render.js';
 import { DeliverJob, FanoutJob, type AlertService } from './publish.js';
 import { backlogAllowance, limitFor, type Pacer } from './pacing.js';
-import { DRAINER_ACTIVE_MS, Outbox, type QueuedItem } from './outbox.js';
+import { DRAINER_ACTIVE_MS, Outbox, type OutboxItem, type QueuedItem } from './outbox.js';
 import type { MessageRefs, StoredMessageRef } from './message-refs.js';
 import { DeliveryError, type Notifiers } from './notifier.js';
 import type { Subscriptions } from './subscriptions.js';
@@ -20,6 +20,8 @@ export interface DeliveryDeps {
   pacer: Pacer;
   /** Configured team destinations (DISCORD_ALERT_CHANNEL_ID, TELEGRAM_ALERT_CHAT_ID). */
   teamDestinations: Destination[];
+  /** Forum topic per kind, by destination key (TELEGRAM_ALERT_CHAT_ID's topics); see `topicRoutes`. */
+  topics?: ReadonlyMap<string, Partial<Record<AlertKind, number>>>;
   log: Logger;
   now: () => number;
 }
@@ -64,6 +66,11 @@ export class AlertDelivery {
   }
 
   async destinations(alert: Alert, exclude: string[] = []): Promise<Destination[]> {
+    return (await this.routes(alert, exclude)).map((r) => r.dest);
+  }
+
+  /** The destinations that want this alert, each with how it reaches them (`silent`: no sound or push). */
+  async routes(alert: Alert, exclude: string[] = []): Promise<{ dest: Destination; silent: boolean }[]> {
     if (alert.to) return this.#target(alert, alert.to, exclude);
     const subs = await this.d.subscriptions.list();
     const byKey = new Map<string, { dest: Destination; prefs: typeof DEFAULT_PREFS }>();
@@ -78,23 +85,31 @@ export class AlertDelivery {
       const prior = byKey.get(destKey(s.dest));
       byKey.set(destKey(s.dest), { dest: prior?.dest ?? s.dest, prefs: s.prefs });
     }
-    let out = [...byKey.values()].filter((x) => !exclude.includes(destKey(x.dest)) && wants(x.prefs, alert)).map((x) => x.dest);
+    let out = [...byKey.values()].flatMap((x) => {
+      if (exclude.includes(destKey(x.dest))) return [];
+      const how = deliveryOf(x.prefs, alert);
+      return how ? [{ dest: x.dest, silent: how === 'silent' }] : [];
+    });
     if (alert.editOnly) {
       const refs = await this.d.messageRefs.get(alertTrack(incidentRef(incidentOf(alert))));
       const have = new Set(refs.map((r) => `${r.platform}:${r.chatId}`));
-      out = out.filter((dest) => have.has(destKey(dest)));
+      out = out.filter((r) => have.has(destKey(r.dest)));
     }
     return out;
   }
 
-  /** An alert for one chat only (its own `/alert` rule): no subscription or filter applies. */
-  async #target(alert: Alert, to: Destination, exclude: string[]): Promise<Destination[]> {
+  /**
+   * An alert for one chat only (its own `/alert` rule): no subscription filter (symbols, severity, venues) applies,
+   * only the chat's mode for the kind, so `rule=silent` quiets its own rules and `rule=off` stops them.
+   */
+  async #target(alert: Alert, to: Destination, exclude: string[]): Promise<{ dest: Destination; silent: boolean }[]> {
     if (!this.d.notifiers.get(to.platform) || exclude.includes(destKey(to))) return [];
     if (alert.editOnly) {
       const refs = await this.d.messageRefs.get(alertTrack(incidentRef(incidentOf(alert))));
       if (!refs.some((r) => r.platform === to.platform && r.chatId === to.chatId)) return [];
     }
-    return [to];
+    const how = deliveryOf({ ...(await this.d.subscriptions.prefsOf(to)), symbols: null, minSeverity: 'info', venues: null }, alert);
+    return how ? [{ dest: to, silent: how === 'silent' }] : [];
   }
 
   /**
@@ -120,10 +135,17 @@ export class AlertDelivery {
         throw new DelayedError();
       }
     }
-    const dests = await this.destinations(data.alert, data.exclude);
+    const routes = await this.routes(data.alert, data.exclude);
+    const dests = routes.map((r) => r.dest);
     if (dests.length) {
       const item = { alertId: data.alertId, alert: data.alert, seq: data.seq ?? data.alert.at };
-      const todo = await this.#outbox.enqueue(dests, item, (dest) => `dlv-${jobSafe(destKey(dest))}-${data.alertId}`);
+      const drainerId = (dest: Destination) => `dlv-${jobSafe(destKey(dest))}-${data.alertId}`;
+      const todo = [];
+      // Silent and ringing copies are different outbox members; each destination gets exactly one of them.
+      for (const silent of [false, true]) {
+        const group = routes.filter((r) => r.silent === silent).map((r) => r.dest);
+        if (group.length) todo.push(...(await this.#outbox.enqueue(group, silent ? { ...item, silent } : item, drainerId)));
+      }
       // A drainer that is sending right now may die with its process: a spare looks again once its claim would have
       // lapsed, and takes over if it did (one spare per destination per interval).
       const bucket = Math.floor(this.d.now() / SPARE_AFTER_MS);
@@ -211,8 +233,10 @@ export class AlertDelivery {
     if (total > allowance && (await this.#digestible(dest, head[0]!.item.alert))) {
       // Only as many as one digest message can hold are read: a long queue is sent as several digests.
       const run: QueuedItem[] = [];
+      const thread = this.#threadOf(dest, head[0]!.item.alert.kind);
       for (const q of (await this.#outbox.peek(dest, DIGEST_PEEK)).head) {
-        if (!(await this.#digestible(dest, q.item.alert))) break;
+        // A digest is one message in one forum topic: it stops where the next alert belongs to another topic.
+        if (!(await this.#digestible(dest, q.item.alert)) || this.#threadOf(dest, q.item.alert.kind) !== thread) break;
         run.push(q);
       }
       if (run.length > 1) batch = run.slice(0, digestFit(run.map((q) => q.item.alert)));
@@ -232,7 +256,7 @@ export class AlertDelivery {
     const { dest } = data;
     const me = job.id ?? 'x';
     try {
-      return batch.length === 1 ? await this.#sendOne(dest, batch[0]!.item.alert) : await this.#sendDigest(dest, batch);
+      return batch.length === 1 ? await this.#sendOne(dest, batch[0]!.item) : await this.#sendDigest(dest, batch);
     } catch (e) {
       if (e instanceof DeliveryError && e.retryAfterMs !== undefined && !e.permanent) {
         const until = this.d.now() + e.retryAfterMs;
@@ -255,7 +279,13 @@ export class AlertDelivery {
     }
   }
 
-  async #sendOne(dest: Destination, alert: Alert): Promise<string> {
+  /** The forum topic this kind goes to in this destination, if it has topics. */
+  #threadOf(dest: Destination, kind: AlertKind): number | undefined {
+    return this.d.topics?.get(destKey(dest))?.[kind];
+  }
+
+  async #sendOne(dest: Destination, item: OutboxItem): Promise<string> {
+    const { alert } = item;
     const ref = incidentRef(incidentOf(alert));
     const notifier = this.d.notifiers.get(dest.platform)!;
     const verKey = key(this.d.store, 'alerts', 'ver', ref, destKey(dest));
@@ -279,7 +309,7 @@ export class AlertDelivery {
     } else if (alert.editOnly) {
       return 'nothing to edit';
     }
-    const sent = await notifier.send(dest.chatId, reply, ADMITTED);
+    const sent = await notifier.send(dest.chatId, reply, { ...ADMITTED, ...this.#how(dest, alert.kind, item.silent === true) });
     await this.d.messageRefs.add(track, toStored(sent));
     await this.#shown(verKey, alert);
     alertsDeliveredTotal.inc({ platform: dest.platform, how: 'sent' });
@@ -288,12 +318,19 @@ export class AlertDelivery {
 
   async #sendDigest(dest: Destination, batch: QueuedItem[]): Promise<string> {
     const alerts = batch.map((b) => b.item.alert);
-    await this.d.notifiers.get(dest.platform)!.send(dest.chatId, renderDigest(alerts), ADMITTED);
+    // The digest rings when any alert in it would have rung on its own.
+    const how = this.#how(dest, alerts[0]!.kind, batch.every((b) => b.item.silent === true));
+    await this.d.notifiers.get(dest.platform)!.send(dest.chatId, renderDigest(alerts), { ...ADMITTED, ...how });
     for (const a of alerts) await this.#shown(key(this.d.store, 'alerts', 'ver', incidentRef(incidentOf(a)), destKey(dest)), a);
     this.d.log.info({ dest: destKey(dest), alerts: alerts.length }, 'alert digest sent');
     alertsDeliveredTotal.inc({ platform: dest.platform, how: 'digest' });
     alertsCoalescedTotal.inc({ platform: dest.platform }, alerts.length);
     return `digest of ${alerts.length}`;
+  }
+
+  #how(dest: Destination, kind: AlertKind, silent: boolean): { silent?: true; threadId?: number } {
+    const threadId = this.#threadOf(dest, kind);
+    return { ...(silent ? { silent: true as const } : {}), ...(threadId === undefined ? {} : { threadId }) };
   }
 
   async #shown(verKey: string, alert: Alert): Promise<void> {
@@ -320,6 +357,15 @@ function toStored(r: StoredMessageRef): StoredMessageRef {
 /** BullMQ job ids must not contain `:`. */
 function jobSafe(s: string): string {
   return s.replace(/[^A-Za-z0-9_-]/g, '_');
+}
+
+/** Forum topics of the team destinations, by destination key (see DeliveryDeps.topics). */
+export function topicRoutes(c: { TELEGRAM_BOT_TOKEN?: unknown; TELEGRAM_ALERT_CHAT_ID?: string; telegramAlertTopics?: Partial<Record<AlertKind, number>> }): Map<string, Partial<Record<AlertKind, number>>> {
+  const out = new Map<string, Partial<Record<AlertKind, number>>>();
+  if (c.TELEGRAM_BOT_TOKEN && c.TELEGRAM_ALERT_CHAT_ID && c.telegramAlertTopics && Object.keys(c.telegramAlertTopics).length) {
+    out.set(destKey({ platform: 'telegram', chatId: c.TELEGRAM_ALERT_CHAT_ID }), c.telegramAlertTopics);
+  }
+  return out;
 }
 
 /** Team destinations from the configuration. */

@@ -14,6 +14,10 @@ export interface NotifyOptions {
    * replies, edits of earlier messages and alerts to one chat all share that chat's budget.
    */
   admitted?: boolean;
+  /** Deliver without a sound or push: Telegram `disable_notification`, Discord's SuppressNotifications flag. */
+  silent?: boolean;
+  /** Telegram forum topic (`message_thread_id`) to post in; absent = the chat itself (a forum's General topic). */
+  threadId?: number;
 }
 
 /**

@@ -10,7 +10,13 @@ import { LuaScript } from '../../queues/lua-script.js';
  * its "in flight" key, where it stays until sent, so a retry re-sends the same batch and a crash loses none. A 429
  * puts the batch back where it was.
  */
-export const OutboxItem = z.object({ alertId: z.string(), alert: Alert, seq: z.number() });
+export const OutboxItem = z.object({
+  alertId: z.string(),
+  alert: Alert,
+  seq: z.number(),
+  /** Sent without a sound or push (the destination's mode for the kind was `silent` when it was fanned out). */
+  silent: z.boolean().optional(),
+});
 export type OutboxItem = z.infer<typeof OutboxItem>;
 
 export interface QueuedItem {

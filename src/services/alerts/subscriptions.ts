@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { key, type Store } from '../store.js';
-import { DEFAULT_PREFS, DestPrefs, Destination, destKey } from './types.js';
+import { DEFAULT_PREFS, DestPrefs, Destination, SIGNAL_KINDS, destKey, modeOf } from './types.js';
 
 export const Subscription = z.object({
   dest: Destination,
@@ -23,7 +23,10 @@ export class Subscriptions {
 
   async subscribe(dest: Destination, prefs: DestPrefs, by: string, at: number): Promise<Subscription> {
     const sub: Subscription = { dest, prefs: DestPrefs.parse(prefs), since: at, by };
-    await this.store.redis.hset(this.#key, destKey(dest), JSON.stringify(sub));
+    // `signals` keeps the record readable by a replica still running the version before per-kind modes (a rolling
+    // upgrade): without it that replica would drop the subscription as unreadable.
+    const legacy = { signals: SIGNAL_KINDS.filter((k) => modeOf(sub.prefs, k) !== 'off') };
+    await this.store.redis.hset(this.#key, destKey(dest), JSON.stringify({ ...sub, prefs: { ...sub.prefs, ...legacy } }));
     return sub;
   }
 

@@ -1,38 +1,18 @@
 import { z } from 'zod';
+import { ALERT_KINDS, NOTIFY_MODES } from '../../chat/alert-kinds.js';
 
 /**
  * What an alert is (interfaces.md §4) and where it can go. Alerts travel through Redis (BullMQ job data), so
  * everything here is a zod schema parsed on the way out of the queue.
  */
 
-export const ALERT_KINDS = [
-  'cascade',
-  'liquidation_risk',
-  'leverage',
-  'funding_against',
-  'funding_reminder',
-  'harvester',
-  'trading',
-  'order',
-  'basis',
-  'oi',
-  /** A chat's own `/alert` rule crossed (issue 16). */
-  'rule',
-  /** A position changed without a PerpDesk order: liquidation, ADL, outside close or open (issue 18). */
-  'position',
-  /** A market-data feed went stale or recovered (issue 18). */
-  'stale',
-  /** A process or job scheduler stopped beating (dead man's switch, issue 18). */
-  'heartbeat',
-  /** The daily PnL and funding summary (issue 16). */
-  'summary',
-  /** A `POST /signals` webhook asked for an order: a preview with Approve / Reject (issue 16). */
-  'signal',
-] as const;
+// The kinds are the routing vocabulary people type (`/subscribe notify:…`, TELEGRAM_ALERT_CHAT_ID topics), so they
+// live in src/chat, where the configuration can read them too.
+export { ALERT_KINDS, KIND_GROUPS, NOTIFY_MODES } from '../../chat/alert-kinds.js';
 export const AlertKind = z.enum(ALERT_KINDS);
 export type AlertKind = z.infer<typeof AlertKind>;
 
-/** Informational market signals: off by default for every destination, switched on with `/subscribe`. */
+/** Informational market signals: off by default for every destination, switched on with `/subscribe` (`signals` or `notify`). */
 export const SIGNAL_KINDS = ['basis', 'oi'] as const;
 export type SignalKind = (typeof SIGNAL_KINDS)[number];
 
@@ -106,25 +86,96 @@ export function telegramChatType(chatId: string): 'private' | 'group' {
   return chatId.startsWith('-') ? 'group' : 'private';
 }
 
-export const DestPrefs = z.object({
+export const NotifyMode = z.enum(NOTIFY_MODES);
+export type NotifyMode = z.infer<typeof NotifyMode>;
+
+/**
+ * What each kind does in a destination that never chose (README "Alert routing" shows this table). What threatens
+ * money now rings; routine news the team reads at leisure (fills, harvester decisions, reminders, the daily summary)
+ * arrives silently; the informational basis / OI signals stay off until a chat asks for them.
+ */
+export const DEFAULT_MODES: Readonly<Record<AlertKind, NotifyMode>> = {
+  cascade: 'on',
+  liquidation_risk: 'on',
+  leverage: 'on',
+  funding_against: 'on',
+  funding_reminder: 'silent',
+  harvester: 'silent',
+  // Pause and resume always ring and can be neither silenced nor switched off: a chat that missed "trading paused"
+  // would act on a desk that no longer trades (see LOCKED_KINDS).
+  trading: 'on',
+  order: 'silent',
+  basis: 'off',
+  oi: 'off',
+  rule: 'on',
+  position: 'on',
+  stale: 'on',
+  heartbeat: 'on',
+  summary: 'silent',
+  // An order preview someone's webhook asked for waits for an approver: it should be seen.
+  signal: 'on',
+};
+
+/** Kinds whose mode is fixed at `on`. */
+export const LOCKED_KINDS: readonly AlertKind[] = ['trading'];
+
+/** `venues` entry for the desk's own exchange (alerts without `venue`). */
+export const DESK_VENUE = 'desk';
+
+const PrefsShape = z.object({
   /** null = every symbol. */
   symbols: z.array(z.string()).nullable(),
   minSeverity: MinSeverity,
-  signals: z.array(z.enum(SIGNAL_KINDS)),
+  /** Only the modes this destination chose; every other kind follows DEFAULT_MODES. */
+  modes: z.partialRecord(AlertKind, NotifyMode),
+  /** null = every venue; else ccxt ids and/or DESK_VENUE. Alerts about no market (heartbeat, pause) always pass. */
+  venues: z.array(z.string()).nullable(),
 });
-export type DestPrefs = z.infer<typeof DestPrefs>;
 
-export const DEFAULT_PREFS: DestPrefs = { symbols: null, minSeverity: 'info', signals: [] };
+/**
+ * Destination preferences as stored. Records written before per-kind modes carry `signals: ['basis' | 'oi']` instead
+ * of `modes`, and no `venues`: they read as those signals `on`, everything else at its default, every venue.
+ */
+export const DestPrefs = z.preprocess((raw) => {
+  if (typeof raw !== 'object' || raw === null) return raw;
+  const r = raw as Record<string, unknown>;
+  const out: Record<string, unknown> = { venues: null, ...r };
+  if (r.modes === undefined) {
+    const signals = Array.isArray(r.signals) ? r.signals : [];
+    out.modes = Object.fromEntries(SIGNAL_KINDS.filter((k) => signals.includes(k)).map((k) => [k, 'on']));
+  }
+  delete out.signals;
+  return out;
+}, PrefsShape);
+export type DestPrefs = z.infer<typeof PrefsShape>;
+
+export const DEFAULT_PREFS: DestPrefs = { symbols: null, minSeverity: 'info', modes: {}, venues: null };
+
+/** The mode of a kind for a destination with these preferences. */
+export function modeOf(prefs: DestPrefs, kind: AlertKind): NotifyMode {
+  if (LOCKED_KINDS.includes(kind)) return 'on';
+  return prefs.modes[kind] ?? DEFAULT_MODES[kind];
+}
 
 /** Whether a destination with these preferences wants this alert. */
 export function wants(prefs: DestPrefs, a: Alert): boolean {
-  if ((SIGNAL_KINDS as readonly string[]).includes(a.kind)) {
-    if (!prefs.signals.includes(a.kind as SignalKind)) return false;
-  }
+  return deliveryOf(prefs, a) !== null;
+}
+
+/**
+ * How this alert reaches a destination with these preferences: `on`, `silent`, or null when it does not. A critical
+ * alert rings even where its kind is silent (a broken hedge needs a person now); only `off` keeps it away.
+ */
+export function deliveryOf(prefs: DestPrefs, a: Alert): 'on' | 'silent' | null {
   // Pause/resume concern every market and every filter: a muted chat must still learn that trading stopped.
-  if (a.kind === 'trading') return true;
-  if (a.symbol && prefs.symbols && !prefs.symbols.includes(a.symbol)) return false;
-  return SEVERITY_RANK[a.filterSeverity ?? a.severity] >= SEVERITY_RANK[prefs.minSeverity];
+  if (LOCKED_KINDS.includes(a.kind)) return 'on';
+  const mode = modeOf(prefs, a.kind);
+  if (mode === 'off') return null;
+  if (prefs.venues && (a.venue !== undefined || a.symbol !== undefined) && !prefs.venues.includes(a.venue ?? DESK_VENUE)) return null;
+  if (a.symbol && prefs.symbols && !prefs.symbols.includes(a.symbol)) return null;
+  if (SEVERITY_RANK[a.filterSeverity ?? a.severity] < SEVERITY_RANK[prefs.minSeverity]) return null;
+  const critical = a.severity === 'critical' || a.filterSeverity === 'critical';
+  return mode === 'silent' && !critical ? 'silent' : 'on';
 }
 
 /**

@@ -4,7 +4,7 @@ import { applyEdit, createMessage } from './message-body.js';
 import { messageJson } from './payloads.js';
 import type { Route, RouteContext } from './router.js';
 import type { InteractionResponseRecord, JsonObject, StoredMessage } from './types.js';
-import { validateChoices, validateMessageBody } from './validate.js';
+import { INTERACTION_CREATE_FLAGS, validateChoices, validateMessageBody } from './validate.js';
 import type { World } from './world.js';
 
 /** Interaction callbacks and the interaction webhook (`@original`, follow-ups): the half of the REST API that a
@@ -104,7 +104,7 @@ export function interactionRoutes(world: World, registry: InteractionRegistry): 
     const where = channelOf(ix);
     if (type === 4 || type === 5) {
       if (type === 4) {
-        const bad = validateMessageBody(data, { creating: true, fileCount: files.length });
+        const bad = validateMessageBody(data, { creating: true, fileCount: files.length, allowedFlags: INTERACTION_CREATE_FLAGS });
         if (bad) return respond(ix, 'callback', ctx, bad, { callbackType: type, rejected: 'invalid' });
       }
       const m = createMessage(
@@ -228,7 +228,7 @@ export function interactionRoutes(world: World, registry: InteractionRegistry): 
     if (!('token' in ix)) return ix;
     if (ix.acknowledgedWith === null) return notAcked(ix, ctx, 'followup');
     const body = isObject(ctx.body.json) ? ctx.body.json : {};
-    const bad = validateMessageBody(body, { creating: true, fileCount: ctx.body.files.length });
+    const bad = validateMessageBody(body, { creating: true, fileCount: ctx.body.files.length, allowedFlags: INTERACTION_CREATE_FLAGS });
     if (bad) return respond(ix, 'followup', ctx, bad, { rejected: 'invalid' });
     // Discord: the first follow-up after a deferred reply (type 5) fills in the "thinking…" message itself.
     const original = messageOf(ix.originalMessageId);

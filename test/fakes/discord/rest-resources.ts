@@ -15,7 +15,7 @@ import { bucketHeaders, type SlidingWindowLimiter, tooManyRequests } from './rat
 import type { Route, RouteContext } from './router.js';
 import { nextSnowflake } from './snowflake.js';
 import type { Json, RegisteredCommand } from './types.js';
-import { validateCommands, validateMessageBody } from './validate.js';
+import { CHANNEL_CREATE_FLAGS, EDITABLE_FLAGS, validateCommands, validateMessageBody } from './validate.js';
 import type { GuildState, World } from './world.js';
 
 /** Gateway discovery, users, application, commands, guilds and channel messages. */
@@ -105,7 +105,7 @@ export function resourceRoutes(world: World, limiter: SlidingWindowLimiter, gate
     }
     const headers = bucketHeaders(MESSAGES_BUCKET, taken.limit, taken.remaining, taken.resetAfterMs);
     const body = isObject(ctx.body.json) ? ctx.body.json : {};
-    const bad = validateMessageBody(body, { creating: true, fileCount: ctx.body.files.length });
+    const bad = validateMessageBody(body, { creating: true, fileCount: ctx.body.files.length, allowedFlags: CHANNEL_CREATE_FLAGS });
     if (bad) return { ...bad, headers };
     const channel = world.channels.get(channelId);
     const m = createMessage(
@@ -132,7 +132,9 @@ export function resourceRoutes(world: World, limiter: SlidingWindowLimiter, gate
     const body = isObject(ctx.body.json) ? ctx.body.json : {};
     const bad = validateMessageBody(body, { creating: false, fileCount: ctx.body.files.length });
     if (bad) return bad;
-    const added = applyEdit(m, body, ctx.body.files);
+    // Only SUPPRESS_EMBEDS changes on an edit: a silent message stays silent whatever flags the edit carries.
+    const edit = typeof body.flags === 'number' ? { ...body, flags: (m.flags & ~EDITABLE_FLAGS) | (body.flags & EDITABLE_FLAGS) } : body;
+    const added = applyEdit(m, edit, ctx.body.files);
     world.edits.push({ channelId: m.channelId, messageId: m.id, via: 'channel', body, attachments: added, at: Date.now() });
     return { status: 200, body: messageJson(m, world) };
   };

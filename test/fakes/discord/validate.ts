@@ -96,9 +96,40 @@ function checkComponents(problems: Problem[], components: Json | undefined): voi
   });
 }
 
-/** Validates a message create/edit body (channel message, interaction reply, webhook message). */
-export function validateMessageBody(body: JsonObject, opts: { creating: boolean; fileCount: number }): RestResult | null {
+/** Message flags a client may set (Discord's message flag table). */
+export const MESSAGE_FLAGS = {
+  SUPPRESS_EMBEDS: 1 << 2,
+  EPHEMERAL: 1 << 6,
+  SUPPRESS_NOTIFICATIONS: 1 << 12,
+  IS_VOICE_MESSAGE: 1 << 13,
+  IS_COMPONENTS_V2: 1 << 15,
+} as const;
+/** Create Message: "only SUPPRESS_EMBEDS, SUPPRESS_NOTIFICATIONS, IS_VOICE_MESSAGE, and IS_COMPONENTS_V2 can be set". */
+export const CHANNEL_CREATE_FLAGS =
+  MESSAGE_FLAGS.SUPPRESS_EMBEDS | MESSAGE_FLAGS.SUPPRESS_NOTIFICATIONS | MESSAGE_FLAGS.IS_VOICE_MESSAGE | MESSAGE_FLAGS.IS_COMPONENTS_V2;
+/** Interaction replies and follow-ups may be ephemeral too. */
+export const INTERACTION_CREATE_FLAGS = CHANNEL_CREATE_FLAGS | MESSAGE_FLAGS.EPHEMERAL;
+/** Edit Message: "only SUPPRESS_EMBEDS can currently be set/unset"; every other bit keeps its value. */
+export const EDITABLE_FLAGS = MESSAGE_FLAGS.SUPPRESS_EMBEDS;
+
+function checkFlags(problems: Problem[], flags: Json | undefined, allowed: number): void {
+  if (flags === undefined || flags === null) return;
+  if (typeof flags !== 'number' || !Number.isInteger(flags) || flags < 0) {
+    problems.push({ path: ['flags'], code: 'NUMBER_TYPE_COERCE', message: `Value "${String(flags)}" is not int.` });
+    return;
+  }
+  if ((flags & ~allowed) !== 0) {
+    problems.push({ path: ['flags'], code: 'MESSAGE_FLAGS_INVALID', message: `Flags ${flags & ~allowed} cannot be set on this message.` });
+  }
+}
+
+/**
+ * Validates a message create/edit body (channel message, interaction reply, webhook message). `allowedFlags` (creates
+ * only) refuses any other flag bit; without it flags are not checked.
+ */
+export function validateMessageBody(body: JsonObject, opts: { creating: boolean; fileCount: number; allowedFlags?: number }): RestResult | null {
   const problems: Problem[] = [];
+  if (opts.allowedFlags !== undefined) checkFlags(problems, body.flags, opts.allowedFlags);
   maxLen(problems, ['content'], body.content, 2000);
   checkEmbeds(problems, body.embeds);
   checkComponents(problems, body.components);

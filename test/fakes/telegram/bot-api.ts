@@ -158,8 +158,9 @@ export class BotApi {
     checkText(text, parseMode);
     const replyMarkup = parseReplyMarkup(jsonParam(p, 'reply_markup'));
     const replyTo = this.replyTarget(chatId, p);
+    const thread = this.threadOf(chatId, p, replyTo);
     this.admitSend('sendMessage', chatId);
-    return this.store(p, { chatId, kind: 'text', text, parseMode, replyMarkup, replyToMessageId: replyTo });
+    return this.store(p, { chatId, kind: 'text', text, parseMode, replyMarkup, replyToMessageId: replyTo, messageThreadId: thread });
   }
 
   private sendMedia(method: string, field: 'photo' | 'document', p: Params, files: MultipartFile[]): TgMessage {
@@ -170,13 +171,14 @@ export class BotApi {
     if (caption !== undefined) checkCaption(caption, parseMode);
     const replyMarkup = parseReplyMarkup(jsonParam(p, 'reply_markup'));
     const replyTo = this.replyTarget(chatId, p);
+    const thread = this.threadOf(chatId, p, replyTo);
     this.admitSend(method, chatId);
-    return this.store(p, { chatId, kind: field, caption, parseMode, replyMarkup, replyToMessageId: replyTo, file });
+    return this.store(p, { chatId, kind: field, caption, parseMode, replyMarkup, replyToMessageId: replyTo, file, messageThreadId: thread });
   }
 
   private store(
     p: Params,
-    m: Pick<SentMessage, 'chatId' | 'kind' | 'text' | 'caption' | 'parseMode' | 'replyMarkup' | 'replyToMessageId' | 'file'>,
+    m: Pick<SentMessage, 'chatId' | 'kind' | 'text' | 'caption' | 'parseMode' | 'replyMarkup' | 'replyToMessageId' | 'file' | 'messageThreadId'>,
   ): TgMessage {
     const message: SentMessage = {
       ...dropUndefined(m),
@@ -231,6 +233,25 @@ export class BotApi {
     throw badRequest('message to be replied not found');
   }
 
+  /**
+   * The forum topic a new message goes to. `message_thread_id` must name a live topic of a forum: anything else —
+   * a chat without topics, an unknown or deleted topic, or 1, the General topic, which is reached by leaving the
+   * parameter out — is 400 "message thread not found"; a closed topic is 400 TOPIC_CLOSED. Without the parameter a
+   * reply lands in the topic of the message it replies to.
+   */
+  private threadOf(chatId: number, p: Params, replyTo: number | undefined): number | undefined {
+    const threadId = intParam(p, 'message_thread_id');
+    if (threadId === undefined) {
+      if (replyTo === undefined) return undefined;
+      const target = this.anyMessage(chatId, replyTo);
+      return target?.is_topic_message === true ? target.message_thread_id : undefined;
+    }
+    const topic = this.chats.topic(chatId, threadId);
+    if (!this.chats.isForum(chatId) || topic === undefined || topic.deleted) throw badRequest('message thread not found');
+    if (topic.closed) throw badRequest('TOPIC_CLOSED');
+    return threadId;
+  }
+
   private anyMessage(chatId: number, messageId: number): TgMessage | undefined {
     const own = this.chats.botMessage(chatId, messageId);
     if (own !== undefined && !own.deleted) {
@@ -243,6 +264,7 @@ export class BotApi {
     const chatId = chatIdParam(p);
     if (stringParam(p, 'action') === undefined) throw badRequest('action is empty');
     if (this.chats.isBlocked(chatId)) throw new ApiError(403, blockedDescription(this.chats.chat(chatId).type));
+    this.threadOf(chatId, p, undefined);
     return true;
   }
 

@@ -1,5 +1,5 @@
 import { inlineKeyboardOf, isInlineKeyboard } from './reply-markup.js';
-import type { ChatType, SentMessage, TgChat, TgMessage, TgUser } from './types.js';
+import type { ChatType, ForumTopic, SentMessage, TgChat, TgMessage, TgUser } from './types.js';
 
 interface ChatState {
   chat: TgChat;
@@ -9,6 +9,8 @@ interface ChatState {
   blocked: boolean;
   /** The supergroup this group became (Telegram refuses sends and edits here from then on). */
   migratedTo?: number;
+  /** Set once topics are enabled (a forum), by thread id. */
+  topics?: Map<number, ForumTopic>;
 }
 
 /** Supergroup and channel ids carry Telegram's -100 prefix. */
@@ -19,7 +21,40 @@ export class ChatStore {
   private readonly chats = new Map<number, ChatState>();
 
   chat(chatId: number): TgChat {
-    return this.state(chatId).chat;
+    const s = this.state(chatId);
+    return s.topics === undefined ? s.chat : { ...s.chat, is_forum: true };
+  }
+
+  /** Turns topics on (only supergroups can be forums, as in Telegram). */
+  makeForum(chatId: number): void {
+    const s = this.state(chatId);
+    if (s.chat.type !== 'supergroup') throw new Error(`chat ${chatId} is a ${s.chat.type}: only supergroups (-100… ids) can be forums`);
+    if (s.topics !== undefined) return;
+    s.topics = new Map();
+    // The General topic is thread 1 (the chat's first message): new topics never get it.
+    if (s.nextMessageId === 1) s.nextMessageId = 2;
+  }
+
+  isForum(chatId: number): boolean {
+    return this.chats.get(chatId)?.topics !== undefined;
+  }
+
+  /** A new topic; its id comes from the chat's message ids, as Telegram's does (the id of its creation message). */
+  createTopic(chatId: number, name: string): ForumTopic {
+    const topics = this.state(chatId).topics;
+    if (topics === undefined) throw new Error(`chat ${chatId} is not a forum: call makeForum first`);
+    const topic: ForumTopic = { threadId: this.allocateMessageId(chatId), name, closed: false, deleted: false };
+    topics.set(topic.threadId, topic);
+    return topic;
+  }
+
+  /** The live record (mutable), deleted ones included. */
+  topic(chatId: number, threadId: number): ForumTopic | undefined {
+    return this.chats.get(chatId)?.topics?.get(threadId);
+  }
+
+  topics(chatId: number): ForumTopic[] {
+    return [...(this.chats.get(chatId)?.topics?.values() ?? [])];
   }
 
   /** Records what a user-side update says about the chat (type, title, names). */
@@ -111,5 +146,9 @@ export function toWireMessage(m: SentMessage, chat: TgChat, bot: TgUser, replyTo
     wire.reply_markup = m.replyMarkup;
   }
   if (replyTo !== undefined) wire.reply_to_message = replyTo;
+  if (m.messageThreadId !== undefined) {
+    wire.message_thread_id = m.messageThreadId;
+    wire.is_topic_message = true;
+  }
   return wire;
 }

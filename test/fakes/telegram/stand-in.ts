@@ -3,7 +3,7 @@ import { BotApi, SEND_METHODS, scopeKey } from './bot-api.js';
 import { TELEGRAM_LIMITS, type RateLimits } from './rate-limiter.js';
 import { createBotApiServer } from './server.js';
 import type {
-  ApiCall, CallbackAnswer, ChatType, RateLimitedCall, SentMessage, TgBotCommand, TgBotUser, TgChat, TgMessage,
+  ApiCall, CallbackAnswer, ChatType, ForumTopic, RateLimitedCall, SentMessage, TgBotCommand, TgBotUser, TgChat, TgMessage,
   TgMessageEntity, TgUpdate, TgUser, UnhandledCall, Violation,
 } from './types.js';
 
@@ -39,6 +39,8 @@ export interface SendTextInput {
   date?: number;
   /** Forwarded from this user (`forward_origin`), written at `date`. */
   forwardedFrom?: { userId: number; date?: number };
+  /** Written in this forum topic (see `makeForum` / `createTopic`). */
+  threadId?: number;
 }
 
 export interface ClickButtonInput {
@@ -122,7 +124,8 @@ export class TelegramStandIn {
 
   /** A user writes `text`; `/commands` (also `/cmd@Bot`) and `@mentions` get entities like Telegram's. */
   sendText(input: SendTextInput): { updateId: number; messageId: number } {
-    const chat = this.userChat(input.chatId, input.chatType, input.chatTitle, input.username, input.firstName);
+    this.userChat(input.chatId, input.chatType, input.chatTitle, input.username, input.firstName);
+    const chat = this.api.chats.chat(input.chatId); // with is_forum, as Telegram's updates carry it
     const from = this.user(input.chatId, chat.type, input.fromId, input.username, input.firstName);
     const message: TgMessage = {
       message_id: this.api.chats.allocateMessageId(chat.id),
@@ -134,6 +137,12 @@ export class TelegramStandIn {
     if (input.forwardedFrom !== undefined) {
       const f = input.forwardedFrom;
       message.forward_origin = { type: 'user', sender_user: { id: f.userId, is_bot: false, first_name: `User ${f.userId}` }, date: f.date ?? message.date };
+    }
+    if (input.threadId !== undefined) {
+      const topic = this.api.chats.topic(chat.id, input.threadId);
+      if (topic === undefined || topic.deleted) throw new Error(`chat ${chat.id} has no topic ${input.threadId}`);
+      message.message_thread_id = input.threadId;
+      message.is_topic_message = true;
     }
     const entities = detectEntities(input.text);
     if (entities.length > 0) message.entities = entities;
@@ -281,6 +290,37 @@ export class TelegramStandIn {
   /** Updates not yet confirmed by the bot. */
   pendingUpdates(): number {
     return this.api.updates.pendingCount();
+  }
+
+  // ---- forum topics ----
+
+  /** Turns the supergroup into a forum with these topics; returns their ids (message_thread_id), in order. */
+  makeForum(chatId: number, topicNames: readonly string[] = []): number[] {
+    this.api.chats.makeForum(chatId);
+    return topicNames.map((name) => this.api.chats.createTopic(chatId, name).threadId);
+  }
+
+  /** A new topic in a forum; returns its message_thread_id. */
+  createTopic(chatId: number, name: string): number {
+    return this.api.chats.createTopic(chatId, name).threadId;
+  }
+
+  /** Sends to a closed topic answer 400 TOPIC_CLOSED until it is reopened. */
+  closeTopic(chatId: number, threadId: number, closed = true): void {
+    const t = this.api.chats.topic(chatId, threadId);
+    if (t === undefined) throw new Error(`chat ${chatId} has no topic ${threadId}`);
+    t.closed = closed;
+  }
+
+  /** Sends to a deleted topic answer 400 "message thread not found". */
+  deleteTopic(chatId: number, threadId: number): void {
+    const t = this.api.chats.topic(chatId, threadId);
+    if (t === undefined) throw new Error(`chat ${chatId} has no topic ${threadId}`);
+    t.deleted = true;
+  }
+
+  topics(chatId: number): ForumTopic[] {
+    return this.api.chats.topics(chatId).map((t) => ({ ...t }));
   }
 
   // ---- steering ----

@@ -26,6 +26,8 @@ export interface TgChat {
   title?: string;
   username?: string;
   first_name?: string;
+  /** A supergroup with topics enabled. */
+  is_forum?: boolean;
 }
 
 export interface TgMessageEntity {
@@ -82,6 +84,9 @@ export interface TgMessage {
   /** Service message in a group that became a supergroup, and the first one in that supergroup. */
   migrate_to_chat_id?: number;
   migrate_from_chat_id?: number;
+  /** The forum topic the message belongs to (`is_topic_message`: it was sent in that topic). */
+  message_thread_id?: number;
+  is_topic_message?: boolean;
 }
 
 export interface TgCallbackQuery {
@@ -138,6 +143,8 @@ export interface SentMessage extends MessageVersion {
   inlineKeyboard: TgInlineKeyboardButton[][];
   file?: SentFile;
   replyToMessageId?: number;
+  /** The forum topic it was posted in (absent: the chat itself, a forum's General topic). */
+  messageThreadId?: number;
   disableNotification: boolean;
   editCount: number;
   /** Earlier versions, oldest first; the current one is the message itself. */
@@ -196,4 +203,12 @@ export interface UnhandledCall {
   method: string;
   params: Record<string, unknown>;
   at: number;
+}
+
+/** A forum topic of a supergroup; its id (message_thread_id) is the id of the service message that created it. */
+export interface ForumTopic {
+  threadId: number;
+  name: string;
+  closed: boolean;
+  deleted: boolean;
 }
