@@ -247,6 +247,18 @@ describe('alert routing: notification modes, forum topics and venue filters on t
     await waitSend(PRIVATE, again);
   });
 
+  it("keeps a chat's own rule firings to that chat, silent when its rule mode is silent, whatever its filters", async () => {
+    expect(await inPrivate(PRIVATE, '/subscribe notify:rule=silent min_severity:critical venues:desk')).toMatch(/Silent[\s\S]*rule\*/);
+    const to = { platform: 'telegram' as const, chatId: String(PRIVATE), chatType: 'private' as const };
+    const title = await publish({ kind: 'rule', venue: 'bybit', severity: 'info', title: 'Rule r1 crossed', to });
+    const call = await waitSend(PRIVATE, title);
+    await drained();
+    expect(call.params.disable_notification).toBe(true);
+    expect(sendCall(FORUM, title)).toBeUndefined();
+    expect(discordPost(title)).toBeUndefined();
+    expect(await inPrivate(PRIVATE, '/subscribe notify:rule=on min_severity:info venues:all')).toMatch(/On[\s\S]*rule/);
+  });
+
   it('reads a subscription stored before per-kind modes: its signals stay on, every other kind at its default', async () => {
     const redis = createRedis(redisUrl());
     try {
