@@ -16,7 +16,7 @@ export default defineCommand({
     const was = await ctx.subscriptions.unsubscribe(dest);
     if (team) {
       return {
-        text: `This is a team alert destination (set in the configuration), so alerts keep coming here${was ? '; its filters are reset to the defaults' : ''}. Use /subscribe min_severity:critical to receive fewer.`,
+        text: `This is a team alert destination (set in the configuration), so alerts keep coming here${was ? '; its filters are reset to the defaults' : ''}. Use /subscribe min_severity:critical, or notify:order=off,harvester=off (kinds on, silent or off), to receive fewer.`,
         severity: 'warning',
       };
     }

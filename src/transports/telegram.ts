@@ -369,8 +369,20 @@ export class TelegramTransport implements Notifier {
   // ---- Notifier (alerts and approval results) ----
 
   async send(chatId: string, reply: Reply, opts: NotifyOptions = {}): Promise<MessageRef> {
+    const post = (id: string, threadId: number | undefined) =>
+      this.#out.send(id, reply, { singleMessage: true, gate: opts.admitted ? undefined : this.#gate(id), silent: opts.silent, threadId });
     try {
-      const sent = await this.#toChat(chatId, (id) => this.#out.send(id, reply, { singleMessage: true, gate: opts.admitted ? undefined : this.#gate(id), silent: opts.silent, threadId: opts.threadId }));
+      const sent = await this.#toChat(chatId, async (id) => {
+        try {
+          return await post(id, opts.threadId);
+        } catch (e) {
+          // A forum topic that was deleted or closed (or a mistyped topic id) must not hold the chat's alerts back:
+          // the alert goes to the General topic instead, as a kind without a topic does.
+          if (opts.threadId === undefined || !isTelegramError(e, 400, TOPIC_REFUSED)) throw e;
+          this.opts.log.warn({ chatId: id, threadId: opts.threadId, err: this.#describe(e) }, 'forum topic refused the alert; posted in the General topic');
+          return post(id, undefined);
+        }
+      });
       return { platform: 'telegram', chatId: sent.chatId, messageId: String(sent.result.messageId) };
     } catch (e) {
       throw toDeliveryError(e, this.opts.token);
@@ -431,6 +443,9 @@ export class TelegramTransport implements Notifier {
     this.opts.log.info({}, 'telegram transport closed');
   }
 }
+
+/** Telegram's answers for a message_thread_id it will not post in. */
+const TOPIC_REFUSED = /message thread not found|TOPIC_CLOSED|TOPIC_DELETED/i;
 
 /**
  * Why a command message is not run, or null. A forwarded command was written by someone else (maybe long ago), and a

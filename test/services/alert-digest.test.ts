@@ -61,6 +61,8 @@ describe('backlog digest for a Telegram group at its limit (real telegraf, notif
     expect(shown).toHaveLength(4);
     expect(shown[3]).toContain('Digest: 30 alerts');
     expect([...shown[3]!.matchAll(/Funding soon (#\d+)/g)].map((m) => m[1])).toEqual(published);
+    // Reminders are silent by default, so their digest is too; the critical cascades ring.
+    expect(tg.messages(GROUP).slice(20).map((m) => m.disableNotification)).toEqual([false, false, false, true]);
     // /metrics: the waits for the group's budget, the 30 alerts merged, one digest and three alerts delivered.
     expect(await metricValue(alertsDeferredTotal, { platform: 'telegram', reason: 'paced' })).toBeGreaterThan(paced);
     expect(await metricValue(alertsCoalescedTotal, { platform: 'telegram' })).toBe(30);
@@ -75,5 +77,44 @@ describe('backlog digest for a Telegram group at its limit (real telegraf, notif
     expect(last).toEqual(['#31', '#32', '#33', '#34']);
     expect(tg.messages(GROUP).filter((m) => (m.text ?? '').includes('Digest'))).toHaveLength(1);
     expect(tg.rateLimited()).toEqual([]);
+  }, 30_000);
+});
+
+describe('backlog digest in a Telegram forum with a topic per kind', () => {
+  const FORUM = -1_005_550_000_002;
+  let tg: TelegramStandIn;
+  let h: JobsHarness;
+  let telegram: TelegramTransport;
+  let reminders: number;
+
+  beforeAll(async () => {
+    tg = await startTelegramStandIn({ limits: scaledLimits(SPEED), limitEdits: true });
+    [reminders] = tg.makeForum(FORUM, ['Reminders']) as [number];
+    const limits = scaleLimits(SPEED);
+    h = await jobsHarness({ env: { TELEGRAM_BOT_TOKEN: tg.token, TELEGRAM_ALERT_CHAT_ID: `${FORUM}:funding_reminder=${reminders}` }, limits });
+    telegram = new TelegramTransport({ desk: idleDesk, token: tg.token, apiRoot: tg.apiRoot, log: silentLogger, pacer: new Pacer(h.redis, h.prefix, limits) });
+    h.notifiers.register(telegram);
+  });
+  afterAll(async () => {
+    await h?.close();
+    await telegram?.close();
+    await tg?.close();
+  });
+
+  it('merges each topic\'s routine alerts into that topic\'s own digest, oldest first, however they interleave', async () => {
+    for (let i = 0; i < 20; i++) await telegram.send(String(FORUM), { text: `filler ${i}` });
+    const order = (i: number): AlertInput => ({ key: `order-${i}`, kind: 'order', severity: 'info', symbol: 'BTC-PERP', title: `Order filled #${i}`, text: `filled (#${i})` });
+    for (let i = 1; i <= 24; i++) await h.ctx.alerts.publish(i % 2 ? routine(i) : order(i));
+
+    await drained(h, 20_000);
+    expect(tg.rateLimited()).toEqual([]);
+    const sent = tg.messages(FORUM).slice(20);
+    expect(sent).toHaveLength(2);
+    const inTopic = sent.find((m) => m.messageThreadId === reminders)!;
+    const general = sent.find((m) => m.messageThreadId === undefined)!;
+    expect([...(inTopic.text ?? '').matchAll(/Funding soon #(\d+)/g)].map((m) => Number(m[1]))).toEqual([1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23]);
+    expect(inTopic.text).not.toContain('Order filled');
+    expect([...(general.text ?? '').matchAll(/Order filled #(\d+)/g)].map((m) => Number(m[1]))).toEqual([2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24]);
+    expect(sent.every((m) => m.disableNotification)).toBe(true);
   }, 30_000);
 });

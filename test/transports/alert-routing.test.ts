@@ -163,6 +163,23 @@ describe('alert routing: notification modes, forum topics and venue filters on t
     expect(tg.calls('editMessageText').some((c) => String(c.params.text).includes('escalated') && c.status === 200)).toBe(true);
   });
 
+  it('posts in the General topic when the kind\'s topic was closed, rather than hold the forum\'s alerts back', async () => {
+    tg.closeTopic(FORUM, topic.cascade);
+    try {
+      const title = await publish({ kind: 'cascade', title: 'Cascade DOGE-PERP while closed' });
+      const posted = await tg.waitForMessage(FORUM, (m) => (m.text ?? '').includes(title), 15_000);
+      await drained();
+      expect(posted.messageThreadId).toBeUndefined();
+      const tries = tg.calls('sendMessage').filter((c) => String(c.params.text).includes(title));
+      expect(tries.map((c) => [c.status, c.params.message_thread_id, c.description])).toEqual([
+        [400, topic.cascade, 'Bad Request: TOPIC_CLOSED'],
+        [200, undefined, undefined],
+      ]);
+    } finally {
+      tg.closeTopic(FORUM, topic.cascade, false);
+    }
+  });
+
   it('sets modes with /subscribe in the team forum, answers in the topic it was asked in, and shows every kind', async () => {
     const set = await inForum('/subscribe notify:order=on,cascade=silent,harvester=off', topic.risk);
     expect(set.messageThreadId).toBe(topic.risk); // the answer replies in the topic the command came from

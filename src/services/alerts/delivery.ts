@@ -235,8 +235,10 @@ export class AlertDelivery {
       const run: QueuedItem[] = [];
       const thread = this.#threadOf(dest, head[0]!.item.alert.kind);
       for (const q of (await this.#outbox.peek(dest, DIGEST_PEEK)).head) {
-        // A digest is one message in one forum topic: it stops where the next alert belongs to another topic.
-        if (!(await this.#digestible(dest, q.item.alert)) || this.#threadOf(dest, q.item.alert.kind) !== thread) break;
+        if (!(await this.#digestible(dest, q.item.alert))) break;
+        // A digest is one message in one forum topic: alerts for another topic wait for their own digest (order
+        // only matters within a topic, where each reader sees it).
+        if (this.#threadOf(dest, q.item.alert.kind) !== thread) continue;
         run.push(q);
       }
       if (run.length > 1) batch = run.slice(0, digestFit(run.map((q) => q.item.alert)));
