@@ -18,7 +18,7 @@ import ts from 'typescript';
 export const LAYERS: readonly { name: string; level: number; match: RegExp }[] = [
   { name: 'domain', level: 0, match: /^src\/domain\// },
   { name: 'base', level: 1, match: /^src\/(chat|config|metrics)\/|^src\/(format|errors|log)\.ts$/ },
-  { name: 'infrastructure', level: 2, match: /^src\/(exchange|queues)\// },
+  { name: 'infrastructure', level: 2, match: /^src\/(exchange|queues|venues)\// },
   { name: 'services', level: 3, match: /^src\/(services|backtest)\// },
   { name: 'commands', level: 4, match: /^commands\// },
   { name: 'jobs', level: 4, match: /^jobs\// },

@@ -14,3 +14,5 @@ export * from './exposure.js';
 export * from './symbols.js';
 export * from './position-changes.js';
 export * from './feed-staleness.js';
+export * from './venue-spread.js';
+export * from './venue-symbols.js';
