@@ -4,6 +4,8 @@ import { annualize, fundingPayment, formatCountdown } from '../src/domain/fundin
 import { unwrap } from '../src/domain/result.js';
 import { pct, price, qty, ratePct, signedUsd, utc } from '../src/format.js';
 import type { ReplyField } from '../src/chat/reply.js';
+import { fundingRows } from '../src/services/venues/funding-table.js';
+import { venueNotes, venueTable } from './venue-table.js';
 
 export default defineCommand({
   name: 'funding',
@@ -13,12 +15,14 @@ export default defineCommand({
   options: [symbolOption],
   async run(ctx, args) {
     const inst = await ctx.market.resolve(args.symbol);
-    const [f, t, positions, cascade, pause] = await Promise.all([
+    const [f, t, positions, cascade, pause, venues] = await Promise.all([
       ctx.exchange.funding(inst.symbol),
       ctx.exchange.ticker(inst.symbol),
       ctx.exchange.positions(),
       ctx.cascade.active(inst.symbol, ctx.now()),
       ctx.killSwitch.state(),
+      // Every venue at once with its own deadline: a slow one costs its timeout at most, never the others' rows.
+      ctx.venues ? ctx.venues.snapshot(inst.symbol) : Promise.resolve(null),
     ]);
     const h = f.fundingIntervalHours;
     const apr = unwrap(annualize({ rate: f.currentRate, intervalHours: h }));
@@ -49,9 +53,20 @@ export default defineCommand({
     else if (f.currentRate < 0) notes.push('Negative rate: shorts pay longs.');
     if (cascade) notes.push(`⚠ Liquidation cascade (${cascade.level}): trading in ${inst.symbol} is limit-only.`);
     if (pause) notes.push(`⏸ Trading paused by ${pause.by}: ${pause.reason}`);
+    let table;
+    if (venues) {
+      const rows = fundingRows(
+        { venue: ctx.exchange.name, rate: f.currentRate, predicted: f.predictedRate, intervalHours: h, nextFundingTs: f.nextFundingTs, markPrice: t.markPrice },
+        venues,
+      );
+      table = venueTable(rows, ctx.now());
+      notes.push(...venueNotes(rows));
+      notes.push('Venues: rate per each venue’s own interval, per 8h and simple APR = rate × 8760 / interval; "est." = no prediction published, current rate shown. /spread for the best pair.');
+    }
     return {
       title: `Funding ${inst.symbol}`,
       fields,
+      table,
       text: notes.join('\n') || undefined,
       severity: cascade ? 'critical' : Math.abs(apr) >= 1 ? 'warning' : 'info',
       footer: `${ctx.exchange.name} · rates are per ${h}h interval; APR = rate × ${8760 / h}`,

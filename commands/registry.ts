@@ -24,8 +24,9 @@ import unsubscribe from './unsubscribe.js';
 import paper from './paper.js';
 import ackButton from './ack-button.js';
 import alert from './alert.js';
+import spread from './spread.js';
 
-export const commands: readonly CommandDef[] = [funding, positions, oi, basis, order, close, risk, pause, resume, audit, approvals, backtest, harvester, subscribe, unsubscribe, alert, paper, status, help] as unknown as readonly CommandDef[];
+export const commands: readonly CommandDef[] = [funding, spread, positions, oi, basis, order, close, risk, pause, resume, audit, approvals, backtest, harvester, subscribe, unsubscribe, alert, paper, status, help] as unknown as readonly CommandDef[];
 
 export const buttons: readonly ButtonDef[] = [...approvalButtons, ...harvesterButtons, ackButton];
 

@@ -28,6 +28,9 @@ import { runFundingReminder } from './funding-reminder.js';
 import { DEFAULT_TUNING, type JobContext, type JobTuning } from './job-context.js';
 import { runRiskMonitor } from './risk-monitor.js';
 import { runAlertRules } from './alert-rules.js';
+import { runVenueSampler } from './venue-sampler.js';
+import { openConfiguredVenues } from '../src/venues/open.js';
+import type { VenueSource } from '../src/venues/types.js';
 
 export interface BackgroundOptions {
   redisUrl: string;
@@ -48,6 +51,11 @@ export interface BackgroundOptions {
   limits?: typeof PLATFORM_LIMITS;
   /** Off: no schedulers are created (tests drive the jobs). */
   schedule?: boolean;
+  /**
+   * Real venues for the venue sampler: the caller's (shared with its commands), null for none, or undefined to open
+   * them here from MARKET_VENUES (a jobs-only worker).
+   */
+  venues?: VenueSource | null;
 }
 
 export interface DeliveryHandle {
@@ -78,6 +86,7 @@ export function jobHandlers(ctx: JobContext): Record<JobName, JobHandler> {
     [JOB_NAMES.reminder]: async () => runFundingReminder(ctx),
     [JOB_NAMES.basis]: async () => summarize(await runBasisSampler(ctx)),
     [JOB_NAMES.rules]: async () => runAlertRules(ctx),
+    [JOB_NAMES.venues]: async () => summarize(await runVenueSampler(ctx)),
   };
 }
 
@@ -90,7 +99,10 @@ export async function startBackground(o: BackgroundOptions): Promise<Background>
   const redis = createRedis(o.redisUrl, 'worker');
   redis.on('error', (err) => o.log.warn({ err: { message: err.message } }, 'jobs redis error'));
   const tuning: JobTuning = { ...DEFAULT_TUNING, ...o.tuning };
+  const ownVenues = o.venues === undefined ? await openConfiguredVenues(o.config, o.log, now) : undefined;
+  const venues = o.venues ?? ownVenues;
   const services = buildServices({
+    venues: venues ?? undefined,
     redis,
     prefix: o.prefix,
     exchange: o.exchange,
@@ -115,6 +127,7 @@ export async function startBackground(o: BackgroundOptions): Promise<Background>
     alerts: services.alerts,
     harvester: services.harvester,
     rules: services.rules,
+    venues: services.venues,
     tuning,
   };
   const market = new Queue(QUEUES.market, { connection: redis, prefix: o.queuePrefix });
@@ -127,6 +140,7 @@ export async function startBackground(o: BackgroundOptions): Promise<Background>
     await services.alerts.close();
     await services.orderQueue.close().catch(() => undefined);
     await services.previewEdits.close();
+    await ownVenues?.close();
     await closeRedis(redis);
   };
   const startDelivery = (notifiers: Notifiers): DeliveryHandle => {
@@ -155,7 +169,7 @@ export async function startBackground(o: BackgroundOptions): Promise<Background>
     };
   };
   try {
-    if (o.schedule !== false) await upsertSchedulers(market, schedulePlan(o.config, o.every));
+    if (o.schedule !== false) await upsertSchedulers(market, schedulePlan({ ...o.config, venues: Boolean(venues) }, o.every));
     handles.push(startMarketWorker({ redisUrl: o.redisUrl, prefix: o.queuePrefix, handlers: jobHandlers(ctx), log: o.log, lockPrefix: o.prefix }));
     if (o.schedule !== false) {
       // A process that starts cannot know how long it was away: warn now about positions near liquidation, without

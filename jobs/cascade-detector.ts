@@ -16,8 +16,8 @@ import type { AlertInput } from '../src/services/alerts/types.js';
 import type { JobContext } from './job-context.js';
 import { checkOiSignal } from './oi-signal.js';
 
-const HOT = new Set<CascadeLevelName>(['cascade', 'severe', 'extreme']);
-const LastAlert = z.object({ level: z.enum(CASCADE_LEVELS), direction: z.enum(['long_liquidation', 'short_squeeze', 'none']), atMs: z.number() });
+export const HOT = new Set<CascadeLevelName>(['cascade', 'severe', 'extreme']);
+export const LastAlert = z.object({ level: z.enum(CASCADE_LEVELS), direction: z.enum(['long_liquidation', 'short_squeeze', 'none']), atMs: z.number() });
 
 export interface CascadeOutcome {
   symbol: string;
@@ -94,16 +94,16 @@ async function detectOne(ctx: JobContext, inst: Instrument): Promise<CascadeOutc
   return { symbol, level: lvl.level, alerted: null };
 }
 
-function rank(level: CascadeLevelName): number {
+export function rank(level: CascadeLevelName): number {
   return CASCADE_LEVELS.indexOf(level);
 }
 
-function minutes(ms: number): string {
+export function minutes(ms: number): string {
   const m = ms / 60_000;
   return m >= 1 ? `${Number(m.toFixed(1))} min` : `${Math.round(ms / 1000)} s`;
 }
 
-const DIRECTION_WORDS = {
+export const DIRECTION_WORDS = {
   long_liquidation: 'long liquidations (price falling while OI unwinds)',
   short_squeeze: 'short squeeze (price rising while OI unwinds)',
 } as const;

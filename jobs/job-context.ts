@@ -11,6 +11,7 @@ import type { SampleStore } from '../src/services/samples.js';
 import type { Store } from '../src/services/store.js';
 import type { JobTuning } from '../src/config/tuning.js';
 import type { RuleStore } from '../src/services/rules/store.js';
+import type { VenueMarket } from '../src/services/venues/venue-market.js';
 
 export { DEFAULT_TUNING, type JobTuning } from '../src/config/tuning.js';
 
@@ -31,5 +32,7 @@ export interface JobContext {
   harvester: HarvesterState;
   /** Per-chat alert rules (`/alert`). */
   rules: RuleStore;
+  /** Real venues (MARKET_VENUES); null when none are configured. */
+  venues: VenueMarket | null;
   tuning: JobTuning;
 }

@@ -12,8 +12,12 @@ import type { JobContext } from './job-context.js';
 /** A change measured over less than this much history is not yet an "hourly" move. */
 const MIN_SPAN_MS = OI_WINDOW_MS / 2;
 
-export async function checkOiSignal(ctx: JobContext, inst: Instrument, oiNow: number, priceNow: number, now: number): Promise<boolean> {
-  const history = await ctx.samples.oiSince(inst.symbol, now - OI_WINDOW_MS);
+/**
+ * `venue`: the move was seen on a real venue (the venue sampler), whose samples are kept under `series`
+ * (`BTC-PERP@bybit`); the alert names the venue and carries it in `Alert.venue`.
+ */
+export async function checkOiSignal(ctx: JobContext, inst: Instrument, oiNow: number, priceNow: number, now: number, venue?: { id: string; series: string }): Promise<boolean> {
+  const history = await ctx.samples.oiSince(venue?.series ?? inst.symbol, now - OI_WINDOW_MS);
   const base = history.find((s) => s.ts < now && s.oi > 0 && s.price > 0);
   if (!base || now - base.ts < MIN_SPAN_MS) return false;
   const oiChange = oiNow / base.oi - 1;
@@ -23,11 +27,12 @@ export async function checkOiSignal(ctx: JobContext, inst: Instrument, oiNow: nu
   if (isDomainError(q)) return false;
   const span = Math.round((now - base.ts) / 60_000);
   const r = await ctx.alerts.publish({
-    key: `oi:${inst.symbol}:${q.quadrant}`,
+    key: `oi:${venue ? venue.series : inst.symbol}:${q.quadrant}`,
     kind: 'oi',
     severity: 'info',
     symbol: inst.symbol,
-    title: `Open interest signal — ${inst.symbol}: OI ${signedPct(oiChange)} in ${span} min`,
+    ...(venue ? { venue: venue.id } : {}),
+    title: `Open interest signal — ${inst.symbol}${venue ? ` on ${venue.id}` : ''}: OI ${signedPct(oiChange)} in ${span} min`,
     text: `Sharp open-interest move (threshold ±${(ctx.tuning.oiSharpMove * 100).toFixed(0)}% per hour). Reading: ${QUADRANT_WORDS[q.quadrant] ?? q.quadrant}.`,
     fields: [
       { name: 'OI change', value: signedPct(oiChange), inline: true },

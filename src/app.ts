@@ -26,6 +26,8 @@ import { startHttpServer, type HttpServerHandle } from './http/server.js';
 import { scrapeSource } from './metrics/scrape.js';
 import { createQueueDashboard, DASHBOARD_PATH, type QueueDashboard } from './http/queue-dashboard.js';
 import { pruneSubscriptions } from './services/access/prune.js';
+import { openConfiguredVenues } from './venues/open.js';
+import type { VenueSource } from './venues/types.js';
 
 export interface AppOptions {
   config: Config;
@@ -45,6 +47,8 @@ export interface AppOptions {
   background?: Partial<Pick<BackgroundOptions, 'tuning' | 'every' | 'schedule' | 'limits'>> | false;
   /** Leader lease TTL with a chat token (default 10 s; tests shorten it). */
   leaderTtlMs?: number;
+  /** Real venues already opened; default: opened from MARKET_VENUES (ccxt is loaded only then). */
+  venues?: VenueSource;
 }
 
 export interface App {
@@ -75,6 +79,9 @@ export async function startApp(o: AppOptions): Promise<App> {
     redis.on('error', (err) => o.log.warn({ err: { message: err.message } }, 'redis connection error'));
     lifecycle.add('redis', () => closeRedis(redis));
     lifecycle.add('exchange', () => o.exchange.close());
+    // Closed after the jobs and commands that read it (the lifecycle closes in reverse).
+    const venues = o.venues ?? (await openConfiguredVenues(o.config, o.log));
+    if (venues) lifecycle.add('venues', () => venues.close());
 
     const redisOk = async () => (await redis.ping().catch(() => '')) === 'PONG';
     let bg: Background | undefined;
@@ -96,6 +103,7 @@ export async function startApp(o: AppOptions): Promise<App> {
       alertDestinations: alertDestinations(o.config),
       alertPipeline: true,
       cascadeCooldownMs: o.background ? o.background.tuning?.cascadeCooldownMs : undefined,
+      venues,
     });
     const ctx: CommandContext = { ...services, exchange: o.exchange, config: o.config, log: o.log, now, commands };
     const desk: Desk = deskFor(ctx);
@@ -185,7 +193,7 @@ export async function startApp(o: AppOptions): Promise<App> {
         redisUrl: o.redisUrl, config: o.config, exchange: o.exchange, log: o.log, now, prefix: o.prefix ?? 'pd',
         queuePrefix: o.prefix ? queuePrefix(o.prefix) : DEFAULT_QUEUE_PREFIX,
         // Without a chat token this process delivers to its console; with one, the chat role delivers while it leads.
-        notifiers: hasChat ? undefined : services.notifiers, ...o.background,
+        notifiers: hasChat ? undefined : services.notifiers, venues: venues ?? null, ...o.background,
       });
       if (hasChat) chat.attachBackground(bg);
     }

@@ -125,6 +125,7 @@ export const EnvSchema = z.object({
       .transform((v) => v ?? []),
   ),
   MARKET_VENUES_PROXY_URL: optionalString.pipe(z.url({ protocol: /^https?$/, error: 'an http(s) URL' }).optional()),
+  MARKET_VENUES_TIMEOUT_MS: int(8000, 100, 60000),
   HEARTBEAT_URL: optionalString.pipe(z.url({ protocol: /^https?$/, error: 'an http(s) URL' }).optional()).transform((s) => (s === undefined ? undefined : new Secret(s))),
   DAILY_SUMMARY_HOUR: optionalString.pipe(
     z
@@ -203,6 +204,7 @@ export const ENV_DOCS: Record<keyof RawEnv, { default: string; meaning: string }
   SIGNAL_SECRET: { default: '—', meaning: 'enables `POST /signals` (at least 16 characters): requests carry `X-PerpDesk-Signature: sha256=<HMAC-SHA256 of the body>` or `?token=`; never logged' },
   MARKET_VENUES: { default: '—', meaning: 'read-only market data from real venues through ccxt, comma list of ccxt ids (`binanceusdm,bybit,okx,hyperliquid`); no keys needed' },
   MARKET_VENUES_PROXY_URL: { default: '—', meaning: 'handed to ccxt as `proxyUrl`: every venue request goes to this prefix followed by the venue URL (a relay proxy; tests replay recorded responses this way)' },
+  MARKET_VENUES_TIMEOUT_MS: { default: '`8000`', meaning: 'per venue: a venue that has not answered a reading (markets, funding, ticker, open interest) within this long shows "timeout" in its row; the other venues never wait for it' },
   HEARTBEAT_URL: { default: '—', meaning: 'each process heartbeat is also sent here (HTTP GET) so an outside monitor notices a machine that is down; never logged (it often holds a token)' },
   DAILY_SUMMARY_HOUR: { default: '—', meaning: 'UTC hour (0-23) at which the daily PnL and funding summary is posted to the alert destinations; unset = off' },
   DATA_DIR: { default: '`.data`', meaning: 'where the private redis-server keeps its AOF (`<DATA_DIR>/redis`) and the interactive console writes its log (`<DATA_DIR>/perpdesk.log`; without a terminal, logs go to stderr)' },

@@ -8,6 +8,7 @@ export const JOB_NAMES = {
   reminder: 'funding-reminder',
   basis: 'basis-sampler',
   rules: 'alert-rules',
+  venues: 'venue-sampler',
 } as const;
 export type JobName = (typeof JOB_NAMES)[keyof typeof JOB_NAMES];
 
@@ -16,6 +17,8 @@ export interface ScheduleConfig {
   RISK_INTERVAL_SECONDS: number;
   HARVESTER_INTERVAL_SECONDS: number;
   HARVESTER_MODE: 'off' | 'propose' | 'auto';
+  /** Real venues are configured (MARKET_VENUES): the venue sampler runs. */
+  venues?: boolean;
 }
 
 /** The /basis sampler's period (domain.md §3: 48 samples of 5 minutes = 4 hours). */
@@ -39,6 +42,8 @@ export function schedulePlan(c: ScheduleConfig, overrides: Partial<Record<JobNam
     { id: JOB_NAMES.basis, everyMs: BASIS_SAMPLE_EVERY_MS },
     // Chats' own /alert rules, on the cascade detector's sampling period (it keeps the OI history they read).
     { id: JOB_NAMES.rules, everyMs: c.CASCADE_INTERVAL_SECONDS * 1000 },
+    // Real venues are sampled as often as the basis: enough for cascades and spreads, gentle on their rate limits.
+    ...(c.venues ? [{ id: JOB_NAMES.venues, everyMs: BASIS_SAMPLE_EVERY_MS }] : []),
     // Scheduled in every mode: with HARVESTER_MODE=off it opens nothing but still finishes a hedge whose execution
     // was interrupted by a crash, so one leg is never left on its own.
     { id: JOB_NAMES.harvester, everyMs: c.HARVESTER_INTERVAL_SECONDS * 1000 },

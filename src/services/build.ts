@@ -20,6 +20,8 @@ import { HarvesterState } from './harvester/state.js';
 import { RefusalAudit } from './access/refusals.js';
 import { ChatMigrations } from './chat-migrations.js';
 import { RuleStore } from './rules/store.js';
+import { VenueMarket } from './venues/venue-market.js';
+import type { VenueSource } from '../venues/types.js';
 
 export interface ServiceDeps {
   redis: Redis;
@@ -37,6 +39,8 @@ export interface ServiceDeps {
   alertPipeline?: boolean;
   /** How long a symbol stays in cascade after its last hot sample (default 10 min; tests shorten it). */
   cascadeCooldownMs?: number;
+  /** Real venues (MARKET_VENUES), opened by the composition root; absent = none. */
+  venues?: VenueSource;
 }
 
 /** Builds the Redis-backed services on one connection and key prefix. */
@@ -62,6 +66,7 @@ export function buildServices(d: ServiceDeps): Services {
     refusals: new RefusalAudit(store, audit),
     chatMigrations: new ChatMigrations(store),
     rules: new RuleStore(store),
+    venues: d.venues ? new VenueMarket(d.venues, store) : null,
     announcer: d.announcer ?? (d.alertPipeline ? new AlertAnnouncer(alerts, d.now) : undefined) ?? new DirectAnnouncer(notifiers, d.alertDestinations ?? [{ platform: 'console', chatId: 'console' }]),
     status: d.status,
   };

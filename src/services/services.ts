@@ -15,6 +15,7 @@ import type { HarvesterState } from './harvester/state.js';
 import type { RefusalAudit } from './access/refusals.js';
 import type { ChatMigrations } from './chat-migrations.js';
 import type { RuleStore } from './rules/store.js';
+import type { VenueMarket } from './venues/venue-market.js';
 
 export interface StatusInfo {
   exchange: string;
@@ -53,5 +54,7 @@ export interface Services {
   chatMigrations: ChatMigrations;
   /** Per-chat alert rules (`/alert`) and their evaluation state. */
   rules: RuleStore;
+  /** Real venues' market data through ccxt (MARKET_VENUES); null when none are configured. */
+  venues: VenueMarket | null;
   status(): Promise<StatusInfo>;
 }

@@ -268,7 +268,7 @@ export class Desk {
     const ctx: JobContext = {
       exchange: this.ctx.exchange, config: CONFIGS[mode], log: silentLogger, now: this.world.now,
       store: { redis: this.redis, prefix: this.world.prefix }, market: s.market, samples: s.samples, killSwitch: s.killSwitch,
-      cascade: s.cascade, audit: s.audit, alerts: s.alerts, harvester: s.harvester, rules: s.rules, tuning: DEFAULT_TUNING,
+      cascade: s.cascade, audit: s.audit, alerts: s.alerts, harvester: s.harvester, rules: s.rules, venues: s.venues, tuning: DEFAULT_TUNING,
     };
     return runFundingHarvester(ctx);
   }

@@ -31,7 +31,7 @@ export interface VenueRelay {
   requests: RelayRequest[];
   /** Requests no recording answers (answered 404). */
   unmatched: RelayRequest[];
-  /** Every request to this venue gets `fault` from now on (or only those whose recording is named `only`). */
+  /** Every request to this venue gets `fault` from now on (or only those whose recording is named `only`). `clearFaults` ends hangs too. */
   fault(venue: string, fault: VenueFault, only?: string): void;
   clearFaults(): void;
   /** Rewrites the body of one recording (`venue`, recording name) for every later answer until cleared. */
@@ -121,7 +121,12 @@ export async function startVenueRelay(opts: { recordings?: readonly Recording[] 
     requests,
     unmatched,
     fault: (venue, fault, only) => void faults.set(venue, { fault, ...(only === undefined ? {} : { only }) }),
-    clearFaults: () => faults.clear(),
+    clearFaults: () => {
+      faults.clear();
+      // A venue that comes back drops the requests it sat on; ccxt sees a network error for those.
+      for (const res of hung) res.socket?.destroy();
+      hung.clear();
+    },
     rewrite: (venue, name, fn) => void rewrites.set(`${venue} ${name}`, fn),
     clearRewrites: () => rewrites.clear(),
     calls: (venue, name) => requests.filter((r) => r.venue === venue && (name === undefined || answeredBy.get(r) === name)),
