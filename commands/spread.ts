@@ -56,9 +56,9 @@ export default defineCommand({
     const { pair, spread, short, long } = best;
     const held = best.heldMs === null
       ? 'no samples yet (the venue sampler stores one every 5 min)'
-      : best.heldMs === 0
-        ? 'not now: the gap does not cover the fees'
-        : `${duration(best.heldMs)} (since ${utc(best.heldSince!)})`;
+      : best.heldSince === null
+        ? 'not at the last sample: the gap did not cover the fees then'
+        : `${duration(best.heldMs!)} (since ${utc(best.heldSince)}, the venue sampler's samples)`;
     const fields = [
       { name: 'Best pair', value: `short ${pair.short} (APR ${pct(pair.shortApr)}) · long ${pair.long} (APR ${pct(pair.longApr)})` },
       { name: 'APR difference', value: pct(spread.grossApr), inline: true },

@@ -34,14 +34,16 @@ describe('schedulers and workers', () => {
     const q = new Queue(QUEUES.market, { connection: redis, prefix: `${queuePrefix}-plan` });
     closers.push({ close: async () => { await q.obliterate({ force: true }).catch(() => undefined); await q.close(); } });
     const on = loadConfig({ HARVESTER_MODE: 'auto', CASCADE_INTERVAL_SECONDS: '7' });
-    await upsertSchedulers(q, schedulePlan(on));
-    await upsertSchedulers(q, schedulePlan(on));
+    // With MARKET_VENUES set, the venue sampler runs too.
+    await upsertSchedulers(q, schedulePlan({ ...on, venues: true }));
+    await upsertSchedulers(q, schedulePlan({ ...on, venues: true }));
     const list = await listSchedulers(q);
     expect(list.map((s) => s.id).sort()).toEqual(Object.values(JOB_NAMES).sort());
     expect(list.find((s) => s.id === JOB_NAMES.cascade)?.everyMs).toBe(7_000);
     await upsertSchedulers(q, schedulePlan(loadConfig({ HARVESTER_MODE: 'off', HARVESTER_INTERVAL_SECONDS: '60' })));
     const off = await listSchedulers(q);
-    expect(off.map((s) => s.id).sort()).toEqual(Object.values(JOB_NAMES).sort());
+    // Without venues its scheduler goes; the harvester's stays.
+    expect(off.map((s) => s.id).sort()).toEqual(Object.values(JOB_NAMES).filter((n) => n !== JOB_NAMES.venues).sort());
     expect(off.find((s) => s.id === JOB_NAMES.harvester)?.everyMs).toBe(60_000);
   });
 

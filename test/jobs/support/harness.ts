@@ -22,6 +22,7 @@ import { startBackground, type Background } from '../../../jobs/background.js';
 import { proposalTrack } from '../../../src/services/harvester/plans.js';
 import type { HedgePlan } from '../../../src/services/harvester/state.js';
 import type { JobTuning } from '../../../jobs/job-context.js';
+import type { VenueSource } from '../../../src/venues/types.js';
 import { closeTestRedis, deletePrefix, redisUrl, testPrefix, testRedis } from '../../support/redis.js';
 
 /** Records what a chat would show: every sent message and every edit, in order. */
@@ -98,6 +99,8 @@ export interface HarnessOptions {
   tickMs?: number;
   /** Pacing limits of the notify worker (e.g. scaleLimits(k) against a stand-in with the same windows). */
   limits?: typeof PLATFORM_LIMITS;
+  /** Real venues for the venue sampler (MARKET_VENUES through a relay); none by default. */
+  venues?: VenueSource;
 }
 
 export async function jobsHarness(o: HarnessOptions = {}): Promise<JobsHarness> {
@@ -132,6 +135,7 @@ export async function jobsHarness(o: HarnessOptions = {}): Promise<JobsHarness> 
     every: o.every,
     schedule: o.every !== undefined,
     limits: o.limits,
+    venues: o.venues ?? null,
   });
   const ctx: CommandContext = { ...bg.services, notifiers, exchange, config, log: silentLogger, now: Date.now, commands };
   return {
