@@ -28,6 +28,8 @@ import { createQueueDashboard, DASHBOARD_PATH, type QueueDashboard } from './htt
 import { pruneSubscriptions } from './services/access/prune.js';
 import { openConfiguredVenues } from './venues/open.js';
 import type { VenueSource } from './venues/types.js';
+import { signalEndpoint, type SignalLimits } from './http/signals.js';
+import { SignalIntake } from './services/signals/intake.js';
 
 export interface AppOptions {
   config: Config;
@@ -49,6 +51,8 @@ export interface AppOptions {
   leaderTtlMs?: number;
   /** Real venues already opened; default: opened from MARKET_VENUES (ccxt is loaded only then). */
   venues?: VenueSource;
+  /** POST /signals rate limits (default DEFAULT_SIGNAL_LIMITS; tests lower them). */
+  signalLimits?: SignalLimits;
 }
 
 export interface App {
@@ -130,9 +134,17 @@ export async function startApp(o: AppOptions): Promise<App> {
       });
       lifecycle.add('dashboard', () => dashboard!.close());
     }
+    // POST /signals: mounted always, so without SIGNAL_SECRET it answers that it is disabled.
+    const signals = signalEndpoint({
+      secret: o.config.SIGNAL_SECRET, redis, prefix: o.prefix ?? 'pd', log: o.log, now, audit: services.audit, limits: o.signalLimits,
+      intake: new SignalIntake({
+        preview: { exchange: o.exchange, market: services.market, samples: services.samples, killSwitch: services.killSwitch, cascade: services.cascade, config: o.config, now },
+        approvals: services.approvals, alerts: services.alerts, audit: services.audit, config: o.config, log: o.log, now,
+      }),
+    });
     const http = await startHttpServer({
       port: o.httpPort ?? o.config.HTTP_PORT, ready: redisOk, metrics,
-      mounts: dashboard ? [{ prefix: DASHBOARD_PATH, handle: dashboard.handle }] : [],
+      mounts: [...(dashboard ? [{ prefix: DASHBOARD_PATH, handle: dashboard.handle }] : []), signals],
     });
     lifecycle.add('http', () => http.close());
 

@@ -313,6 +313,7 @@ export class AlertDelivery {
     }
     const sent = await notifier.send(dest.chatId, reply, { ...ADMITTED, ...this.#how(dest, alert.kind, item.silent === true) });
     await this.d.messageRefs.add(track, toStored(sent));
+    if (alert.track) await this.d.messageRefs.add(alert.track, toStored(sent));
     await this.#shown(verKey, alert);
     alertsDeliveredTotal.inc({ platform: dest.platform, how: 'sent' });
     return 'sent';

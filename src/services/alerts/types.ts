@@ -59,6 +59,11 @@ export const Alert = z.object({
    * absent = every destination that wants it. (Lazy: Destination is declared below.)
    */
   to: z.lazy(() => Destination).optional(),
+  /**
+   * Also track where this alert's messages land under this message-ref track (an order preview's approval id), so
+   * the approval's later states edit them and its Approve / Reject clicks count there.
+   */
+  track: z.string().regex(/^[A-Za-z0-9_-]{1,40}$/).optional(),
   /** Epoch ms when the condition was seen. */
   at: z.number(),
 });

@@ -9,7 +9,8 @@ export type ApprovalStatus = (typeof APPROVAL_STATUSES)[number];
 export const FINAL_STATUSES: ReadonlySet<ApprovalStatus> = new Set(['filled', 'failed', 'rejected', 'expired']);
 
 export const Person = z.object({
-  platform: z.enum(['discord', 'telegram', 'console']),
+  /** `webhook`: a `POST /signals` source asked (never a chat account, so it can never approve). */
+  platform: z.enum(['discord', 'telegram', 'console', 'webhook']),
   userId: z.string(),
   displayName: z.string(),
   /** The PERPDESK_PEOPLE name of this account, when it has one. */
