@@ -25,8 +25,10 @@ import paper from './paper.js';
 import ackButton from './ack-button.js';
 import alert from './alert.js';
 import spread from './spread.js';
+import orders from './orders.js';
+import cancel from './cancel.js';
 
-export const commands: readonly CommandDef[] = [funding, spread, positions, oi, basis, order, close, risk, pause, resume, audit, approvals, backtest, harvester, subscribe, unsubscribe, alert, paper, status, help] as unknown as readonly CommandDef[];
+export const commands: readonly CommandDef[] = [funding, spread, positions, oi, basis, order, close, orders, cancel, risk, pause, resume, audit, approvals, backtest, harvester, subscribe, unsubscribe, alert, paper, status, help] as unknown as readonly CommandDef[];
 
 export const buttons: readonly ButtonDef[] = [...approvalButtons, ...harvesterButtons, ackButton];
 

@@ -110,6 +110,7 @@ export async function startBackground(o: BackgroundOptions): Promise<Background>
     queuePrefix: o.queuePrefix,
     alertPipeline: true,
     cascadeCooldownMs: tuning.cascadeCooldownMs,
+    log: o.log,
     status: async () => ({ exchange: o.exchange.name, exchangeOk: true, redisOk: true, queues: [], schedulers: [], transports: [], startedAt: now() }),
   });
   const store = { redis, prefix: o.prefix };

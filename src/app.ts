@@ -102,7 +102,7 @@ export async function startApp(o: AppOptions): Promise<App> {
       startedAt,
     });
     const services = buildServices({
-      redis, prefix: o.prefix ?? 'pd', exchange: o.exchange, now, status,
+      redis, prefix: o.prefix ?? 'pd', exchange: o.exchange, now, status, log: o.log,
       queuePrefix: o.prefix ? queuePrefix(o.prefix) : DEFAULT_QUEUE_PREFIX,
       alertDestinations: alertDestinations(o.config),
       alertPipeline: true,

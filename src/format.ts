@@ -73,3 +73,14 @@ export function compactUsd(x: number): string {
   if (a >= 1e3) return `${sign}$${(a / 1e3).toFixed(1)}k`;
   return `${sign}$${a.toFixed(2)}`;
 }
+
+/** How long ago, coarsely: "45s", "12m", "3h 05m", "2d 4h". */
+export function age(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m`;
+  const h = Math.floor(m / 60);
+  if (h < 24) return `${h}h ${String(m % 60).padStart(2, '0')}m`;
+  return `${Math.floor(h / 24)}d ${h % 24}h`;
+}

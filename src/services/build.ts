@@ -10,6 +10,9 @@ import { SampleStore } from './samples.js';
 import type { Services, StatusInfo } from './services.js';
 import { ApprovalStore } from './approvals/store.js';
 import { OrderQueue } from './orders/queue.js';
+import { OrderCanceller } from './orders/cancel.js';
+import { FlattenStore } from './flatten/store.js';
+import { silentLogger, type Logger } from '../log.js';
 import { DirectAnnouncer, type Announcer, type Destination } from './alerts/announce.js';
 import { queuePrefix } from '../queues/names.js';
 import { AlertService } from './alerts/publish.js';
@@ -41,6 +44,8 @@ export interface ServiceDeps {
   cascadeCooldownMs?: number;
   /** Real venues (MARKET_VENUES), opened by the composition root; absent = none. */
   venues?: VenueSource;
+  /** For what services log on their own (a cancel whose answer never came); default silent. */
+  log?: Logger;
 }
 
 /** Builds the Redis-backed services on one connection and key prefix. */
@@ -48,6 +53,7 @@ export function buildServices(d: ServiceDeps): Services {
   const store = { redis: d.redis, prefix: d.prefix };
   const audit = new AuditLog(store);
   const notifiers = new Notifiers();
+  const approvals = new ApprovalStore(store, audit);
   const alerts = new AlertService({ store, queuePrefix: d.queuePrefix ?? queuePrefix(d.prefix), now: d.now });
   return {
     market: new MarketService(d.exchange, d.now),
@@ -57,7 +63,9 @@ export function buildServices(d: ServiceDeps): Services {
     audit,
     messageRefs: new MessageRefs(store),
     notifiers,
-    approvals: new ApprovalStore(store, audit),
+    approvals,
+    flattens: new FlattenStore(store, audit),
+    canceller: new OrderCanceller({ store, exchange: d.exchange, approvals, audit, log: d.log ?? silentLogger, now: d.now }),
     orderQueue: new OrderQueue(d.redis, d.queuePrefix ?? queuePrefix(d.prefix)),
     previewEdits: new PreviewEditQueue(d.redis, d.queuePrefix ?? queuePrefix(d.prefix)),
     alerts,

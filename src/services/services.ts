@@ -8,6 +8,8 @@ import type { Notifiers } from './alerts/notifier.js';
 import type { ApprovalStore } from './approvals/store.js';
 import type { PreviewEditQueue } from './approvals/preview-edits.js';
 import type { OrderQueue } from './orders/queue.js';
+import type { OrderCanceller } from './orders/cancel.js';
+import type { FlattenStore } from './flatten/store.js';
 import type { Announcer } from './alerts/announce.js';
 import type { AlertService } from './alerts/publish.js';
 import type { Subscriptions } from './alerts/subscriptions.js';
@@ -40,6 +42,10 @@ export interface Services {
   /** Order approvals (the persisted state machine) and the queue that places approved orders. */
   approvals: ApprovalStore;
   orderQueue: OrderQueue;
+  /** Cancels resting orders once (`/cancel`, flatten), ending their approvals `canceled`. */
+  canceller: OrderCanceller;
+  /** `/flatten` requests, their approvals and their legs. */
+  flattens: FlattenStore;
   /** Preview edits for the process with the chat transports, when an approval changes state elsewhere. */
   previewEdits: PreviewEditQueue;
   /** "order" and "trading paused/resumed" announcements to every alert destination. */

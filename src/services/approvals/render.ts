@@ -20,6 +20,16 @@ function fillText(rec: ApprovalRecord): string {
   return `Filled at ${fmtPrice(r.avgPrice, p.tickSize)}${partial}`;
 }
 
+/** "Cancelled by Ann (filled 0.2 of 0.5 BTC at 65,000.0 before the cancel)". */
+export function canceledText(rec: ApprovalRecord): string {
+  const r = rec.result;
+  const p = rec.plan;
+  const by = `Cancelled by ${rec.decidedBy ?? 'unknown'}`;
+  if (!r || !(r.filledQuantity > 0)) return `${by} (nothing had filled)`;
+  const at = r.avgPrice === null ? '' : ` at ${fmtPrice(r.avgPrice, p.tickSize)}`;
+  return `${by} (filled ${fmtQty(r.filledQuantity, p.lotSize)} of ${fmtQty(p.quantity, p.lotSize)} ${p.base}${at} before the cancel; that part stays open)`;
+}
+
 function statusLine(rec: ApprovalRecord): { text: string; severity: Severity } {
   switch (rec.status) {
     case 'pending':
@@ -37,10 +47,14 @@ function statusLine(rec: ApprovalRecord): { text: string; severity: Severity } {
       return rec.result?.status === 'new'
         ? { text: `📌 Approved by ${names(rec)}: order ${rec.result.orderId} is resting on the book.`, severity: 'info' }
         : { text: `📤 Approved by ${names(rec)}: sent to the exchange…`, severity: 'info' };
+    case 'canceling':
+      return { text: `🛑 Approved by ${names(rec)}; ${rec.decidedBy ?? 'someone'} is cancelling the resting order…`, severity: 'info' };
     case 'filled':
       return { text: `✅ ${fillText(rec)}. Approved by ${names(rec)}.`, severity: 'success' };
     case 'failed':
       return { text: `❌ Failed: ${rec.reason ?? 'unknown reason'}.`, severity: 'critical' };
+    case 'canceled':
+      return { text: `🛑 ${canceledText(rec)}. Approved by ${names(rec)}.`, severity: 'warning' };
     case 'rejected':
       return { text: `🚫 Rejected by ${rec.decidedBy ?? 'unknown'}${rec.reason ? `: ${rec.reason}` : ''}.`, severity: 'warning' };
     case 'expired':
@@ -93,8 +107,12 @@ export function staleNotice(rec: ApprovalRecord): string {
       return `${head} it was approved by ${names(rec)}; the order is being placed.`;
     case 'filled':
       return `${head} it was approved by ${names(rec)} and ${fillText(rec).toLowerCase()}.`;
+    case 'canceling':
+      return `${head} it was approved by ${names(rec)}; its resting order is being cancelled by ${rec.decidedBy ?? 'someone'}.`;
     case 'failed':
       return `${head} it was approved by ${names(rec)} and failed: ${rec.reason ?? 'unknown reason'}.`;
+    case 'canceled':
+      return `${head} it was approved by ${names(rec)}; ${canceledText(rec).charAt(0).toLowerCase()}${canceledText(rec).slice(1)}.`;
     case 'rejected':
       return `${head} it was rejected by ${rec.decidedBy ?? 'unknown'}${rec.reason ? ` (${rec.reason})` : ''}.`;
     case 'expired':

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { AuditEntry, AuditLog } from '../audit.js';
 import { APPROVAL_SCRIPTS as SCRIPTS } from './scripts.js';
 import {
-  ApprovalData, Approver, FINAL_STATUSES, OrderResult, accountWords, identityKey,
+  APPROVAL_STATUSES, ApprovalData, Approver, FINAL_STATUSES, OrderResult, accountWords, identityKey,
   type ApprovalRecord, type ApprovalStatus, type Person,
 } from './types.js';
 import { key, type Store } from '../store.js';
@@ -197,7 +197,7 @@ function hashOf(flat: readonly string[]): Record<string, string> {
   return h;
 }
 
-const Status = z.enum(['pending', 'approved', 'submitted', 'filled', 'failed', 'rejected', 'expired']);
+const Status = z.enum(APPROVAL_STATUSES);
 
 function parseRecord(h: Record<string, string>, approversRaw: Record<string, string>): ApprovalRecord | null {
   if (!h || !h.status) return null;

@@ -2,11 +2,14 @@ import { z } from 'zod';
 
 /**
  * Shapes of a persisted order approval. `pending → approved → submitted → filled | failed`, or `pending → rejected |
- * expired`. Everything stored is parsed back with these schemas (Redis reads are an edge).
+ * expired`; a resting order cancelled from chat goes `submitted → canceling → canceled` (or `filled`, when it filled
+ * before the cancel reached the venue). `canceling` is written before the cancel is sent, so a crash in between is
+ * finished by the reconcile sweep, never mistaken for a cancel by the venue. Everything stored is parsed back with
+ * these schemas (Redis reads are an edge).
  */
-export const APPROVAL_STATUSES = ['pending', 'approved', 'submitted', 'filled', 'failed', 'rejected', 'expired'] as const;
+export const APPROVAL_STATUSES = ['pending', 'approved', 'submitted', 'canceling', 'filled', 'failed', 'canceled', 'rejected', 'expired'] as const;
 export type ApprovalStatus = (typeof APPROVAL_STATUSES)[number];
-export const FINAL_STATUSES: ReadonlySet<ApprovalStatus> = new Set(['filled', 'failed', 'rejected', 'expired']);
+export const FINAL_STATUSES: ReadonlySet<ApprovalStatus> = new Set(['filled', 'failed', 'canceled', 'rejected', 'expired']);
 
 export const Person = z.object({
   /** `webhook`: a `POST /signals` source asked (never a chat account, so it can never approve). */

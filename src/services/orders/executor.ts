@@ -12,6 +12,7 @@ import type { ApprovalRecord, ApprovalStatus, OrderResult } from '../approvals/t
 import type { CascadeState } from '../cascade-state.js';
 import type { KillSwitch } from '../kill-switch.js';
 import { orderBlocker, type Blocker } from './guards.js';
+import { CANCEL_CLAIM_MS, finishCanceling } from './cancel.js';
 import { ordersFailedTotal, ordersPlacedTotal, ordersRefusedTotal } from '../../metrics/registry.js';
 
 export function clientOrderIdFor(approvalId: string): string {
@@ -154,6 +155,19 @@ export class OrderExecutor {
           if (t.ok) {
             report.expired.push(id);
             await this.#final(t.record);
+          }
+          continue;
+        }
+        if (rec.status === 'canceling') {
+          // A cancel from chat that a crash interrupted (one still running is left to finish by itself).
+          if (this.d.now() - rec.updatedAt < CANCEL_CLAIM_MS) continue;
+          const order = await this.#lookup(rec);
+          const after = order
+            ? await finishCanceling(this.d, rec, order)
+            : await this.#fail(rec, 'canceling', `order ${rec.result?.orderId ?? clientOrderIdFor(id)} is no longer listed by the exchange`, undefined, 'vanished');
+          if (after && after.status !== rec.status) {
+            report.recorded.push(id);
+            if (order) await this.#final(after);
           }
           continue;
         }
