@@ -27,10 +27,11 @@ import alert from './alert.js';
 import spread from './spread.js';
 import orders from './orders.js';
 import cancel from './cancel.js';
+import flatten, { flattenButtons } from './flatten.js';
 
-export const commands: readonly CommandDef[] = [funding, spread, positions, oi, basis, order, close, orders, cancel, risk, pause, resume, audit, approvals, backtest, harvester, subscribe, unsubscribe, alert, paper, status, help] as unknown as readonly CommandDef[];
+export const commands: readonly CommandDef[] = [funding, spread, positions, oi, basis, order, close, orders, cancel, flatten, risk, pause, resume, audit, approvals, backtest, harvester, subscribe, unsubscribe, alert, paper, status, help] as unknown as readonly CommandDef[];
 
-export const buttons: readonly ButtonDef[] = [...approvalButtons, ...harvesterButtons, ackButton];
+export const buttons: readonly ButtonDef[] = [...approvalButtons, ...harvesterButtons, ...flattenButtons, ackButton];
 
 export { dispatch, dispatchButton } from './dispatch.js';
 export { parseCommandText } from './text.js';

@@ -13,7 +13,9 @@ import { closeRedis, createRedis } from '../src/queues/redis.js';
 import { metered, WORKER_METRICS } from '../src/queues/metered.js';
 import { ApprovalNotices } from '../src/services/approvals/notices.js';
 import type { ApprovalRecord } from '../src/services/approvals/types.js';
-import { PlaceOrderData } from '../src/services/orders/queue.js';
+import { FLATTEN_JOB, FlattenJobData, PlaceOrderData } from '../src/services/orders/queue.js';
+import { FlattenExecutor, type FlattenSweepReport } from '../src/services/flatten/executor.js';
+import { FlattenNotices } from '../src/services/flatten/notices.js';
 import { OrderExecutor, type ReconcileReport } from '../src/services/orders/executor.js';
 import type { Services } from '../src/services/services.js';
 
@@ -21,7 +23,7 @@ export const DEFAULT_SWEEP_MS = 15_000;
 
 export interface OrderProcessingOptions {
   redisUrl: string;
-  services: Pick<Services, 'approvals' | 'orderQueue' | 'killSwitch' | 'cascade' | 'messageRefs' | 'notifiers' | 'announcer'> & Partial<Pick<Services, 'previewEdits'>>;
+  services: Pick<Services, 'approvals' | 'orderQueue' | 'killSwitch' | 'cascade' | 'messageRefs' | 'notifiers' | 'announcer' | 'flattens' | 'canceller' | 'market' | 'audit'> & Partial<Pick<Services, 'previewEdits'>>;
   exchange: Exchange;
   config: Pick<Config, 'MAX_LEVERAGE' | 'MAX_NOTIONAL_USD'>;
   log: Logger;
@@ -31,13 +33,16 @@ export interface OrderProcessingOptions {
   sweepMs?: number;
   /** Replaces the default final notices (edit the preview messages, announce filled/failed orders). */
   onFinal?: (rec: ApprovalRecord) => Promise<void>;
+  /** How long a flatten runner's claim lasts without a touch (tests of a crashed runner shorten it). */
+  flattenRunnerTtlMs?: number;
 }
 
 export interface OrderProcessing {
   executor: OrderExecutor;
+  flatten: FlattenExecutor;
   worker: Worker;
-  /** Expire overdue previews and reconcile open approvals with the exchange now. */
-  sweep(): Promise<ReconcileReport>;
+  /** Expire overdue previews, reconcile open approvals with the exchange and resume unfinished flattens now. */
+  sweep(): Promise<ReconcileReport & { flattens: FlattenSweepReport }>;
   close(): Promise<void>;
 }
 
@@ -54,11 +59,32 @@ export async function startOrderProcessing(o: OrderProcessingOptions): Promise<O
     onFinal: o.onFinal ?? ((rec) => notices.finalized(rec)),
     onAccepted: (rec) => notices.updated(rec),
   });
+  const flattenNotices = new FlattenNotices({ ...o.services, log: o.log });
+  const flatten = new FlattenExecutor({
+    flattens: o.services.flattens,
+    approvals: o.services.approvals,
+    canceller: o.services.canceller,
+    exchange: o.exchange,
+    cascade: o.services.cascade,
+    market: o.services.market,
+    audit: o.services.audit,
+    announcer: o.services.announcer,
+    log: o.log,
+    now: o.now,
+    onUpdate: (rec, legs) => flattenNotices.updated(rec, legs),
+    onApprovalFinal: (rec) => notices.finalized(rec),
+    ...(o.flattenRunnerTtlMs === undefined ? {} : { runnerTtlMs: o.flattenRunnerTtlMs }),
+  });
   const connection = createRedis(o.redisUrl, 'worker');
   connection.on('error', (err) => o.log.warn({ err: { message: err.message } }, 'orders worker redis error'));
   const worker = new Worker(
     QUEUES.orders,
     metered(QUEUES.orders, async (job: Job) => {
+      if (job.name === FLATTEN_JOB) {
+        const { flattenId } = FlattenJobData.parse(job.data);
+        const rec = await flatten.run(flattenId);
+        return { status: rec?.status ?? 'unknown' };
+      }
       const { approvalId } = PlaceOrderData.parse(job.data);
       const rec = await executor.execute(approvalId);
       return { status: rec?.status ?? 'unknown' };
@@ -68,14 +94,18 @@ export async function startOrderProcessing(o: OrderProcessingOptions): Promise<O
   worker.on('failed', (job, err) => o.log.warn({ jobId: job?.id, attempts: job?.attemptsMade, err: { message: err.message } }, 'order job failed'));
   worker.on('error', (err) => o.log.error({ err }, 'orders worker error'));
 
-  let sweeping: Promise<ReconcileReport> | undefined;
-  const sweep = (): Promise<ReconcileReport> => {
+  type SweepReport = ReconcileReport & { flattens: FlattenSweepReport };
+  let sweeping: Promise<SweepReport> | undefined;
+  const sweep = (): Promise<SweepReport> => {
     // One sweep at a time; a tick that arrives during one shares its result.
     sweeping ??= executor
       .reconcile((id) => o.services.orderQueue.requeue(id))
-      .then((r) => {
+      .then(async (r) => {
         if (r.recorded.length || r.enqueued.length || r.expired.length) o.log.info({ ...r }, 'orders reconciled');
-        return r;
+        // Unfinished flattens (a crashed runner) continue here: each leg is looked up before it is acted on.
+        const flattens = await flatten.sweep();
+        if (flattens.resumed.length || flattens.expired.length) o.log.info({ ...flattens }, 'flattens swept');
+        return { ...r, flattens };
       })
       .finally(() => {
         sweeping = undefined;
@@ -104,5 +134,5 @@ export async function startOrderProcessing(o: OrderProcessingOptions): Promise<O
     })();
     return closing;
   };
-  return { executor, worker, sweep, close };
+  return { executor, flatten, worker, sweep, close };
 }

@@ -228,6 +228,10 @@ export class Desk {
         if (life.dead) throw new CrashError();
         if (!world.jobs.has(id)) world.jobs.set(id, 0);
       },
+      async enqueueFlatten(id: string) {
+        if (life.dead) throw new CrashError();
+        if (!world.jobs.has(id)) world.jobs.set(id, 0);
+      },
       async close() {},
     } as unknown as OrderQueue;
     const status = async () => ({ exchange: 'paper', exchangeOk: true, redisOk: true, queues: [], schedulers: [], transports: [], startedAt: 0 });

@@ -7,6 +7,9 @@ import { LazyQueue } from '../../queues/lazy-queue.js';
 export const PLACE_ORDER_JOB = 'place-order';
 export const PlaceOrderData = z.object({ approvalId: z.string().min(1).max(40) });
 export type PlaceOrderData = z.infer<typeof PlaceOrderData>;
+/** An approved `/flatten` rides the orders queue too (job id = flatten id, which never looks like an approval id). */
+export const FLATTEN_JOB = 'flatten';
+export const FlattenJobData = z.object({ flattenId: z.string().min(1).max(40) });
 
 export const ORDER_JOB_OPTIONS: JobsOptions = {
   // Only "outcome unknown" errors are retried (timeouts, network): same job id, same client_order_id.
@@ -27,6 +30,10 @@ export class OrderQueue extends LazyQueue {
 
   async enqueue(approvalId: string): Promise<void> {
     await this.queue.add(PLACE_ORDER_JOB, { approvalId } satisfies PlaceOrderData, { jobId: approvalId });
+  }
+
+  async enqueueFlatten(flattenId: string): Promise<void> {
+    await this.queue.add(FLATTEN_JOB, { flattenId }, { jobId: flattenId });
   }
 
   /**
