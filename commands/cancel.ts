@@ -44,7 +44,8 @@ export default defineCommand({
     const symbol = args.symbol === undefined ? undefined : (await ctx.market.resolve(args.symbol)).symbol;
     const target = args.order.trim();
     let outcomes: CancelOutcome[];
-    if (target.toLowerCase() === 'all') {
+    const all = target.toLowerCase() === 'all';
+    if (all) {
       const resting = await openOrders(ctx.exchange, symbol);
       if (!resting.length) {
         return { title: 'Cancel', text: `No resting orders${symbol ? ` in ${symbol}` : ''}: nothing was cancelled.`, severity: 'info' };
@@ -83,7 +84,7 @@ export default defineCommand({
     const cancelled = outcomes.filter((r) => r.kind === 'canceled').length;
     const unsure = outcomes.some((r) => r.kind === 'unknown' || r.kind === 'in_progress');
     return {
-      title: outcomes.length === 1 ? 'Cancel' : `Cancel all${symbol ? ` in ${symbol}` : ''}: ${cancelled} of ${outcomes.length} cancelled`,
+      title: !all ? 'Cancel' : `Cancel all${symbol ? ` in ${symbol}` : ''}: ${cancelled} of ${outcomes.length} cancelled`,
       text: outcomes.map(outcomeLine).join('\n'),
       severity: unsure ? 'warning' : cancelled ? 'success' : 'info',
     };
