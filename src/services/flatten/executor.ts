@@ -94,7 +94,7 @@ export class FlattenExecutor {
     let rec = await this.d.flattens.get(id);
     if (!rec || (rec.status !== 'approved' && rec.status !== 'executing')) return rec;
     const token = randomBytes(8).toString('hex');
-    if (!(await this.d.flattens.claimRunner(id, token, this.#ttl))) return rec;
+    if (!(await this.d.flattens.claimRunner(id, token, this.d.now(), this.#ttl))) return rec;
     try {
       if (rec.status === 'approved') {
         const t = await this.d.flattens.transition(id, ['approved'], 'executing', this.d.now(), {
@@ -114,7 +114,7 @@ export class FlattenExecutor {
       await this.d.onUpdate?.(rec, legs).catch((err: unknown) => this.d.log.warn({ err, flattenId: id }, 'could not show the flatten running'));
       for (const leg of legs) {
         if (leg.status === 'done' || leg.status === 'failed' || leg.status === 'skipped') continue;
-        if (!(await this.d.flattens.touchRunner(id, token, this.#ttl))) throw new FlattenOutcomeUnknown(`flatten ${id}: the runner claim lapsed; another run continues`);
+        if (!(await this.d.flattens.touchRunner(id, token, this.d.now(), this.#ttl))) throw new FlattenOutcomeUnknown(`flatten ${id}: the runner claim lapsed; another run continues`);
         if (leg.kind === 'cancel') await this.#cancelLeg(rec, leg);
         else await this.#closeLeg(rec, leg);
       }

@@ -34,14 +34,27 @@ return 1
 `;
 const PLAN_LEGS = new LuaScript('pdFlattenPlanLegs', PLAN_LEGS_LUA, 1);
 
-/** Refreshes the runner claim only for its holder. KEYS: 1 claim. ARGV: 1 token, 2 ttl ms. */
-const TOUCH_LUA = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-return 0
+/**
+ * The runner claim: `<token>:<expires at>` by the desk's clock (so a test clock can age it), with a Redis expiry far
+ * beyond that as a safety net. KEYS: 1 claim. ARGV: 1 token, 2 now ms, 3 ttl ms, 4 '1' to take a free or lapsed
+ * claim, '0' to refresh only the holder's. Returns 1 when the caller holds the claim after the call.
+ */
+const CLAIM_LUA = `
+local cur = redis.call('GET', KEYS[1])
+if cur then
+  local holder, exp = string.match(cur, '^(.*):(%d+)$')
+  local mine = holder == ARGV[1]
+  if not mine and (ARGV[4] ~= '1' or (exp and tonumber(exp) > tonumber(ARGV[2]))) then return 0 end
+elseif ARGV[4] ~= '1' then
+  return 0
+end
+redis.call('SET', KEYS[1], ARGV[1] .. ':' .. tostring(tonumber(ARGV[2]) + tonumber(ARGV[3])), 'PX', tostring(tonumber(ARGV[3]) * 20))
+return 1
 `;
-const TOUCH = new LuaScript('pdFlattenTouch', TOUCH_LUA, 1);
+const CLAIM = new LuaScript('pdFlattenClaim', CLAIM_LUA, 1);
 const RELEASE_LUA = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+local cur = redis.call('GET', KEYS[1])
+if cur and string.sub(cur, 1, #ARGV[1] + 1) == ARGV[1] .. ':' then return redis.call('DEL', KEYS[1]) end
 return 0
 `;
 const RELEASE = new LuaScript('pdFlattenRelease', RELEASE_LUA, 1);
@@ -176,13 +189,17 @@ export class FlattenStore {
     await this.store.redis.hset(this.#legsKey(id), String(leg.index), JSON.stringify(FlattenLeg.parse(leg)));
   }
 
-  /** Claims the right to execute; `token` identifies the runner. False while another live runner holds it. */
-  async claimRunner(id: string, token: string, ttlMs: number): Promise<boolean> {
-    return (await this.store.redis.set(this.#runnerKey(id), token, 'PX', ttlMs, 'NX')) === 'OK';
+  /**
+   * Claims the right to execute until `now + ttlMs`; `token` identifies the runner. False while another runner's
+   * claim has not lapsed (a runner that died stops renewing it).
+   */
+  async claimRunner(id: string, token: string, now: number, ttlMs: number): Promise<boolean> {
+    return (await CLAIM.run(this.store.redis, [this.#runnerKey(id)], [token, now, ttlMs, '1'])) === 1;
   }
 
-  async touchRunner(id: string, token: string, ttlMs: number): Promise<boolean> {
-    return (await TOUCH.run(this.store.redis, [this.#runnerKey(id)], [token, ttlMs])) === 1;
+  /** Renews the holder's claim; false when it lapsed and another runner took it. */
+  async touchRunner(id: string, token: string, now: number, ttlMs: number): Promise<boolean> {
+    return (await CLAIM.run(this.store.redis, [this.#runnerKey(id)], [token, now, ttlMs, '0'])) === 1;
   }
 
   async releaseRunner(id: string, token: string): Promise<void> {
