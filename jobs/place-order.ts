@@ -23,7 +23,7 @@ export const DEFAULT_SWEEP_MS = 15_000;
 
 export interface OrderProcessingOptions {
   redisUrl: string;
-  services: Pick<Services, 'approvals' | 'orderQueue' | 'killSwitch' | 'cascade' | 'messageRefs' | 'notifiers' | 'announcer' | 'flattens' | 'canceller' | 'market' | 'audit'> & Partial<Pick<Services, 'previewEdits'>>;
+  services: Pick<Services, 'approvals' | 'orderQueue' | 'killSwitch' | 'cascade' | 'messageRefs' | 'notifiers' | 'announcer' | 'flattens' | 'canceller' | 'market' | 'audit' | 'harvester' | 'alerts'> & Partial<Pick<Services, 'previewEdits'>>;
   exchange: Exchange;
   config: Pick<Config, 'MAX_LEVERAGE' | 'MAX_NOTIONAL_USD'>;
   log: Logger;
@@ -69,6 +69,8 @@ export async function startOrderProcessing(o: OrderProcessingOptions): Promise<O
     market: o.services.market,
     audit: o.services.audit,
     announcer: o.services.announcer,
+    harvester: o.services.harvester,
+    alerts: o.services.alerts,
     log: o.log,
     now: o.now,
     onUpdate: (rec, legs) => flattenNotices.updated(rec, legs),

@@ -25,6 +25,7 @@ import { MessageRefs } from '../../src/services/alerts/message-refs.js';
 import { alertTrack, incidentRef } from '../../src/services/alerts/render.js';
 import { buildServices } from '../../src/services/build.js';
 import { OrderExecutor, type ReconcileReport } from '../../src/services/orders/executor.js';
+import { FlattenExecutor } from '../../src/services/flatten/executor.js';
 import type { OrderQueue } from '../../src/services/orders/queue.js';
 import type { Services } from '../../src/services/services.js';
 import { runFundingHarvester, type HarvesterOutcome } from '../../jobs/funding-harvester.js';
@@ -212,6 +213,7 @@ export class Desk {
   readonly services: Services;
   readonly ctx: CommandContext;
   readonly executor: OrderExecutor;
+  readonly flatten: FlattenExecutor;
   readonly redis: Redis;
 
   constructor(readonly world: World) {
@@ -247,6 +249,7 @@ export class Desk {
       log: silentLogger,
       now: world.now,
     });
+    this.flatten = new FlattenExecutor({ ...this.services, exchange, log: silentLogger, now: world.now });
   }
 
   run(who: PersonName, name: string, args: Record<string, unknown>): Promise<Reply> {
@@ -257,14 +260,16 @@ export class Desk {
     return dispatchButton(this.ctx, buttons, id, invocation(who));
   }
 
-  /** The place-order job body for one approval. */
-  runJob(id: string): ReturnType<OrderExecutor['execute']> {
-    return this.executor.execute(id);
+  /** The orders queue's job body: an approval's order (`a…`), or a flatten (`f…`). */
+  async runJob(id: string): Promise<unknown> {
+    return id.startsWith('f') ? this.flatten.run(id) : this.executor.execute(id);
   }
 
-  /** The orders sweep (and start-up reconcile): expire, re-enqueue lost jobs, record what the venue did. */
-  sweep(): Promise<ReconcileReport> {
-    return this.executor.reconcile((id) => this.services.orderQueue.requeue(id));
+  /** The orders sweep (and start-up reconcile): expire, re-enqueue lost jobs, record what the venue did, resume flattens. */
+  async sweep(): Promise<ReconcileReport> {
+    const r = await this.executor.reconcile((id) => this.services.orderQueue.requeue(id));
+    await this.flatten.sweep();
+    return r;
   }
 
   harvest(mode: HarvesterMode): Promise<HarvesterOutcome[]> {

@@ -8,7 +8,10 @@
  * - I3 after each harvester run, every hedge's perp and spot quantities at the venue differ by at most one lot, or
  *   the hedge is `broken` and a critical alert was published;
  * - I4 every approval and plan is final or resumable, and each transition has its audit entry;
- * - I5 after reconcile the desk's records match the venue's positions.
+ * - I5 after reconcile the desk's records match the venue's positions;
+ * - I6 flattens: no leg placed twice (one venue order per flatten and symbol, each a planned close leg), a flatten
+ *   ends in exactly one final state and stays there, and no position is left open after a completed flatten unless
+ *   a leg reports failure (or an order in that symbol arrived after the leg's).
  * I1 and the first two parts of I2 are checked at the instant an order reaches the venue; the fill caps after every
  * step; I3 after every harvester run; I4 after every restart and at the end; I5 at the end, after the settle phase
  * has lifted every fault and let the desk reconcile (crash-points.test.ts: after a crash at every Redis command).
@@ -28,10 +31,12 @@ import { CascadeState } from '../../src/services/cascade-state.js';
 import { HarvesterState, type PlanRecord } from '../../src/services/harvester/state.js';
 import { KillSwitch } from '../../src/services/kill-switch.js';
 import type { ApprovalRecord } from '../../src/services/approvals/types.js';
+import { FlattenStore } from '../../src/services/flatten/store.js';
+import { FLATTEN_FINAL, type FlattenRecord } from '../../src/services/flatten/types.js';
 import type { Arrival, FaultVenue } from './venue.js';
 import { ownView, type Published } from './desk.js';
 
-export type InvariantId = 'I1' | 'I2' | 'I3' | 'I4' | 'I5';
+export type InvariantId = 'I1' | 'I2' | 'I3' | 'I4' | 'I5' | 'I6';
 
 export interface Violation {
   id: InvariantId;
@@ -45,7 +50,7 @@ export interface Violation {
 export const HEDGED = [{ symbol: 'BTC-PERP', spot: 'BTC-USD', base: 'BTC', lot: 0.001 }] as const;
 const EPS = 1e-9;
 
-const APPROVAL_FINAL = new Set(['filled', 'failed', 'rejected', 'expired']);
+const APPROVAL_FINAL = new Set(['filled', 'failed', 'canceled', 'rejected', 'expired']);
 const PLAN_FINAL = new Set(['executed', 'failed', 'rejected', 'expired']);
 
 export class Observer {
@@ -57,6 +62,11 @@ export class Observer {
   private readonly approvals: ApprovalStore;
   private readonly harvester: HarvesterState;
   private readonly audit: AuditLog;
+  private readonly flattens: FlattenStore;
+  /** Final status of each flatten when first seen final: it must never change. */
+  readonly flattenFinal = new Map<string, string>();
+  /** Approvals seen `canceled` at the last records check (cancels that reached the venue). */
+  canceled = 0;
 
   constructor(
     redis: Redis,
@@ -72,6 +82,7 @@ export class Observer {
     this.audit = new AuditLog(this.store);
     this.approvals = new ApprovalStore(this.store, this.audit);
     this.harvester = new HarvesterState(this.store);
+    this.flattens = new FlattenStore(this.store, this.audit);
     venue.onArrival = (a) => this.arrival(a);
   }
 
@@ -79,10 +90,18 @@ export class Observer {
     this.violations.push({ id, kind, detail, step: this.step });
   }
 
+  /** Each order's filled quantity when a flatten leg arrived: what else moved the symbol after it. */
+  private readonly legSnapshots = new Map<string, Map<string, number>>();
+
+  private fills(): Map<string, number> {
+    return new Map(this.venue.orders().map((o) => [o.orderId, o.filledQuantity]));
+  }
+
   /** I1 and I2 at the instant an order reaches the venue. */
   async arrival(a: Arrival): Promise<void> {
     const req = a.request;
     const cid = req.clientOrderId;
+    if (cid.startsWith('fl-')) this.legSnapshots.set(cid, this.fills());
     const perpSymbol = a.market === 'perp' ? req.symbol : `${req.symbol.replace(/-USD$/, '')}-PERP`;
     const reduceOnly = a.market === 'perp' && (req as { reduceOnly: boolean }).reduceOnly;
     const [pause, cascade] = await Promise.all([this.killSwitch.state(), this.cascade.active(perpSymbol, this.now())]);
@@ -118,6 +137,7 @@ export class Observer {
   private async parentOf(cid: string): Promise<
     | { kind: 'approval'; rec: ApprovalRecord }
     | { kind: 'plan'; rec: PlanRecord; leg: number; unwind: boolean }
+    | { kind: 'flatten'; rec: FlattenRecord }
     | { kind: 'none'; why: string }
   > {
     const pd = /^pd-(.+)$/.exec(cid);
@@ -136,7 +156,51 @@ export class Observer {
       if (rec.mode === 'propose' && rec.approvers.length < rec.required) return { kind: 'none', why: 'proposal not approved' };
       return { kind: 'plan', rec, leg: Number(hv[2]), unwind: hv[3] === 'u' };
     }
+    const fl = /^fl-([a-z0-9]+)-(\d+)$/.exec(cid);
+    if (fl) {
+      const rec = await this.flattens.get(fl[1]!);
+      if (!rec) return { kind: 'none', why: 'no flatten record' };
+      if (rec.status !== 'executing') return { kind: 'none', why: `flatten is ${rec.status}, not executing` };
+      if (rec.approvers.length < rec.required) return { kind: 'none', why: `flatten has ${rec.approvers.length} of ${rec.required} approvals` };
+      const leg = (await this.flattens.legs(rec.id))?.find((l) => l.clientOrderId === cid);
+      if (!leg || leg.kind !== 'close') return { kind: 'none', why: 'not a planned close leg of its flatten' };
+      return { kind: 'flatten', rec };
+    }
     return { kind: 'none', why: 'client order id of no desk component' };
+  }
+
+  private async allFlattens(): Promise<FlattenRecord[]> {
+    return (await Promise.all((await this.ids('flatten')).map((id) => this.flattens.get(id)))).filter((r): r is FlattenRecord => r !== null);
+  }
+
+  /**
+   * I6 after every step: a flatten's legs at the venue (one order per symbol, each a planned close leg), a final state
+   * that never changes, and no position left behind by a flatten that completed.
+   */
+  async afterFlattens(): Promise<void> {
+    const orders = this.venue.orders().filter((o) => o.clientOrderId.startsWith('fl-'));
+    for (const rec of await this.allFlattens()) {
+      const mine = orders.filter((o) => o.clientOrderId.startsWith(`fl-${rec.id}-`));
+      const perSymbol = new Map<string, number>();
+      for (const o of mine) perSymbol.set(o.symbol, (perSymbol.get(o.symbol) ?? 0) + 1);
+      for (const [sym, n] of perSymbol) if (n > 1) this.flag('I6', 'flatten-leg-placed-twice', `flatten ${rec.id} has ${n} orders in ${sym} at the venue`);
+      const before = this.flattenFinal.get(rec.id);
+      if (before !== undefined && before !== rec.status) this.flag('I6', 'flatten-final-changed', `flatten ${rec.id} was ${before}, now ${rec.status}`);
+      if (!FLATTEN_FINAL.has(rec.status) || before !== undefined) continue;
+      this.flattenFinal.set(rec.id, rec.status);
+      if (rec.status !== 'done') continue;
+      const legs = (await this.flattens.legs(rec.id)) ?? [];
+      for (const l of legs) {
+        if (l.kind !== 'close' || l.status !== 'done') continue;
+        const left = this.venue.perpSize(l.symbol);
+        if (Math.abs(left) <= EPS) continue;
+        // Another order in the symbol that filled after the leg arrived (an order placed meanwhile, a resting order
+        // the market reached) moved it legitimately; otherwise the leg must have left it flat.
+        const snap = this.legSnapshots.get(l.clientOrderId) ?? new Map<string, number>();
+        const later = this.venue.orders().some((o) => o.symbol === l.symbol && !o.clientOrderId.startsWith(`fl-${rec.id}-`) && Math.abs((snap.get(o.orderId) ?? 0) - o.filledQuantity) > EPS);
+        if (!later) this.flag('I6', 'position-left-after-flatten', `flatten ${rec.id} is done but ${l.symbol} still holds ${left} (leg ${l.index}: ${l.note ?? ''})`);
+      }
+    }
   }
 
   /** Orders that added net exposure in their base when they arrived (the second leg of a hedge takes it away). */
@@ -231,12 +295,15 @@ export class Observer {
     const has = (id: string, action: string) => bySubject.get(id)?.has(action) ?? false;
     const approvals = (await Promise.all((await this.ids('approval')).map((id) => this.approvals.get(id)))).filter((r): r is ApprovalRecord => r !== null);
     const openIndex = new Set(await this.store.redis.zrange(`${this.prefix}:approvals:open`, '0', '-1'));
+    this.canceled = approvals.filter((r) => r.status === 'canceled').length;
     for (const r of approvals) {
       if (!APPROVAL_FINAL.has(r.status) && !openIndex.has(r.id)) this.flag('I4', 'approval-not-resumable', `${r.id} is ${r.status} but not in the open index`);
       const need = ['order.requested'];
       if (['approved', 'submitted', 'filled', 'failed'].includes(r.status)) need.push('order.approved');
       if (['submitted', 'filled'].includes(r.status)) need.push('order.submitted');
       if (r.status === 'filled') need.push('order.filled');
+      if (r.status === 'canceling' || r.status === 'canceled') need.push('order.approved', 'order.submitted', 'order.cancel_requested');
+      if (r.status === 'canceled') need.push('order.canceled');
       if (r.status === 'failed') need.push('order.failed');
       if (r.status === 'rejected') need.push('order.rejected');
       if (r.status === 'expired') need.push('order.expired');
@@ -257,9 +324,28 @@ export class Observer {
       if (p.status === 'rejected' && !has(id, 'harvester.rejected')) this.flag('I4', 'plan-missing-rejected', `plan ${id} rejected without an entry`);
       if (p.status === 'expired' && !has(id, 'harvester.expired')) this.flag('I4', 'plan-missing-expired', `plan ${id} expired without an entry`);
     }
+    const openFlattens = new Set(await this.store.redis.zrange(`${this.prefix}:flattens:open`, '0', '-1'));
+    for (const f of await this.allFlattens()) {
+      if (!FLATTEN_FINAL.has(f.status) && !openFlattens.has(f.id)) this.flag('I4', 'flatten-not-resumable', `flatten ${f.id} is ${f.status} but not in the open index`);
+      const need = ['flatten.requested'];
+      if (f.status !== 'pending' && f.status !== 'rejected' && f.status !== 'expired') need.push('flatten.approved');
+      if (f.status === 'done' || f.status === 'failed') need.push('flatten.executing');
+      for (const a of need) if (!has(f.id, a)) this.flag('I4', `flatten-missing-${a}`, `flatten ${f.id} is ${f.status} without a ${a} audit entry`);
+      if (FLATTEN_FINAL.has(f.status)) {
+        const finals = audit.filter((e) => e.subject === f.id && ['flatten.done', 'flatten.failed', 'flatten.rejected', 'flatten.expired'].includes(e.action));
+        if (finals.length !== 1 || finals[0]!.action !== `flatten.${f.status}`) {
+          this.flag('I6', 'flatten-final-entries', `flatten ${f.id} is ${f.status} with final entries ${finals.map((e) => e.action).join(', ') || 'none'}`);
+        }
+      } else if (venueOrders && (f.status === 'approved' || f.status === 'executing')) {
+        // Settled: faults lifted, claims lapsed, the sweep ran: an approved flatten must have finished.
+        this.flag('I6', 'flatten-not-finished', `flatten ${f.id} is still ${f.status} after the settle phase`);
+      }
+    }
     // Every order at the venue has the audit entry of the step that sent it.
     const details = venueOrders ? audit.map((e) => e.detail).join('\n') : '';
     for (const o of venueOrders ? this.venue.orders() : []) {
+      // Orders placed outside PerpDesk (the venue's own screen, `ext-` in the schedules) are not the desk's to audit.
+      if (o.clientOrderId.startsWith('ext-')) continue;
       if (!details.includes(o.clientOrderId)) this.flag('I4', 'venue-order-not-audited', `${o.clientOrderId} (${o.status}) is at the venue but no audit entry names it`);
     }
     return { approvals, plans };
@@ -288,6 +374,12 @@ export class Observer {
         this.flag('I5', 'open-order-closed-record', `${r.id} is ${r.status} while pd-${r.id} is still ${o.status}`);
       }
       held.set(sym, (held.get(sym) ?? 0) + (r.plan.side === 'buy' ? 1 : -1) * filled);
+    }
+    // Flatten legs close what the approvals and orders placed outside PerpDesk opened (hedged symbols are judged by
+    // the hedge checks below).
+    for (const o of venueOrders.values()) {
+      if (!/^(fl|ext)-/.test(o.clientOrderId) || HEDGED.some((h) => h.symbol === o.symbol)) continue;
+      held.set(o.symbol, (held.get(o.symbol) ?? 0) + (o.side === 'buy' ? 1 : -1) * o.filledQuantity);
     }
     for (const [sym, q] of held) {
       const v = this.venue.perpSize(sym);

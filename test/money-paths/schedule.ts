@@ -33,6 +33,9 @@ export interface ScheduleResult {
   violations: Violation[];
   crashes: number;
   venueOrders: number;
+  /** Flattens that ran to the end (done or failed), and approvals whose order was cancelled. */
+  flattensRun: number;
+  canceled: number;
 }
 
 export interface ScheduleOptions {
@@ -55,6 +58,8 @@ interface Ctx {
   r: () => number;
   log: string[];
   previews: { approve: string; reject: string }[];
+  /** /flatten previews' buttons. */
+  flattens: { approve: string; reject: string }[];
 }
 
 function pick<T>(r: () => number, xs: readonly T[]): T {
@@ -206,6 +211,67 @@ const STEPS: { weight: number; run: Step }[] = [
     return `plan click ${kind} ${b.ref}`;
   } },
   { weight: 3, run: async (c) => {
+    // /cancel of a resting order (alone, or by two people at once), of all of them, or of an id that is not there.
+    const open = c.w.venue.engine.listOrders({}, 'perp').filter((o) => o.status === 'new' || o.status === 'partially_filled');
+    const kind = pick(c.r, ['one', 'one', 'two', 'all', 'unknown'] as const);
+    const d = c.w.desk;
+    if (kind === 'all' || (!open.length && kind !== 'unknown')) {
+      const r = await d.run('alice', 'cancel', { order: 'all' });
+      return `cancel all -> ${r.title ?? r.text?.slice(0, 40)}`;
+    }
+    if (kind === 'unknown') {
+      const r = await d.run('alice', 'cancel', { order: 'P99999999' });
+      return `cancel unknown -> ${r.text?.slice(0, 30)}`;
+    }
+    // Mostly the desk's own resting orders (their approvals end `canceled`), else one placed outside PerpDesk.
+    const own = open.filter((x) => x.clientOrderId.startsWith('pd-'));
+    const o = own.length && c.r() < 0.7 ? pick(c.r, own) : pick(c.r, open);
+    if (kind === 'two') {
+      await Promise.all([d.run('alice', 'cancel', { order: o.orderId }), d.run('dana', 'cancel', { order: o.orderId })]);
+      return `cancel ${o.clientOrderId} x2`;
+    }
+    const r = await d.run('alice', 'cancel', { order: o.orderId });
+    return `cancel ${o.clientOrderId} -> ${r.text?.slice(0, 40)}`;
+  } },
+  { weight: 3, run: async (c) => {
+    // Someone trades on the venue's own screen: a position or a resting order PerpDesk did not place.
+    const n = c.w.venue.engine.listOrders({}, 'perp').filter((o) => o.clientOrderId.startsWith('ext-')).length + 1;
+    const side = pick(c.r, ['buy', 'sell'] as const);
+    const quantity = Math.round((0.1 + c.r()) * 100) / 100;
+    const mark = c.w.venue.engine.ticker('ETH-PERP').markPrice;
+    const resting = c.r() < 0.5;
+    const price = Math.round(mark * (side === 'buy' ? 0.93 : 1.07) * 100) / 100;
+    try {
+      c.w.venue.engine.placeOrder({ symbol: 'ETH-PERP', side, orderType: resting ? 'limit' : 'market', quantity, ...(resting ? { price } : {}), leverage: 2, reduceOnly: false, clientOrderId: `ext-${n}` }, c.w.now());
+    } catch (e) {
+      return `outside order refused: ${e instanceof Error ? e.message.slice(0, 40) : ''}`;
+    }
+    return `outside ${side} ${quantity} ETH ${resting ? `limit ${price}` : 'market'}`;
+  } },
+  { weight: 4, run: async (c) => {
+    const reply = await c.w.desk.run('alice', 'flatten', { reason: 'fault test' });
+    const b = buttonsOf(reply);
+    if (!b) return `flatten -> ${reply.text?.slice(0, 40)}`;
+    c.flattens.push(b);
+    // Often approved at once: the emergency exit is rarely left waiting.
+    if (c.r() < 0.6) {
+      await c.w.desk.click(pick(c.r, ['bob', 'carol'] as const), b.approve);
+      return 'flatten -> preview, approved';
+    }
+    return 'flatten -> preview';
+  } },
+  { weight: 5, run: async (c) => {
+    if (!c.flattens.length) return 'flatten click: nothing to click';
+    const p = pick(c.r, c.flattens);
+    const kind = pick(c.r, ['approve', 'approve', 'approve', 'approve2', 'approve+reject', 'reject'] as const);
+    const d = c.w.desk;
+    if (kind === 'approve') await d.click(pick(c.r, ['bob', 'carol'] as const), p.approve);
+    else if (kind === 'approve2') await Promise.all([d.click('bob', p.approve), d.click('carol', p.approve)]);
+    else if (kind === 'approve+reject') await Promise.all([d.click('bob', p.approve), d.click('carol', p.reject)]);
+    else await d.click('carol', p.reject);
+    return `flatten click ${kind}`;
+  } },
+  { weight: 3, run: async (c) => {
     if (c.r() < 0.3) {
       c.w.desk.life.dead = true;
       return 'crash now';
@@ -228,10 +294,12 @@ function choose(r: () => number): Step {
 
 async function afterStep(c: Ctx): Promise<void> {
   c.obs.checkFills();
+  await c.obs.afterFlattens();
   if (c.w.desk.life.dead) {
     c.log.push('  restart');
     await settled(c.w.restart());
     if (c.w.desk.life.dead) await settled(c.w.restart());
+    await c.obs.afterFlattens();
     await c.obs.checkRecords(false);
   }
 }
@@ -261,6 +329,7 @@ async function settle(c: Ctx): Promise<void> {
   await settled(w.desk.harvest('off'));
   await settled(w.desk.sweep());
   c.obs.checkFills();
+  await c.obs.afterFlattens();
   await c.obs.afterHarvest();
   const { approvals, plans } = await c.obs.checkRecords();
   await c.obs.checkBooks(approvals, plans);
@@ -275,7 +344,12 @@ export async function runSchedule(seed: number, o: ScheduleOptions): Promise<Sch
   for (const [sym, px] of Object.entries(PRICES)) w.venue.engine.setPrice(sym, px);
   w.venue.engine.setFunding('ETH-PERP', 0);
   const obs = new Observer(o.redis, prefix, w.venue, CONFIG, w.published, w.now);
-  const c: Ctx = { w, obs, r, log: [], previews: [] };
+  const c: Ctx = { w, obs, r, log: [], previews: [], flattens: [] };
+  // Half the desks start with a position someone opened on the venue's own screen: /flatten has work from step 1.
+  if (r() < 0.5) {
+    w.venue.engine.placeOrder({ symbol: 'ETH-PERP', side: r() < 0.5 ? 'buy' : 'sell', orderType: 'market', quantity: 0.5, leverage: 2, reduceOnly: false, clientOrderId: 'ext-0' }, w.now());
+    c.log.push('0. outside position ETH 0.5');
+  }
   const n = o.steps ?? 22;
   try {
     for (let i = 0; i < n; i++) {
@@ -296,7 +370,8 @@ export async function runSchedule(seed: number, o: ScheduleOptions): Promise<Sch
     w.desk.life.dead = true;
     if (!o.keep) await deleteKeys(o.redis, prefix);
   }
-  return { seed, steps: c.log, violations: obs.violations, crashes: w.crashes, venueOrders: w.venue.arrivals.length };
+  const flattensRun = [...obs.flattenFinal.values()].filter((st) => st === 'done' || st === 'failed').length;
+  return { seed, steps: c.log, violations: obs.violations, crashes: w.crashes, venueOrders: w.venue.arrivals.length, flattensRun, canceled: obs.canceled };
 }
 
 async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
@@ -316,6 +391,8 @@ export interface RunSummary {
   tally: Record<string, number>;
   crashes: number;
   venueOrders: number;
+  flattensRun: number;
+  canceled: number;
 }
 
 /** Runs schedules `from .. from+count-1`, `concurrency` at a time (each on its own prefix and venue). */
@@ -326,12 +403,16 @@ export async function runSchedules(from: number, count: number, o: ScheduleOptio
   let next = from;
   let crashes = 0;
   let venueOrders = 0;
+  let flattensRun = 0;
+  let canceled = 0;
   const worker = async () => {
     while (next < from + count) {
       const seed = next++;
       const res = await runSchedule(seed, o);
       crashes += res.crashes;
       venueOrders += res.venueOrders;
+      flattensRun += res.flattensRun;
+      canceled += res.canceled;
       o.onResult?.(res);
       if (res.violations.length) {
         failing.push(res);
@@ -340,7 +421,7 @@ export async function runSchedules(from: number, count: number, o: ScheduleOptio
     }
   };
   await Promise.all(Array.from({ length: o.concurrency ?? 8 }, worker));
-  return { schedules: count, ms: performance.now() - t0, failing: failing.sort((a, b) => a.seed - b.seed), tally, crashes, venueOrders };
+  return { schedules: count, ms: performance.now() - t0, failing: failing.sort((a, b) => a.seed - b.seed), tally, crashes, venueOrders, flattensRun, canceled };
 }
 
 export function describeFailure(res: ScheduleResult): string {

@@ -15,6 +15,8 @@ import { ExchangeError, type Exchange, type Order } from '../../exchange/port.js
 import type { Logger } from '../../log.js';
 import { price as fmtPrice } from '../../format.js';
 import type { Announcer } from '../alerts/announce.js';
+import type { AlertService } from '../alerts/publish.js';
+import type { HarvesterState } from '../harvester/state.js';
 import type { AuditLog } from '../audit.js';
 import { SYSTEM, type ApprovalStore, type Cause } from '../approvals/store.js';
 import type { ApprovalRecord } from '../approvals/types.js';
@@ -46,6 +48,9 @@ export interface FlattenExecutorDeps {
   market: MarketService;
   audit: AuditLog;
   announcer: Announcer;
+  /** A hedge whose perp leg the flatten closed is left `broken` with a critical alert: its spot leg is a person's call. */
+  harvester: HarvesterState;
+  alerts: AlertService;
   log: Logger;
   now: () => number;
   /** Edits the flatten's preview messages to its state (notices). */
@@ -186,8 +191,7 @@ export class FlattenExecutor {
 
   /** Writes a leg's outcome and its audit entry (which names the client order id, so every venue order is audited). */
   async #ended(rec: FlattenRecord, leg: FlattenLeg): Promise<void> {
-    await this.#putLeg(rec, leg);
-    await this.d.audit.append({
+    await this.d.flattens.endLeg(rec.id, leg, {
       ts: this.d.now(), ...SYSTEM, action: leg.status === 'failed' ? 'flatten.leg_failed' : 'flatten.leg', subject: rec.id,
       detail: `leg ${leg.index} ${leg.kind} ${leg.symbol} ${leg.kind === 'cancel' ? `${leg.orderId ?? ''} (${leg.clientOrderId})` : leg.clientOrderId}: ${leg.status}, ${leg.note ?? ''}`,
     });
@@ -314,8 +318,38 @@ export class FlattenExecutor {
     return this.#ended(rec, { ...base, status: 'failed', note: `${prefix}did not fill (${why}); the position is still open` });
   }
 
+  /**
+   * The harvester's hedges in the symbols this flatten closed: the perp leg is gone (or smaller) and the spot leg
+   * is not a position a flatten closes, so the hedge is recorded `broken` with what the venue holds, and a critical
+   * alert asks a person to decide; the harvester leaves the symbol alone until `/harvester start`.
+   */
+  async #breakHedges(rec: FlattenRecord, legs: readonly FlattenLeg[]): Promise<void> {
+    const symbols = [...new Set(legs.filter((l) => l.kind === 'close' && (l.filledQuantity ?? 0) > 0).map((l) => l.symbol))];
+    if (!symbols.length) return;
+    const positions = await this.d.exchange.positions();
+    for (const symbol of symbols) {
+      const h = await this.d.harvester.hedge(symbol);
+      if (!h || h.status !== 'open') continue;
+      const perp = positions.find((p) => p.symbol === symbol && p.side === h.perpSide)?.size ?? 0;
+      const note = `flatten ${rec.id} closed the perp leg (${h.perpSide} ${h.perpQty} -> ${perp}); the spot leg of ${h.spotQty} ${h.spotSymbol} is still held`;
+      await this.d.harvester.putHedge({ ...h, perpQty: perp, status: 'broken', note });
+      await this.d.audit.append({ ts: this.d.now(), ...SYSTEM, action: 'harvester.hedge_broken', subject: symbol, detail: note });
+      await this.d.alerts.publish({
+        key: `flatten:${rec.id}:hedge:${symbol}`,
+        kind: 'harvester',
+        severity: 'critical',
+        symbol,
+        title: `Flatten left the ${symbol} hedge's spot leg open: decision needed`,
+        text: `${note}. The harvester will not trade ${symbol} until a person decides: sell the spot (${h.spotSymbol}), then /harvester start.`,
+        incident: `flatten:${rec.id}:hedge:${symbol}`,
+        at: this.d.now(),
+      });
+    }
+  }
+
   async #finish(rec: FlattenRecord): Promise<FlattenRecord | null> {
     const legs = (await this.d.flattens.legs(rec.id)) ?? [];
+    await this.#breakHedges(rec, legs);
     const failed = legs.filter((l) => l.status === 'failed');
     const done = legs.filter((l) => l.status === 'done').length;
     const skipped = legs.filter((l) => l.status === 'skipped').length;

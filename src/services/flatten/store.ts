@@ -189,6 +189,17 @@ export class FlattenStore {
     await this.store.redis.hset(this.#legsKey(id), String(leg.index), JSON.stringify(FlattenLeg.parse(leg)));
   }
 
+  /** Writes a leg's outcome and its audit entry in one transaction: a crash cannot keep one without the other. */
+  async endLeg(id: string, leg: FlattenLeg, entry: AuditEntry): Promise<void> {
+    const r = await this.store.redis
+      .multi()
+      .hset(this.#legsKey(id), String(leg.index), JSON.stringify(FlattenLeg.parse(leg)))
+      .xadd(this.audit.streamKey, 'MAXLEN', '~', String(AUDIT_MAXLEN), '*', 'e', JSON.stringify(entry))
+      .exec();
+    const failed = r?.find(([err]) => err);
+    if (!r || failed) throw failed?.[0] ?? new Error(`flatten ${id}: leg ${leg.index} was not written`);
+  }
+
   /**
    * Claims the right to execute until `now + ttlMs`; `token` identifies the runner. False while another runner's
    * claim has not lapsed (a runner that died stops renewing it).

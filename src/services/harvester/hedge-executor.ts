@@ -124,6 +124,7 @@ export class HedgeExecutor {
       const blocked = await this.#blocked(rec.plan, now);
       if (blocked && !(await this.#firstLegSent(rec.plan))) return this.#expire(rec, blocked, 'executing');
       await this.d.audit.append(this.#entry(id, 'harvester.resumed', `resuming an execution abandoned since ${new Date(rec.updatedAt).toISOString()}`));
+      return this.#execute(rec.plan, true);
     }
     return this.#execute(rec.plan);
   }
@@ -153,7 +154,7 @@ export class HedgeExecutor {
     return found !== null;
   }
 
-  async #execute(plan: HedgePlan): Promise<PlanRecord | null> {
+  async #execute(plan: HedgePlan, resumed = false): Promise<PlanRecord | null> {
     const [first, second] = plan.legs as [HedgeLeg, HedgeLeg | undefined];
     const limit = (await this.d.cascade.active(plan.symbol, this.d.now())) !== null;
     let o0: Order;
@@ -171,6 +172,16 @@ export class HedgeExecutor {
     // A run that died while unwinding finishes the unwind; re-sending the second leg would hedge a closed leg.
     const unwinding = await this.d.harvester.unwinding(plan.id);
     if (unwinding !== null) return this.#unwind(plan, first, f0, { ...unwinding, quantity: unwinding.quantity ?? f0 }, limit);
+    if (resumed && plan.action === 'enter' && first.market === 'perp') {
+      // While the run lay dead its perp leg may have been closed (a /flatten): hedging it now would buy a naked spot.
+      const held = await this.#perpHeld(plan);
+      const lot = await this.#lot(plan);
+      if (held < f0 - lot / 2) {
+        const why = `the perp leg (${f0}) was closed outside the plan while it lay unfinished (e.g. by /flatten); the venue holds ${held}`;
+        if (held <= lot / 2) return this.#fail(plan, `${why}: nothing was hedged and nothing is left to unwind`);
+        return this.#broken(plan, why, { perp: held, spot: 0 });
+      }
+    }
 
     const q1 = this.#secondQuantity(plan, first, second, f0);
     let f1 = 0;
@@ -276,6 +287,15 @@ export class HedgeExecutor {
     return Math.min(first.quantity, floorToStep(this.d.config.MAX_NOTIONAL_USD / worst, inst.lotSize));
   }
 
+  /** The venue's perp position on the hedge's side, in its symbol. */
+  async #perpHeld(plan: HedgePlan): Promise<number> {
+    try {
+      return (await this.d.exchange.positions()).find((p) => p.symbol === plan.symbol && p.side === plan.perpSide)?.size ?? 0;
+    } catch (e) {
+      throw this.#unknown(plan, e);
+    }
+  }
+
   async #lot(plan: HedgePlan): Promise<number> {
     return (await this.#instrument(plan)).lotSize;
   }
@@ -339,6 +359,13 @@ export class HedgeExecutor {
   async #settle(plan: HedgePlan, fills: Fills, note = ''): Promise<PlanRecord | null> {
     const now = this.d.now();
     if (plan.action === 'enter') {
+      // The perp leg may have been closed while the plan was in flight (a /flatten ran between a crash and its
+      // resume): a hedge recorded with a perp leg the venue no longer holds would hide a naked spot leg.
+      const held = await this.#perpHeld(plan);
+      const lot = await this.#lot(plan);
+      if (held < fills.perp - lot / 2) {
+        return this.#broken(plan, `the venue holds ${plan.perpSide} perp ${held} of the ${tidy(fills.perp)} the entry filled (closed outside the plan, e.g. by /flatten)`, { perp: held, spot: tidy(fills.spot) });
+      }
       await this.d.harvester.putHedge({
         symbol: plan.symbol,
         spotSymbol: plan.spotSymbol,

@@ -13,13 +13,31 @@ import type { AuditLog } from '../audit.js';
 import { planWords, SYSTEM, type ApprovalStore, type Cause } from '../approvals/store.js';
 import type { ApprovalRecord, OrderResult } from '../approvals/types.js';
 import { key, type Store } from '../store.js';
+import { LuaScript } from '../../queues/lua-script.js';
 
-/** A claim with no result yet belongs to a cancel in flight; after this it is considered abandoned (a crash). */
+/**
+ * A claim with no result yet belongs to a cancel in flight; older than this by the desk's clock it is taken for
+ * abandoned (the process died) and another cancel may take it over.
+ */
 export const CANCEL_CLAIM_MS = 60_000;
-/** How long "already cancelled by …" can be answered for an order. */
+/** How long "already cancelled by …" can be answered for an order (Redis expiry of a claim). */
 const DONE_TTL_MS = 7 * 86_400_000;
 /** A second person's /cancel waits this long for the first one's answer before saying it is still in flight. */
-const WAIT_FOR_OTHER_MS = 5_000;
+const WAIT_FOR_OTHER_MS = 3_000;
+
+/**
+ * Takes the claim when it is free, or when it still holds exactly `stale` (an abandoned claim read just before).
+ * KEYS: 1 claim. ARGV: 1 new claim JSON, 2 the stale value to replace ('' = only when free), 3 expiry ms.
+ * Returns false when taken, else the claim as it stands.
+ */
+const CLAIM = new LuaScript('pdCancelClaim', `
+local cur = redis.call('GET', KEYS[1])
+if (not cur and ARGV[2] == '') or (cur and cur == ARGV[2]) then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
+  return false
+end
+return cur
+`, 1);
 
 export function isOpenOrder(o: Pick<Order, 'status'>): boolean {
   return o.status === 'new' || o.status === 'partially_filled';
@@ -101,6 +119,15 @@ export async function recordCancelEnd(approvals: ApprovalStore, rec: ApprovalRec
   return t.ok ? t.record : t.current;
 }
 
+function parseClaim(raw: string): Claim | null {
+  try {
+    const p = Claim.safeParse(JSON.parse(raw));
+    return p.success ? p.data : null;
+  } catch {
+    return null;
+  }
+}
+
 export class OrderCanceller {
   constructor(private readonly d: CancellerDeps) {}
 
@@ -108,13 +135,18 @@ export class OrderCanceller {
     return key(this.d.store, 'cancel', orderId);
   }
 
-  /** Null when the claim is ours (new, or our own unfinished one); else the other claim. */
+  /** Null when the claim is ours (new, our own unfinished one, or an abandoned one taken over); else the other claim. */
   async #claim(orderId: string, mine: Claim): Promise<Claim | null> {
     const k = this.#claimKey(orderId);
-    const ok = await this.d.store.redis.set(k, JSON.stringify(mine), 'PX', CANCEL_CLAIM_MS, 'NX');
-    if (ok === 'OK') return null;
-    const other = await this.#read(orderId);
+    let raw = (await CLAIM.run(this.d.store.redis, [k], [JSON.stringify(mine), '', DONE_TTL_MS])) as string | null;
+    if (raw === null) return null;
+    const other = parseClaim(raw);
     if (other && !other.done && mine.owner !== undefined && other.owner === mine.owner) return null;
+    if (other && !other.done && mine.at - other.at >= CANCEL_CLAIM_MS) {
+      raw = (await CLAIM.run(this.d.store.redis, [k], [JSON.stringify(mine), raw, DONE_TTL_MS])) as string | null;
+      if (raw === null) return null;
+      return parseClaim(raw) ?? { by: 'someone', at: mine.at };
+    }
     return other ?? { by: 'someone', at: mine.at };
   }
 
@@ -126,13 +158,7 @@ export class OrderCanceller {
 
   async #read(orderId: string): Promise<Claim | null> {
     const raw = await this.d.store.redis.get(this.#claimKey(orderId));
-    if (!raw) return null;
-    try {
-      const p = Claim.safeParse(JSON.parse(raw));
-      return p.success ? p.data : null;
-    } catch {
-      return null;
-    }
+    return raw ? parseClaim(raw) : null;
   }
 
   async #finish(orderId: string, claim: Claim, order: Order): Promise<void> {
