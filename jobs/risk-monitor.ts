@@ -20,6 +20,7 @@ import type { AlertInput } from '../src/services/alerts/types.js';
 import { key } from '../src/services/store.js';
 import { ApprovalStore } from '../src/services/approvals/store.js';
 import { PositionWatch, type PositionWatchOutcome } from '../src/services/watchdogs/positions.js';
+import { FlattenStore } from '../src/services/flatten/store.js';
 import type { JobContext } from './job-context.js';
 
 const Level = z.enum(['warn', 'critical']);
@@ -37,7 +38,7 @@ export interface RiskOutcome {
 
 export function positionWatch(ctx: JobContext): PositionWatch {
   const { store, exchange, alerts, harvester, cascade, audit, log } = ctx;
-  return new PositionWatch({ store, exchange, alerts, harvester, cascade, audit, log, approvals: new ApprovalStore(store, audit) });
+  return new PositionWatch({ store, exchange, alerts, harvester, cascade, audit, log, approvals: new ApprovalStore(store, audit), flattens: new FlattenStore(store, audit) });
 }
 
 export async function runRiskMonitor(ctx: JobContext, opts: { startup?: boolean } = {}): Promise<RiskOutcome> {

@@ -8,6 +8,7 @@ import { runRiskMonitor } from '../../jobs/risk-monitor.js';
 import { PurpleFleaClient } from '../../src/exchange/purpleflea.js';
 import { startPaperServer, type PaperServerHandle } from '../../src/exchange/paper-server.js';
 import { ApprovalStore } from '../../src/services/approvals/store.js';
+import { FlattenStore } from '../../src/services/flatten/store.js';
 import { key } from '../../src/services/store.js';
 import { drained, entryPlan, jobsHarness, type JobsHarness } from '../jobs/support/harness.js';
 
@@ -119,6 +120,33 @@ describe('position watchdog (venue stand-in over HTTP)', () => {
     expect(alerts.map((s) => s.reply.title)).toEqual(['Position opened outside PerpDesk — BTC-PERP long 0.050']);
     expect(fieldsOf(alerts[0]!.reply)['Position']).toBe('none → long 0.050');
     expect((await h.paper.positions()).map((p) => p.symbol).sort()).toEqual(['BTC-PERP', 'ETH-PERP']);
+  });
+
+  it('when a /flatten leg closes a position, should not report it as a close outside PerpDesk', async () => {
+    h = await overHttp();
+    await order('manual-seed', 'buy', 0.1, false, 2);
+    await tick(h);
+    const flattens = new FlattenStore(h.bg.ctx.store, h.ctx.audit);
+    const now = Date.now();
+    const f = await flattens.create({
+      createdAt: now, expiresAt: now + 60_000, requester: { platform: 'console', userId: 'console', displayName: 'console' }, chatId: 'console',
+      required: 1, selfApprovalAllowed: true, reason: 'drill', cancels: [], closes: [{ symbol: 'BTC-PERP', side: 'long', size: 0.1, mark: 65_000, cascade: false }],
+      view: { title: 't', fields: [], text: '' },
+    });
+    await order(`fl-${f.id}-0`, 'sell', 0.1, true);
+    await tick(h);
+    await tick(h);
+    expect(positionAlerts(h).map((a) => a.reply.title)).toEqual([]);
+    expect(await h.paper.positions()).toEqual([]);
+    // A flatten-looking id without a flatten behind it is someone else.
+    await order('manual-2', 'buy', 0.05, false, 2);
+    await tick(h);
+    await order('fl-fnotaflatten-0', 'sell', 0.05, true);
+    await tick(h);
+    expect(positionAlerts(h).map((a) => a.reply.title)).toEqual([
+      'Position opened outside PerpDesk — BTC-PERP long 0.050',
+      'Position closed outside PerpDesk — BTC-PERP long 0.050',
+    ]);
   });
 
   it('when a hedge\'s perp leg is closed outside the desk, should mark the hedge broken at once with a naked-leg alert', async () => {

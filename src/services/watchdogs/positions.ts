@@ -3,7 +3,7 @@
  * with the last known book (kept in Redis), net of what the desk's own orders filled since, and reports what is
  * left — liquidation, auto-deleveraging, a close or an open outside PerpDesk (domain/position-changes.ts decides
  * which). The desk's orders are the venue orders whose client order id belongs to one of its own records: an order
- * approval (`pd-<approval>`) or a harvester plan (`hv-<plan>-<leg>`); the book keeps how much each had filled, so a
+ * approval (`pd-<approval>`), a harvester plan (`hv-<plan>-<leg>`) or a flatten (`fl-<flatten>-<leg>`); the book keeps how much each had filled, so a
  * resting order that fills between two runs is the desk's, however long it rested.
  *
  * Exactly once: the alert key is derived from the book it was computed against, the alert is published first and
@@ -22,6 +22,7 @@ import type { ApprovalStore } from '../approvals/store.js';
 import type { AuditLog } from '../audit.js';
 import type { CascadeState } from '../cascade-state.js';
 import type { HarvesterState } from '../harvester/state.js';
+import type { FlattenStore } from '../flatten/store.js';
 import { key, type Store } from '../store.js';
 
 const Known = z.object({
@@ -52,6 +53,8 @@ export interface PositionWatchDeps {
   alerts: AlertService;
   approvals: ApprovalStore;
   harvester: HarvesterState;
+  /** `/flatten` legs (`fl-<flatten>-<leg>`) are the desk's own closes. */
+  flattens?: FlattenStore;
   cascade: CascadeState;
   audit: AuditLog;
   log: Logger;
@@ -173,6 +176,8 @@ export class PositionWatch {
     if (approval) return (await this.d.approvals.get(approval[1]!)) !== null;
     const leg = /^hv-([a-z0-9]{4,32})-\d+u?$/.exec(cid);
     if (leg) return (await this.d.harvester.plan(leg[1]!)) !== null;
+    const flatten = /^fl-(f[a-z0-9]{4,31})-\d+$/.exec(cid);
+    if (flatten && this.d.flattens) return (await this.d.flattens.get(flatten[1]!)) !== null;
     return false;
   }
 
