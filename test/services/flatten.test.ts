@@ -75,8 +75,8 @@ describe('/flatten', () => {
     expect(text).toMatch(/✅ \d\. Close long 0.05 BTC-PERP \(market sell 0.05, reduce-only, fl-.*\): filled 0.05 at/);
     expect(text).toMatch(/✅ \d\. Close short 1.2 ETH-PERP .*: filled 1.2 at/);
     // The preview message ends showing the result and has no buttons.
-    const last = h.notifier.edits.filter((e) => e.ref.messageId.startsWith('preview-') && /Flattened/.test(e.reply.text ?? '')).at(-1);
-    expect(last?.reply.buttons).toEqual([]);
+    const last = await eventually(() => h.notifier.edits.filter((e) => e.ref.messageId.startsWith('preview-') && /Flattened/.test(e.reply.text ?? '')).at(-1));
+    expect(last.reply.buttons).toEqual([]);
     const actions = (await h.ctx.audit.latest(100)).filter((e) => e.subject === rec.id).map((e) => e.action);
     expect(actions).toEqual(expect.arrayContaining(['flatten.requested', 'flatten.approved', 'flatten.executing', 'flatten.planned', 'flatten.leg', 'flatten.done']));
   });
