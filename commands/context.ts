@@ -24,4 +24,6 @@ export interface Invocation {
   chatType?: 'private' | 'group';
   /** The Discord server the command came from; absent in a DM and on other platforms. */
   guildId?: string;
+  /** The Telegram forum topic (message_thread_id) the command was written in; absent outside topics. */
+  threadId?: number;
 }

@@ -9,7 +9,12 @@ export const SIGNAL_CHOICES = ['off', 'basis', 'oi', 'all'] as const;
 
 export function destinationOf(inv: Invocation): Destination {
   return inv.platform === 'telegram'
-    ? { platform: 'telegram', chatId: inv.chatId, chatType: inv.chatType ?? (inv.chatId.startsWith('-') ? 'group' : 'private') }
+    ? {
+        platform: 'telegram',
+        chatId: inv.chatId,
+        chatType: inv.chatType ?? (inv.chatId.startsWith('-') ? 'group' : 'private'),
+        ...(inv.threadId === undefined ? {} : { threadId: inv.threadId }),
+      }
     : { platform: inv.platform, chatId: inv.chatId };
 }
 
@@ -61,6 +66,12 @@ export default defineCommand({
     await ctx.subscriptions.subscribe(dest, prefs, inv.actor.displayName, ctx.now());
     const changed = Object.values(args).some((v) => v !== undefined);
     const shown = describeModes(prefs);
+    const teamChat = dest.platform === 'telegram' && dest.chatId === ctx.config.TELEGRAM_ALERT_CHAT_ID;
+    const where = dest.platform !== 'telegram' || teamChat
+      ? ''
+      : dest.threadId === undefined
+        ? 'Alerts come to this chat (in a forum: its General topic; run /subscribe inside a topic to move them there). '
+        : 'Alerts come to this topic (run /subscribe in another topic to move them). ';
     return {
       title: !prior ? 'Subscribed to alerts' : changed ? 'Alert filters updated' : 'Alert settings',
       fields: [
@@ -72,6 +83,7 @@ export default defineCommand({
         { name: 'Off', value: shown.off },
       ],
       text:
+        where +
         'Change with notify, e.g. /subscribe notify:risk=on,order=silent,harvester=off (kinds, or the groups risk, market, watchdog, all). ' +
         '* = chosen here, the rest follow the defaults. Critical alerts ring even when their kind is silent; trading paused/resumed always comes through. /unsubscribe stops alerts here.',
       severity: 'success',

@@ -78,12 +78,15 @@ function displayName(u: User): string {
   return [u.first_name, u.last_name].filter(Boolean).join(' ') || String(u.id);
 }
 
-function invocation(from: User, chat: Chat): Invocation {
+function invocation(from: User, chat: Chat, m?: Message): Invocation {
+  // General-topic messages may carry a thread id too (a reply's root), but only a topic message is in a topic.
+  const threadId = m && 'is_topic_message' in m && m.is_topic_message && m.message_thread_id !== undefined ? m.message_thread_id : undefined;
   return {
     platform: 'telegram',
     actor: { platform: 'telegram', userId: String(from.id), displayName: displayName(from), roleIds: [] },
     chatId: String(chat.id),
     chatType: chat.type === 'private' ? 'private' : 'group',
+    ...(threadId === undefined ? {} : { threadId }),
   };
 }
 
@@ -222,7 +225,7 @@ export class TelegramTransport implements Notifier {
     const chatId = String(chat.id);
     const replyTo = isPrivate ? undefined : m.message_id;
     const parsed = parseCommandText(m.text, desk.commands, this.#username);
-    const inv = invocation(from, chat);
+    const inv = invocation(from, chat, m);
     if (parsed === null) {
       // Groups are full of conversation that is not for us; only a private chat gets a hint (a stranger: the refusal).
       if (isPrivate && !m.text.startsWith('/')) {

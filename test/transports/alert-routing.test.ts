@@ -22,6 +22,8 @@ import { ALERT_KINDS, type AlertInput } from '../../src/services/alerts/types.js
 const GUILD = '1100000000000000001';
 const ALERT_CHANNEL = '1100000000000000021';
 const FORUM = -1_001_000_000_777;
+/** A team forum that is not the alert chat: it subscribes from inside a topic. */
+const DESK_FORUM = -1_001_000_000_888;
 const MEMBER = 8101;
 const PRIVATE = 8102;
 const OLD_SUBSCRIBER = 8103;
@@ -71,6 +73,7 @@ describe('alert routing: notification modes, forum topics and venue filters on t
       ...telegramEnv(tg),
       TELEGRAM_ALERT_CHAT_ID: `${FORUM}:cascade=${topic.cascade},risk=${topic.risk},order=${topic.fills}`,
       PERPDESK_VIEWERS: `telegram:${PRIVATE},telegram:${OLD_SUBSCRIBER}`,
+      PERPDESK_CHATS: `${TEAM_ENV.PERPDESK_CHATS},telegram:${DESK_FORUM}`,
     };
     const app = await startApp({
       config: loadConfig(env), log: silentLogger, redisUrl: redisUrl(), exchange: paper, prefix, httpPort: 0, background: { schedule: false, limits: pacing() },
@@ -274,6 +277,26 @@ describe('alert routing: notification modes, forum topics and venue filters on t
     expect(sendCall(FORUM, title)).toBeUndefined();
     expect(discordPost(title)).toBeUndefined();
     expect(await inPrivate(PRIVATE, '/subscribe notify:rule=on min_severity:info venues:all')).toMatch(/On[\s\S]*rule/);
+  });
+
+  it('sends a chat\'s alerts to the forum topic it subscribed from, and back to the General topic when asked there', async () => {
+    const [alerts] = tg.makeForum(DESK_FORUM, ['Desk alerts']) as [number];
+    const ask = async (text: string, threadId?: number) => {
+      const before = tg.messages(DESK_FORUM).at(-1)?.messageId ?? 0;
+      tg.sendText({ chatId: DESK_FORUM, fromId: MEMBER, text, ...(threadId === undefined ? {} : { threadId }) });
+      return tg.waitForMessage(DESK_FORUM, (m) => m.messageId > before && !/numbers behind it/.test(m.text ?? ''), 10_000);
+    };
+    expect((await ask('/subscribe', alerts)).text).toContain('Alerts come to this topic');
+    const inTopic = await publish({ kind: 'cascade', title: 'Cascade ADA-PERP for the desk topic' });
+    const fill = await publish({ kind: 'order', severity: 'info', title: 'Order filled for the desk topic' });
+    const [c, f] = [await waitSend(DESK_FORUM, inTopic), await waitSend(DESK_FORUM, fill)];
+    expect(c.params.message_thread_id).toBe(alerts);
+    expect(f.params).toMatchObject({ message_thread_id: alerts, disable_notification: true });
+
+    expect((await ask('/subscribe')).text).toContain("its General topic");
+    const general = await publish({ kind: 'cascade', title: 'Cascade ADA-PERP for General' });
+    expect((await waitSend(DESK_FORUM, general)).params).not.toHaveProperty('message_thread_id');
+    await drained();
   });
 
   it('reads a subscription stored before per-kind modes: its signals stay on, every other kind at its default', async () => {

@@ -69,8 +69,11 @@ export class AlertDelivery {
     return (await this.routes(alert, exclude)).map((r) => r.dest);
   }
 
-  /** The destinations that want this alert, each with how it reaches them (`silent`: no sound or push). */
-  async routes(alert: Alert, exclude: string[] = []): Promise<{ dest: Destination; silent: boolean }[]> {
+  /**
+   * The destinations that want this alert, each with how it reaches them: `silent` (no sound or push) and the forum
+   * topic to post in.
+   */
+  async routes(alert: Alert, exclude: string[] = []): Promise<Route[]> {
     if (alert.to) return this.#target(alert, alert.to, exclude);
     const subs = await this.d.subscriptions.list();
     const byKey = new Map<string, { dest: Destination; prefs: typeof DEFAULT_PREFS }>();
@@ -88,7 +91,7 @@ export class AlertDelivery {
     let out = [...byKey.values()].flatMap((x) => {
       if (exclude.includes(destKey(x.dest))) return [];
       const how = deliveryOf(x.prefs, alert);
-      return how ? [{ dest: x.dest, silent: how === 'silent' }] : [];
+      return how ? [this.#route(x.dest, alert.kind, how)] : [];
     });
     if (alert.editOnly) {
       const refs = await this.d.messageRefs.get(alertTrack(incidentRef(incidentOf(alert))));
@@ -102,14 +105,14 @@ export class AlertDelivery {
    * An alert for one chat only (its own `/alert` rule): no subscription filter (symbols, severity, venues) applies,
    * only the chat's mode for the kind, so `rule=silent` quiets its own rules and `rule=off` stops them.
    */
-  async #target(alert: Alert, to: Destination, exclude: string[]): Promise<{ dest: Destination; silent: boolean }[]> {
+  async #target(alert: Alert, to: Destination, exclude: string[]): Promise<Route[]> {
     if (!this.d.notifiers.get(to.platform) || exclude.includes(destKey(to))) return [];
     if (alert.editOnly) {
       const refs = await this.d.messageRefs.get(alertTrack(incidentRef(incidentOf(alert))));
       if (!refs.some((r) => r.platform === to.platform && r.chatId === to.chatId)) return [];
     }
     const how = deliveryOf({ ...(await this.d.subscriptions.prefsOf(to)), symbols: null, minSeverity: 'info', venues: null }, alert);
-    return how ? [{ dest: to, silent: how === 'silent' }] : [];
+    return how ? [this.#route(to, alert.kind, how)] : [];
   }
 
   /**
@@ -141,10 +144,18 @@ export class AlertDelivery {
       const item = { alertId: data.alertId, alert: data.alert, seq: data.seq ?? data.alert.at };
       const drainerId = (dest: Destination) => `dlv-${jobSafe(destKey(dest))}-${data.alertId}`;
       const todo = [];
-      // Silent and ringing copies are different outbox members; each destination gets exactly one of them.
-      for (const silent of [false, true]) {
-        const group = routes.filter((r) => r.silent === silent).map((r) => r.dest);
-        if (group.length) todo.push(...(await this.#outbox.enqueue(group, silent ? { ...item, silent } : item, drainerId)));
+      // Copies that differ in how they are sent (silent, topic) are different outbox members; each destination gets
+      // exactly one of them.
+      const groups = new Map<string, { how: Omit<Route, 'dest'>; dests: Destination[] }>();
+      for (const r of routes) {
+        const k = `${r.silent}|${r.threadId ?? ''}`;
+        const g = groups.get(k) ?? { how: { silent: r.silent, threadId: r.threadId }, dests: [] };
+        g.dests.push(r.dest);
+        groups.set(k, g);
+      }
+      for (const { how, dests: group } of groups.values()) {
+        const copy: OutboxItem = { ...item, ...(how.silent ? { silent: true } : {}), ...(how.threadId === undefined ? {} : { threadId: how.threadId }) };
+        todo.push(...(await this.#outbox.enqueue(group, copy, drainerId)));
       }
       // A drainer that is sending right now may die with its process: a spare looks again once its claim would have
       // lapsed, and takes over if it did (one spare per destination per interval).
@@ -233,12 +244,12 @@ export class AlertDelivery {
     if (total > allowance && (await this.#digestible(dest, head[0]!.item.alert))) {
       // Only as many as one digest message can hold are read: a long queue is sent as several digests.
       const run: QueuedItem[] = [];
-      const thread = this.#threadOf(dest, head[0]!.item.alert.kind);
+      const thread = head[0]!.item.threadId;
       for (const q of (await this.#outbox.peek(dest, DIGEST_PEEK)).head) {
         if (!(await this.#digestible(dest, q.item.alert))) break;
         // A digest is one message in one forum topic: alerts for another topic wait for their own digest (order
         // only matters within a topic, where each reader sees it).
-        if (this.#threadOf(dest, q.item.alert.kind) !== thread) continue;
+        if (q.item.threadId !== thread) continue;
         run.push(q);
       }
       if (run.length > 1) batch = run.slice(0, digestFit(run.map((q) => q.item.alert)));
@@ -281,9 +292,11 @@ export class AlertDelivery {
     }
   }
 
-  /** The forum topic this kind goes to in this destination, if it has topics. */
-  #threadOf(dest: Destination, kind: AlertKind): number | undefined {
-    return this.d.topics?.get(destKey(dest))?.[kind];
+  /** How the alert reaches this destination; the topic is the team chat's topic for the kind, or the chat's own. */
+  #route(dest: Destination, kind: AlertKind, how: 'on' | 'silent'): Route {
+    const topics = this.d.topics?.get(destKey(dest));
+    const threadId = topics ? topics[kind] : dest.threadId;
+    return { dest, silent: how === 'silent', ...(threadId === undefined ? {} : { threadId }) };
   }
 
   async #sendOne(dest: Destination, item: OutboxItem): Promise<string> {
@@ -311,7 +324,7 @@ export class AlertDelivery {
     } else if (alert.editOnly) {
       return 'nothing to edit';
     }
-    const sent = await notifier.send(dest.chatId, reply, { ...ADMITTED, ...this.#how(dest, alert.kind, item.silent === true) });
+    const sent = await notifier.send(dest.chatId, reply, { ...ADMITTED, ...how(item.silent === true, item.threadId) });
     await this.d.messageRefs.add(track, toStored(sent));
     if (alert.track) await this.d.messageRefs.add(alert.track, toStored(sent));
     await this.#shown(verKey, alert);
@@ -321,19 +334,14 @@ export class AlertDelivery {
 
   async #sendDigest(dest: Destination, batch: QueuedItem[]): Promise<string> {
     const alerts = batch.map((b) => b.item.alert);
-    // The digest rings when any alert in it would have rung on its own.
-    const how = this.#how(dest, alerts[0]!.kind, batch.every((b) => b.item.silent === true));
-    await this.d.notifiers.get(dest.platform)!.send(dest.chatId, renderDigest(alerts), { ...ADMITTED, ...how });
+    // The digest rings when any alert in it would have rung on its own; its alerts share one topic (see #claim).
+    const opts = how(batch.every((b) => b.item.silent === true), batch[0]!.item.threadId);
+    await this.d.notifiers.get(dest.platform)!.send(dest.chatId, renderDigest(alerts), { ...ADMITTED, ...opts });
     for (const a of alerts) await this.#shown(key(this.d.store, 'alerts', 'ver', incidentRef(incidentOf(a)), destKey(dest)), a);
     this.d.log.info({ dest: destKey(dest), alerts: alerts.length }, 'alert digest sent');
     alertsDeliveredTotal.inc({ platform: dest.platform, how: 'digest' });
     alertsCoalescedTotal.inc({ platform: dest.platform }, alerts.length);
     return `digest of ${alerts.length}`;
-  }
-
-  #how(dest: Destination, kind: AlertKind, silent: boolean): { silent?: true; threadId?: number } {
-    const threadId = this.#threadOf(dest, kind);
-    return { ...(silent ? { silent: true as const } : {}), ...(threadId === undefined ? {} : { threadId }) };
   }
 
   async #shown(verKey: string, alert: Alert): Promise<void> {
@@ -351,6 +359,18 @@ export class AlertDelivery {
     await job.moveToDelayed(until, token);
     throw new DelayedError();
   }
+}
+
+/** How one copy of an alert reaches its destination. */
+export interface Route {
+  dest: Destination;
+  silent: boolean;
+  /** Telegram forum topic (message_thread_id); absent = the chat itself. */
+  threadId?: number;
+}
+
+function how(silent: boolean, threadId: number | undefined): { silent?: true; threadId?: number } {
+  return { ...(silent ? { silent: true as const } : {}), ...(threadId === undefined ? {} : { threadId }) };
 }
 
 function toStored(r: StoredMessageRef): StoredMessageRef {

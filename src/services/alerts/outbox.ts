@@ -16,6 +16,8 @@ export const OutboxItem = z.object({
   seq: z.number(),
   /** Sent without a sound or push (the destination's mode for the kind was `silent` when it was fanned out). */
   silent: z.boolean().optional(),
+  /** The Telegram forum topic it goes to (the team chat's topic for its kind, or the topic a chat subscribed from). */
+  threadId: z.number().int().positive().optional(),
 });
 export type OutboxItem = z.infer<typeof OutboxItem>;
 

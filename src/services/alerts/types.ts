@@ -79,6 +79,11 @@ export const Destination = z.object({
   chatId: z.string().min(1).max(40),
   /** Telegram pacing differs for private chats and groups. */
   chatType: z.enum(['private', 'group']).optional(),
+  /**
+   * A forum topic the chat subscribed from (Telegram message_thread_id): its alerts go there. The team alert chat
+   * routes by kind instead (TELEGRAM_ALERT_CHAT_ID topics).
+   */
+  threadId: z.number().int().positive().optional(),
 });
 export type Destination = z.infer<typeof Destination>;
 
