@@ -63,7 +63,8 @@ async function add(ctx: CommandContext, inv: Invocation, text: string | undefine
 
 async function list(ctx: CommandContext, inv: Invocation): Promise<Reply> {
   const dest = destinationOf(inv);
-  const [rules, states] = await Promise.all([ctx.rules.list(dest), ctx.rules.states()]);
+  const rules = await ctx.rules.list(dest);
+  const states = await ctx.rules.statesOf(rules);
   if (!rules.length) return { text: `This chat has no alert rules. ${USAGE}`, severity: 'info' };
   return {
     title: `Alert rules in this chat (${rules.length} of ${MAX_RULES_PER_CHAT})`,

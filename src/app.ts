@@ -25,7 +25,7 @@ import type { DiscordTransport } from './transports/discord.js';
 import { startHttpServer, type HttpServerHandle } from './http/server.js';
 import { scrapeSource } from './metrics/scrape.js';
 import { createQueueDashboard, DASHBOARD_PATH, type QueueDashboard } from './http/queue-dashboard.js';
-import { pruneSubscriptions } from './services/access/prune.js';
+import { pruneRules, pruneSubscriptions } from './services/access/prune.js';
 import { openConfiguredVenues } from './venues/open.js';
 import type { VenueSource } from './venues/types.js';
 import { signalEndpoint, type SignalLimits } from './http/signals.js';
@@ -199,6 +199,10 @@ export async function startApp(o: AppOptions): Promise<App> {
       config: o.config, subscriptions: services.subscriptions, audit: services.audit, log: o.log, now, migrations: services.chatMigrations,
       discordGuildOf: chat.discord ? (channelId) => chat.discord!.guildOf(channelId) : undefined,
     }).catch((err: unknown) => o.log.warn({ err }, 'could not check subscriptions against the access lists'));
+    await pruneRules({
+      config: o.config, rules: services.rules, audit: services.audit, log: o.log, now, migrations: services.chatMigrations,
+      discordGuildOf: chat.discord ? (channelId) => chat.discord!.guildOf(channelId) : undefined,
+    }).catch((err: unknown) => o.log.warn({ err }, 'could not check alert rules against the access lists'));
     orders = await startOrderProcessing({ redisUrl: o.redisUrl, services, exchange: o.exchange, config: o.config, log: o.log, now });
     if (o.background !== false) {
       bg = await startBackground({

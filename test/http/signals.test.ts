@@ -70,8 +70,8 @@ describe('POST /signals (whole app, real HTTP, real chat clients)', () => {
    * de-duplication key), the OI samples a preview records, and the venue. Not the audit stream or rate counters,
    * and not the chat pacing of deliveries still running from earlier tests.
    */
-  async function snapshot(): Promise<string> {
-    const patterns = ['approval:*', 'approvals:*', 'alerts:seq', 'alerts:dedup:*', 'alerts:incident:*', 'samples:*'];
+  async function snapshot(opts: { samples?: boolean } = {}): Promise<string> {
+    const patterns = ['approval:*', 'approvals:*', 'alerts:seq', 'alerts:dedup:*', 'alerts:incident:*', ...(opts.samples === false ? [] : ['samples:*'])];
     const keys = (await Promise.all(patterns.map((p) => app.redis.keys(`${prefix}:${p}`)))).flat().sort();
     const values = await Promise.all(keys.map(async (k) => [k, (await app.redis.dumpBuffer(k))?.toString('base64')]));
     const orders = await paper.listOrders();
@@ -200,6 +200,23 @@ describe('POST /signals (whole app, real HTTP, real chat clients)', () => {
     }
     expect(statuses).toEqual([202, 202, 202, 202, 202, 429, 429]);
     expect(Number(retryAfter)).toBeGreaterThan(0);
+  });
+
+  it('answers 422 with the reasons when the preview is blocked (trading paused), posts nothing, and takes the id later', async () => {
+    await app.ctx.killSwitch.pause('ops', 'maintenance', Date.now());
+    try {
+      // A blocked preview is a whole preview, which records an OI sample as /order's does; nothing else changes.
+      const before = await snapshot({ samples: false });
+      const r = await signed({ symbol: 'BTC-PERP', side: 'long', size_usd: 100, leverage: 2, id: 'paused-1' }, '?source=paused');
+      expect(r.status).toBe(422);
+      expect(await r.json()).toEqual({ error: 'the order cannot be approved as it stands', reasons: [expect.stringMatching(/Trading is paused by ops: maintenance/)] });
+      expect(await snapshot({ samples: false })).toBe(before);
+    } finally {
+      await app.ctx.killSwitch.resume();
+    }
+    const again = await signed({ symbol: 'BTC-PERP', side: 'long', size_usd: 100, leverage: 2, id: 'paused-1' }, '?source=paused');
+    expect(again.status).toBe(202);
+    expect(await again.json()).toMatchObject({ status: 'pending', replayed: false });
   });
 
   it('answers other methods with 405', async () => {

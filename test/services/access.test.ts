@@ -1,7 +1,9 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { AuditLog } from '../../src/services/audit.js';
 import { RefusalAudit, type Refusal } from '../../src/services/access/refusals.js';
-import { pruneSubscriptions } from '../../src/services/access/prune.js';
+import { pruneRules, pruneSubscriptions } from '../../src/services/access/prune.js';
+import { RuleStore } from '../../src/services/rules/store.js';
+import { parseRule } from '../../src/domain/alert-rules.js';
 import { Subscriptions } from '../../src/services/alerts/subscriptions.js';
 import { ChatMigrations } from '../../src/services/chat-migrations.js';
 import { DEFAULT_PREFS } from '../../src/services/alerts/types.js';
@@ -78,6 +80,29 @@ describe('subscriptions at start-up', () => {
     expect((await subs.list()).map((x) => `${x.dest.platform}:${x.dest.chatId}`).sort()).toEqual(['discord:333333', 'discord:444444', 'telegram:-1000000000888', 'telegram:-100777', 'telegram:5005']);
     const entries = (await audit.latest(10)).filter((e) => e.action === 'access.unsubscribed');
     expect(entries.map((e) => e.subject).sort()).toEqual(['discord:222222', 'telegram:-100999', 'telegram:4004']);
+    expect(entries[0]).toMatchObject({ actor: 'PerpDesk', platform: 'system' });
+  });
+});
+
+describe('alert rules at start-up', () => {
+  it('removes the rules of chats that may no longer receive alerts, audited, and keeps the team\'s', async () => {
+    const s = store();
+    const rules = new RuleStore(s);
+    const audit = new AuditLog(s);
+    const p = parseRule('price BTC-PERP < 1');
+    if (!p.ok) throw new Error('bad rule');
+    const add = (chatId: string, chatType: 'private' | 'group', threshold = 1) =>
+      rules.add({ platform: 'telegram', chatId, chatType }, `price BTC-PERP < ${threshold}`, { ...p.rule, threshold }, 'someone', 1);
+    await add('-100777', 'group'); // a team chat
+    await add('-100999', 'group'); // a group taken off the lists, with two rules
+    await add('-100999', 'group', 2);
+    await add('5005', 'private'); // a listed viewer's private chat
+    await add('4004', 'private'); // someone no longer listed
+    const config = loadConfig({ PERPDESK_VIEWERS: 'telegram:5005', PERPDESK_CHATS: 'telegram:-100777' });
+    expect(await pruneRules({ config, rules, audit, log: silentLogger, now: () => 5 })).toBe(3);
+    expect((await rules.all()).map((r) => r.dest.chatId).sort()).toEqual(['-100777', '5005']);
+    const entries = (await audit.latest(10)).filter((e) => e.action === 'access.rule_removed');
+    expect(entries.map((e) => e.subject).sort()).toEqual(['telegram:-100999 r1', 'telegram:-100999 r2', 'telegram:4004 r1']);
     expect(entries[0]).toMatchObject({ actor: 'PerpDesk', platform: 'system' });
   });
 });

@@ -7,6 +7,7 @@ import type { Subscriptions } from '../alerts/subscriptions.js';
 import type { Destination } from '../alerts/types.js';
 import { SYSTEM } from '../approvals/store.js';
 import type { ChatMigrations } from '../chat-migrations.js';
+import type { RuleStore } from '../rules/store.js';
 
 export interface PruneDeps {
   config: AccessConfig;
@@ -53,6 +54,28 @@ export async function pruneSubscriptions(d: PruneDeps): Promise<number> {
       detail: `alerts stopped: this chat is not one of the team's (subscribed by ${sub.by})`,
     });
     d.log.warn({ platform: sub.dest.platform, chat: sub.dest.chatId }, 'subscription of a chat outside the team removed');
+  }
+  return removed;
+}
+
+/**
+ * At start-up, removes the `/alert` rules of chats that may no longer receive alerts (the same test as
+ * subscriptions): a rule's firings are team data too. Each removal is audited. Returns how many.
+ */
+export async function pruneRules(d: Omit<PruneDeps, 'subscriptions'> & { rules: RuleStore }): Promise<number> {
+  let removed = 0;
+  const verdicts = new Map<string, boolean | undefined>();
+  for (const rule of await d.rules.all()) {
+    const chat = `${rule.dest.platform}:${rule.dest.chatId}`;
+    if (!verdicts.has(chat)) verdicts.set(chat, await subscriptionAllowed(d, rule.dest));
+    if (verdicts.get(chat) !== false) continue;
+    if (!(await d.rules.remove(rule.dest, rule.id))) continue;
+    removed++;
+    await d.audit.append({
+      ts: d.now(), ...SYSTEM, action: 'access.rule_removed', subject: `${chat} ${rule.id}`,
+      detail: `alert rule "${rule.text}" removed: this chat is not one of the team's (added by ${rule.by})`,
+    });
+    d.log.warn({ platform: rule.dest.platform, chat: rule.dest.chatId, rule: rule.id }, 'alert rule of a chat outside the team removed');
   }
   return removed;
 }

@@ -146,6 +146,19 @@ export class RuleStore {
     return out;
   }
 
+  /** The states of these rules only (one chat's list), by state field. */
+  async statesOf(rules: readonly StoredRule[]): Promise<Map<string, RuleState>> {
+    const out = new Map<string, RuleState>();
+    if (!rules.length) return out;
+    const fields = rules.map(stateField);
+    const raws = await this.store.redis.hmget(this.#stateKey, ...fields);
+    raws.forEach((raw, i) => {
+      const s = raw === null ? null : parseJson(RuleState, raw);
+      if (s) out.set(fields[i]!, s);
+    });
+    return out;
+  }
+
   async saveStates(items: readonly { rule: StoredRule; state: RuleState }[]): Promise<void> {
     if (!items.length) return;
     await SAVE_STATE.runMany(this.store.redis, items.map(({ rule, state }) => ({
