@@ -1,5 +1,5 @@
 /**
- * What ccxt (MARKET_VENUES, issue 17) adds: install time (`npm ci`, from the warm npm cache, offline) and size on disk
+ * What ccxt (MARKET_VENUES, issue 17) adds: install time (`npm ci --prefer-offline`, from a warmed npm cache) and size on disk
  * of production node_modules (`npm ci --omit=dev`) with and without ccxt, each in a fresh copy of package.json and
  * the lock under /tmp; and start-up of the compiled bot (spawn → first 200 from /readyz) and its idle RSS 10 s after
  * ready, without MARKET_VENUES and with four venues behind the relay stand-in (the venue sampler's first run, which
@@ -36,7 +36,7 @@ function project(withCcxt: boolean): string {
 function install(dir: string, prodOnly: boolean): { ms: number; bytes: number } {
   rmSync(join(dir, 'node_modules'), { recursive: true, force: true });
   const t0 = performance.now();
-  const r = spawnSync('npm', ['ci', '--offline', '--ignore-scripts', '--no-audit', '--no-fund', ...(prodOnly ? ['--omit=dev'] : [])], { cwd: dir, encoding: 'utf8' });
+  const r = spawnSync('npm', ['ci', '--prefer-offline', '--ignore-scripts', '--no-audit', '--no-fund', ...(prodOnly ? ['--omit=dev'] : [])], { cwd: dir, encoding: 'utf8' });
   const ms = performance.now() - t0;
   if (r.status !== 0) throw new Error(`npm ci failed in ${dir}: ${r.stderr.slice(-2000)}`);
   const du = spawnSync('du', ['-sb', join(dir, 'node_modules')], { encoding: 'utf8' });
@@ -78,6 +78,10 @@ async function startOnce(env: Record<string, string>): Promise<{ readyMs: number
 }
 
 if (process.env.BENCH_INSTALL !== '0') {
+  // One unmeasured install first, so every tarball is in the npm cache and both variants install from it alike.
+  const warm = project(true);
+  install(warm, false);
+  rmSync(warm, { recursive: true, force: true });
   for (const withCcxt of [false, true]) {
     const dir = project(withCcxt);
     try {

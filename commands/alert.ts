@@ -15,6 +15,7 @@ const USAGE = [
   'Usage: /alert add <rule>, /alert list, /alert remove <id>. Rules:',
   ...RULE_EXAMPLES.map((e) => `  ${e}`),
   'funding is the rate per interval (add apr for the annualised rate); buffer watches every position; oi is the change over the window.',
+  'With MARKET_VENUES, symbol@venue reads that venue instead of the desk\'s exchange: funding BTC-PERP@bybit apr > 30%.',
 ].join('\n');
 
 function refuseChat(inv: Invocation): never {
@@ -28,8 +29,15 @@ function refuseChat(inv: Invocation): never {
 /** The rule with its symbol resolved like every other command's (`btc` → BTC-PERP; unknown → closest). */
 async function resolved(ctx: CommandContext, rule: AlertRule): Promise<AlertRule> {
   if (!('target' in rule)) return rule;
-  if (rule.target.venue) {
-    throw new UserError('venue_rule', `Rules on a venue's own data (${rule.target.symbol}@${rule.target.venue}) are not available yet; write the symbol without @venue for the desk's exchange.`);
+  const venue = rule.target.venue;
+  if (venue !== undefined) {
+    // A venue's data comes from MARKET_VENUES (issue 17): only those venues, and not the buffer of positions it has none of.
+    if (!ctx.venues) {
+      throw new UserError('venue_rule', `Rules on a venue's data (${rule.target.symbol}@${venue}) need MARKET_VENUES, which is not set: write the symbol without @venue for the desk's exchange.`);
+    }
+    if (!ctx.venues.ids.includes(venue)) {
+      throw new UserError('venue_rule', `${venue} is not one of the venues PerpDesk reads (MARKET_VENUES: ${ctx.venues.ids.join(', ')}).`);
+    }
   }
   const inst = await ctx.market.resolve(rule.target.symbol);
   return { ...rule, target: { ...rule.target, symbol: inst.symbol } };
@@ -56,7 +64,7 @@ async function add(ctx: CommandContext, inv: Invocation, text: string | undefine
   await ctx.audit.append({ ts: ctx.now(), ...causeOf(personOf(inv)), action: 'alert.rule_added', subject: r.rule.id, detail: `${canonical} in ${dest.platform}:${dest.chatId}` });
   return {
     title: `Alert rule ${r.rule.id} added`,
-    text: `${canonical}\n${rearmWords(rule)} Checked every ${ctx.config.CASCADE_INTERVAL_SECONDS} s; alerts come to this chat only.`,
+    text: `${canonical}\n${rearmWords(rule)} Checked every ${ctx.config.CASCADE_INTERVAL_SECONDS} s${'target' in rule && rule.target.venue ? ` against ${rule.target.venue}'s latest reading (the venue sampler reads it every 5 min)` : ''}; alerts come to this chat only.`,
     severity: 'success',
   };
 }

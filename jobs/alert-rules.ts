@@ -18,6 +18,9 @@ import type { OiSample } from '../src/services/samples.js';
 import { NEW_RULE_STATE, stateField, type RuleState, type StoredRule } from '../src/services/rules/store.js';
 import { destKey } from '../src/services/alerts/types.js';
 import type { JobContext } from './job-context.js';
+import { BASIS_SAMPLE_EVERY_MS } from '../src/queues/schedulers.js';
+import type { VenueReading } from '../src/venues/types.js';
+import { venueSeries } from './venue-sampler.js';
 
 /** A fired rule's alert key is kept this long: a re-run after a crash within it publishes nothing twice. */
 const FIRED_KEY_MS = 7 * 86_400_000;
@@ -35,7 +38,15 @@ interface Snapshot {
   ticker: Map<string, Ticker>;
   oi: Map<string, { now: number; history: OiSample[] }>;
   positions: Position[] | null;
+  /** Real venues' latest readings by `symbol@venue` (issue 17), only when fresh; with the OI history of that series. */
+  venues: Map<string, { reading: VenueReading; history: OiSample[] }>;
 }
+
+/**
+ * A venue's reading older than this is not evaluated: the venue sampler refreshes them every 5 minutes, so two
+ * missed rounds mean the venue is not answering, and a rule must not fire on old numbers.
+ */
+export const VENUE_READING_MAX_AGE_MS = 2 * BASIS_SAMPLE_EVERY_MS + 60_000;
 
 export async function runAlertRules(ctx: JobContext): Promise<RulesOutcome> {
   const rules = await ctx.rules.all();
@@ -73,16 +84,21 @@ export async function runAlertRules(ctx: JobContext): Promise<RulesOutcome> {
 
 async function fetchSnapshot(ctx: JobContext, rules: StoredRule[]): Promise<Snapshot> {
   const now = ctx.now();
-  const want = { funding: new Set<string>(), ticker: new Set<string>(), oi: new Map<string, number>(), positions: false };
+  const want = { funding: new Set<string>(), ticker: new Set<string>(), oi: new Map<string, number>(), positions: false, venues: new Map<string, { symbol: string; venue: string; minutes: number }>() };
   for (const { rule } of rules) {
-    // Rules on a real venue's data are evaluated by that venue's feed (issue 17), not against this exchange.
-    if ('target' in rule && rule.target.venue) continue;
+    // Rules on a real venue's data read that venue's latest reading (issue 17), never this exchange.
+    if ('target' in rule && rule.target.venue) {
+      const k = venueSeries(rule.target.symbol, rule.target.venue);
+      const minutes = rule.metric === 'oi' ? rule.windowMinutes : 0;
+      want.venues.set(k, { symbol: rule.target.symbol, venue: rule.target.venue, minutes: Math.max(want.venues.get(k)?.minutes ?? 0, minutes) });
+      continue;
+    }
     if (rule.metric === 'funding' || rule.metric === 'funding_apr') want.funding.add(rule.target.symbol);
     else if (rule.metric === 'price') want.ticker.add(rule.target.symbol);
     else if (rule.metric === 'oi') want.oi.set(rule.target.symbol, Math.max(want.oi.get(rule.target.symbol) ?? 0, rule.windowMinutes));
     else want.positions = true;
   }
-  const snap: Snapshot = { now, funding: new Map(), ticker: new Map(), oi: new Map(), positions: null };
+  const snap: Snapshot = { now, funding: new Map(), ticker: new Map(), oi: new Map(), positions: null, venues: new Map() };
   const guarded = async (what: string, symbol: string | undefined, f: () => Promise<void>) => {
     try {
       await f();
@@ -99,13 +115,19 @@ async function fetchSnapshot(ctx: JobContext, rules: StoredRule[]): Promise<Snap
       snap.oi.set(s, { now: oi.openInterest, history });
     })),
     ...(want.positions ? [guarded('positions', undefined, async () => void (snap.positions = await ctx.exchange.positions()))] : []),
+    ...[...want.venues].map(([k, v]) => guarded('venue', k, async () => {
+      const reading = await ctx.venues?.readings.latest(v.symbol, v.venue);
+      if (!reading || now - reading.ts > VENUE_READING_MAX_AGE_MS) return;
+      const history = v.minutes > 0 ? await ctx.samples.oiSince(k, now - v.minutes * 60_000) : [];
+      snap.venues.set(k, { reading, history });
+    })),
   ]);
   return snap;
 }
 
 /** The rule's value in its own unit (percent for % rules), or null when it cannot be known this run. */
 export function valueOf(rule: AlertRule, s: Snapshot): number | null {
-  if ('target' in rule && rule.target.venue) return null;
+  if ('target' in rule && rule.target.venue) return venueValueOf(rule, s);
   switch (rule.metric) {
     case 'funding': {
       const f = s.funding.get(rule.target.symbol);
@@ -140,6 +162,32 @@ export function valueOf(rule: AlertRule, s: Snapshot): number | null {
   }
 }
 
+/** The same values from a real venue's latest reading: its rate per its own interval, its APR, mark, OI change. */
+function venueValueOf(rule: Exclude<AlertRule, { metric: 'buffer' }>, s: Snapshot): number | null {
+  const v = s.venues.get(venueSeries(rule.target.symbol, rule.target.venue!));
+  if (!v) return null;
+  const r = v.reading;
+  switch (rule.metric) {
+    case 'funding':
+      return r.fundingRate * 100;
+    case 'funding_apr': {
+      // A venue that did not say its interval has no APR: the rule waits rather than guess one.
+      if (r.intervalHours === null) return null;
+      const apr = annualize({ rate: r.fundingRate, intervalHours: r.intervalHours });
+      return isDomainError(apr) ? null : apr * 100;
+    }
+    case 'price':
+      return r.markPrice;
+    case 'oi': {
+      if (r.openInterest === null) return null;
+      const windowMs = rule.windowMinutes * 60_000;
+      const base = v.history.find((x) => x.ts >= s.now - windowMs && x.ts < r.ts && x.oi > 0);
+      if (!base || r.ts - base.ts < windowMs / 2) return null;
+      return (r.openInterest / base.oi - 1) * 100;
+    }
+  }
+}
+
 const METRIC_WORDS: Record<AlertRule['metric'], string> = {
   funding: 'funding rate per interval',
   funding_apr: 'funding APR',
@@ -153,12 +201,14 @@ function ruleAlert(r: StoredRule, value: number, n: number, now: number) {
   const m = rearmMargin(rule);
   const rearmAt = rule.op === '>' ? rule.threshold - m : rule.threshold + m;
   const symbol = 'target' in rule ? rule.target.symbol : undefined;
-  const where = rule.metric === 'buffer' ? `the ${rule.op === '<' ? 'lowest' : 'highest'} position buffer` : `${METRIC_WORDS[rule.metric]} of ${symbol}`;
+  const venue = 'target' in rule ? rule.target.venue : undefined;
+  const where = rule.metric === 'buffer' ? `the ${rule.op === '<' ? 'lowest' : 'highest'} position buffer` : `${METRIC_WORDS[rule.metric]} of ${symbol}${venue ? ` on ${venue}` : ''}`;
   return {
     key: `rule:${destKey(r.dest)}:${r.id}:${n}`,
     kind: 'rule' as const,
     severity: 'warning' as const,
     ...(symbol ? { symbol } : {}),
+    ...(venue ? { venue } : {}),
     title: `Alert rule ${r.id} — ${r.text}: now ${ruleValueText(rule, value)}`,
     text: `Your rule fired: ${where} is ${ruleValueText(rule, value)}, ${rule.op === '>' ? 'above' : 'below'} ${ruleValueText(rule, rule.threshold)}. ` +
       `It fires again once the value has been back at ${ruleValueText(rule, rearmAt)} or ${rule.op === '>' ? 'below' : 'above'} and crosses again.`,

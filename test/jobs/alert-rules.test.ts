@@ -170,7 +170,7 @@ describe('alert rules job', () => {
       ['funding btc >= 0.05%', /> or </],
       ['price XYZQ < 5', /Unknown symbol XYZQ/],
       ['volume btc > 5', /starts with funding, price, buffer or oi/],
-      ['price btc@bybit < 5', /not available yet/],
+      ['price btc@bybit < 5', /need MARKET_VENUES, which is not set/],
       ['oi btc 1d < -5%', /window/],
     ] as const) {
       const out = await add(h, text);
