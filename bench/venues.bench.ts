@@ -2,7 +2,8 @@
  * What ccxt (MARKET_VENUES, issue 17) adds: install time (`npm ci --prefer-offline`, from a warmed npm cache) and size on disk
  * of production node_modules (`npm ci --omit=dev`) with and without ccxt, each in a fresh copy of package.json and
  * the lock under /tmp; and start-up of the compiled bot (spawn → first 200 from /readyz) and its idle RSS 10 s after
- * ready, without MARKET_VENUES and with four venues behind the relay stand-in (the venue sampler's first run, which
+ * ready, without MARKET_VENUES and with four venues behind the relay stand-in; and the bare `import('ccxt')` in a fresh
+ * process (time, RSS added) (the venue sampler's first run, which
  * loads the markets, falls in that idle window). Runs alternate between the two so machine load hits both alike.
  * `npx tsx bench/venues.bench.ts` prints JSON lines; BENCH_RUNS (default 5), BENCH_INSTALL=0 skips the installs.
  */
@@ -99,6 +100,20 @@ if (process.env.BENCH_INSTALL !== '0') {
     }
   }
 }
+
+// What loading ccxt alone costs a fresh Node process: the import, and RSS before and after it.
+const imports: { ms: number; rssMb: number }[] = [];
+for (let i = 0; i < RUNS; i++) {
+  const script = "const r0 = process.memoryUsage().rss; const t0 = performance.now(); await import('ccxt'); const ms = performance.now() - t0; console.log(JSON.stringify({ ms, rssMb: (process.memoryUsage().rss - r0) / 1048576 }));";
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: root, encoding: 'utf8' });
+  imports.push(JSON.parse(r.stdout) as { ms: number; rssMb: number });
+}
+console.log(JSON.stringify({
+  bench: 'ccxt_import',
+  runs: RUNS,
+  import_ms_median: Math.round(median(imports.map((x) => x.ms))),
+  rss_added_mb_median: +median(imports.map((x) => x.rssMb)).toFixed(1),
+}));
 
 const build = spawnSync(process.execPath, ['scripts/build.mjs'], { cwd: root, stdio: 'inherit' });
 if (build.status !== 0) process.exit(1);
