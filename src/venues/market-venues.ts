@@ -39,7 +39,7 @@ export class MarketVenues implements VenueSource {
       });
       // Currencies need keys on several venues and say nothing about perps' funding: markets are enough.
       ex.has['fetchCurrencies'] = false;
-      return new VenueClient(id, ex, o.timeoutMs, o.now, o.log);
+      return new VenueClient(id, ex, o.timeoutMs, o.now, o.log, o.proxyUrl);
     });
     o.log.info({ venues: o.ids, ccxt: ccxt.version, relay: Boolean(o.proxyUrl) }, 'market venues ready');
     return new MarketVenues(o.ids, clients);

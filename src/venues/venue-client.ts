@@ -70,6 +70,8 @@ export class VenueClient {
     private readonly timeoutMs: number,
     private readonly now: () => number = Date.now,
     private readonly log?: Logger,
+    /** MARKET_VENUES_PROXY_URL: ccxt's messages start URLs with it, and it may carry the relay's credentials. */
+    private readonly proxyUrl?: string,
   ) {
     const original = ex.onRestResponse.bind(ex);
     // The only place ccxt shows us the status and headers of every answer: remember a 429's Retry-After.
@@ -107,11 +109,15 @@ export class VenueClient {
     } catch (err) {
       const failure = this.#classify(symbol, err);
       // ccxt's message names the URL and the venue's own error text: for the operator's log, not for the chat.
-      this.log?.warn({ venue: this.id, symbol, reason: failure.reason, err: { name: (err as Error)?.name, message: (err as Error)?.message } }, 'venue reading failed');
+      this.log?.warn({ venue: this.id, symbol, reason: failure.reason, err: { name: (err as Error)?.name, message: this.#redact(String((err as Error)?.message)) } }, 'venue reading failed');
       return { ok: false, failure };
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  #redact(message: string): string {
+    return this.proxyUrl ? message.split(this.proxyUrl).join('<relay>/') : message;
   }
 
   async close(): Promise<void> {

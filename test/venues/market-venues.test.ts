@@ -5,7 +5,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { annualize, unwrap } from '../../src/domain/index.js';
 import { ConfigError } from '../../src/errors.js';
-import { silentLogger } from '../../src/log.js';
+import { createLogger, silentLogger } from '../../src/log.js';
 import { MarketVenues } from '../../src/venues/market-venues.js';
 import { checkVenueIds, loadCcxt } from '../../src/venues/ccxt-loader.js';
 import type { VenueOutcome, VenueReading } from '../../src/venues/types.js';
@@ -130,6 +130,20 @@ describe('MarketVenues through ccxt and a relay', () => {
     relay.fault('hyperliquid', { kind: 'status', status: 503, body: 'Service Unavailable' });
     const out = byVenue(await venues.read('BTC-PERP'));
     expect(out['hyperliquid']).toMatchObject({ ok: false, failure: { reason: 'unavailable' } });
+  });
+
+  it('never writes the relay URL (it may hold credentials) into the log', async () => {
+    const lines: string[] = [];
+    const log = createLogger('warn', { write: (l: string) => void lines.push(l) });
+    const secretRelay = relay.proxyUrl.replace('http://', 'http://user:s3cret@');
+    const v = await MarketVenues.open({ ids: ['binanceusdm'], proxyUrl: secretRelay, timeoutMs: TIMEOUT_MS, log, now: () => clock });
+    relay.fault('binanceusdm', { kind: 'status', status: 500, body: 'boom' });
+    const [o] = await v.read('BTC-PERP');
+    await v.close();
+    expect(o?.ok).toBe(false);
+    expect(lines.join('')).toContain('venue reading failed');
+    expect(lines.join('')).not.toContain('s3cret');
+    expect(JSON.stringify(o)).not.toContain('s3cret');
   });
 
   it('refuses an unknown id at start-up with one line naming MARKET_VENUES', async () => {
