@@ -36,8 +36,11 @@ function child(mode: 'run' | 'resume', env: Record<string, string>) {
   return { p, exited };
 }
 
-/** One run: the kill lands on the `killAt`-th exchange request, `before` it takes effect or right after. */
-async function crashOnce(killAt: number, before: boolean): Promise<{ killed: boolean; problems: string[] }> {
+/**
+ * One run: the kill lands on the `killAt`-th exchange request (or, with 'place', on the first order the flatten
+ * places), `before` it takes effect or right after.
+ */
+async function crashOnce(killAt: number | 'place', before: boolean): Promise<{ killed: boolean; problems: string[] }> {
   const prefix = testPrefix();
   const paper = await PaperExchange.open({ redis, keyPrefix: prefix, volatilityScale: 0, seed: 3 });
   await paper.setPrice('BTC-PERP', 65_000);
@@ -79,7 +82,8 @@ async function crashOnce(killAt: number, before: boolean): Promise<{ killed: boo
       if (typeof v !== 'function' || prop === 'close') return typeof v === 'function' ? (v as (...x: unknown[]) => unknown).bind(t) : v;
       return async (...args: unknown[]) => {
         const n = target && !killed ? ++requests : 0;
-        if (n === killAt && before) {
+        const hit = n > 0 && (killAt === 'place' ? prop === 'placeOrder' : n === killAt);
+        if (hit && before) {
           kill();
           throw new Error('the process died before this request took effect');
         }
@@ -88,7 +92,7 @@ async function crashOnce(killAt: number, before: boolean): Promise<{ killed: boo
           const cid = (args[0] as PlaceOrderRequest).clientOrderId;
           placed.set(cid, (placed.get(cid) ?? 0) + 1);
         }
-        if (n === killAt && !before) kill();
+        if (hit && !before) kill();
         return r;
       };
     },
@@ -108,11 +112,17 @@ async function crashOnce(killAt: number, before: boolean): Promise<{ killed: boo
     const rec = await flattens.get(f.id);
     if (rec?.status !== 'done') problems.push(`flatten ended ${rec?.status ?? 'missing'} (${rec?.result ?? ''})`);
     const legs = (await flattens.legs(f.id)) ?? [];
-    for (const l of legs.filter((x) => x.kind === 'close')) {
+    // Nothing else touches the positions: each close leg is the one order that closed its whole position, and says so.
+    const sizes: Record<string, number> = { 'BTC-PERP': 0.05, 'ETH-PERP': 1.2 };
+    const closes = legs.filter((x) => x.kind === 'close');
+    if (closes.map((l) => l.symbol).sort().join() !== 'BTC-PERP,ETH-PERP') problems.push(`close legs: ${closes.map((l) => l.symbol).join(', ')}`);
+    for (const l of closes) {
       const n = placed.get(l.clientOrderId) ?? 0;
-      if (n > 1) problems.push(`${l.clientOrderId} was placed ${n} times`);
-      if (l.status === 'done' && n !== 1) problems.push(`${l.clientOrderId} is done but was placed ${n} times`);
+      if (n !== 1) problems.push(`${l.clientOrderId} was placed ${n} times`);
+      if (l.status !== 'done' || Math.abs((l.filledQuantity ?? 0) - sizes[l.symbol]!) > 1e-9) problems.push(`${l.clientOrderId} ended ${l.status} with ${l.filledQuantity ?? 0} filled (${l.note ?? ''})`);
     }
+    const cancels = legs.filter((x) => x.kind === 'cancel');
+    if (cancels.length !== 3 || cancels.some((l) => l.status !== 'done')) problems.push(`cancel legs: ${cancels.map((l) => `${l.clientOrderId} ${l.status}`).join(', ')}`);
     for (const [cid, n] of placed) if (n > 1) problems.push(`${cid} reached the exchange ${n} times`);
     const positions = await paper.positions();
     if (positions.length) problems.push(`positions left: ${JSON.stringify(positions.map((p) => [p.symbol, p.side, p.size]))}`);
@@ -138,13 +148,17 @@ async function crashOnce(killAt: number, before: boolean): Promise<{ killed: boo
 describe('a restart in the middle of /flatten', () => {
   it('finishes it exactly once wherever the process is killed', async () => {
     // A full run makes about 16 exchange requests (plan 3, cancels 2 each, closes 2-3 each): every kill point is in it.
-    const points = Array.from({ length: 4 }, () => ({ killAt: 1 + Math.floor(Math.random() * 14), before: Math.random() < 0.5 }));
+    // Three random points, and the worst one every time: the first close order accepted, its answer lost.
+    const points: { killAt: number | 'place'; before: boolean }[] = [
+      ...Array.from({ length: 3 }, () => ({ killAt: 1 + Math.floor(Math.random() * 14), before: Math.random() < 0.5 })),
+      { killAt: 'place', before: false },
+    ];
     const failures: string[] = [];
     let kills = 0;
     for (const pt of points) {
       const r = await crashOnce(pt.killAt, pt.before);
       if (r.killed) kills += 1;
-      for (const p of r.problems) failures.push(`kill at request ${pt.killAt} (${pt.before ? 'before' : 'after'} it took effect): ${p}`);
+      for (const p of r.problems) failures.push(`kill at ${pt.killAt === 'place' ? 'the first order placed' : `request ${pt.killAt}`} (${pt.before ? 'before' : 'after'} it took effect): ${p}`);
     }
     expect(failures).toEqual([]);
     expect(kills).toBe(points.length);
