@@ -84,3 +84,18 @@ export function age(ms: number): string {
   if (h < 24) return `${h}h ${String(m % 60).padStart(2, '0')}m`;
   return `${Math.floor(h / 24)}d ${h % 24}h`;
 }
+
+/**
+ * Lines joined with newlines, at most `max` characters: what does not fit is counted in a last line ("… and 12
+ * more"), so a long list still fits an alert (3,000 characters) or a chat message.
+ */
+export function clipLines(lines: readonly string[], max: number, more = (n: number) => `… and ${n} more`): string {
+  let out = '';
+  for (let i = 0; i < lines.length; i++) {
+    const next = out ? `${out}\n${lines[i]}` : lines[i]!;
+    const tail = i + 1 < lines.length ? more(lines.length - i - 1).length + 1 : 0;
+    if (next.length + tail > max) return `${out}${out ? '\n' : ''}${more(lines.length - i)}`;
+    out = next;
+  }
+  return out;
+}

@@ -10,7 +10,7 @@ import { OrderCanceller, CANCEL_CLAIM_MS } from '../../src/services/orders/cance
 import { causeOf } from '../../src/services/approvals/store.js';
 import { OrderExecutor } from '../../src/services/orders/executor.js';
 import { silentLogger } from '../../src/log.js';
-import { ALERT_CHANNEL, buttonOf, makeHarness, reachStatus, type Harness } from './approvals-harness.js';
+import { ALERT_CHANNEL, buttonOf, eventually, makeHarness, reachStatus, type Harness } from './approvals-harness.js';
 
 let h: Harness;
 beforeEach(async () => {
@@ -25,7 +25,12 @@ afterEach(async () => {
 async function restingOrder(price: number, size = 1300): Promise<{ approvalId: string; order: Order }> {
   const reply = await h.preview('alice', 'order', { symbol: 'BTC-PERP', side: 'long', size_usd: size, leverage: 2, price });
   await h.click('bob', buttonOf(reply, 'Approve'));
-  const rec = await reachStatus(h, reply.track!, 'submitted');
+  await reachStatus(h, reply.track!, 'submitted');
+  // Placed and its answer recorded (the worker writes `order.accepted` after `submitted`).
+  const rec = await eventually(async () => {
+    const r = await h.ctx.approvals.get(reply.track!);
+    return r?.result ? r : undefined;
+  });
   const order = (await h.paper.listOrders({ clientOrderId: `pd-${rec.id}` }))[0]!;
   return { approvalId: rec.id, order };
 }
@@ -100,6 +105,18 @@ describe('/cancel', () => {
     expect(r.text).toMatch(/^✅ Cancelled/);
     const audit = await h.ctx.audit.latest(5);
     expect(audit.find((e) => e.subject === outside.orderId)?.action).toBe('order.canceled');
+  });
+
+  it('keeps the announcement of a long /cancel all within an alert', async () => {
+    for (let i = 0; i < 60; i++) {
+      await h.paper.placeOrder({ symbol: 'ETH-PERP', side: 'buy', orderType: 'limit', quantity: 0.01, price: 3_000 - i, leverage: 2, reduceOnly: false, clientOrderId: `ladder-${i}` });
+    }
+    const r = await h.run('alice', 'cancel', { order: 'all' });
+    expect(r.title).toBe('Cancel all: 60 of 60 cancelled');
+    const alert = h.notifier.sent.find((m) => m.chatId === ALERT_CHANNEL && /orders cancelled/.test(m.reply.title ?? ''))!;
+    expect(alert.reply.text!.length).toBeLessThanOrEqual(3_000);
+    expect(alert.reply.text).toMatch(/… and \d+ more \(\/audit lists each\)$/);
+    expect((await h.ctx.audit.latest(100)).filter((e) => e.action === 'order.canceled')).toHaveLength(60);
   });
 
   it('answers bad input clearly and changes nothing', async () => {

@@ -123,6 +123,26 @@ describe('/flatten', () => {
     expect((await h.paper.positions()).map((p) => [p.symbol, p.size])).toEqual([['ETH-PERP', 1]]);
   });
 
+  it('keeps the report of a flatten with many legs within an alert, failed legs first', async () => {
+    h = await makeHarness();
+    await h.startWorker();
+    await open('BTC-PERP', 'long', 0.05, 'web-1');
+    for (let i = 0; i < 60; i++) {
+      await h.paper.placeOrder({ symbol: 'ETH-PERP', side: 'buy', orderType: 'limit', quantity: 0.01, price: 3_000 - i, leverage: 2, reduceOnly: false, clientOrderId: `ladder-${i}` });
+    }
+    await h.paper.setFillModel('BTC-PERP', 'reject');
+    const preview = await h.preview('alice', 'flatten', {});
+    expect(JSON.stringify(preview.fields)).toMatch(/… and \d+ more/);
+    await h.click('bob', buttonOf(preview, 'Approve'));
+    const rec = await reachFlatten(preview.track!, ['done', 'failed']);
+    expect(rec.result).toBe('60 of 61 legs done, 1 failed (leg 61)');
+    const text = report();
+    expect(text.length).toBeLessThanOrEqual(3_000);
+    expect(text.split('\n')[1]).toMatch(/^❌ 61\. Close long 0.05 BTC-PERP/);
+    expect(text).toMatch(/… and \d+ more legs \(\/audit lists each\)$/);
+    expect((await h.paper.listOrders()).filter((o) => o.status === 'new')).toEqual([]);
+  });
+
   it('answers when there is nothing to flatten, and a rejected flatten changes nothing', async () => {
     h = await makeHarness();
     expect((await h.run('alice', 'flatten', {})).text).toBe('Nothing to flatten: there are no resting orders and no open positions.');

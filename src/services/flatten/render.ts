@@ -1,7 +1,7 @@
 /** How a flatten looks to people: its preview message in each state, and the leg-by-leg report. */
 import type { Reply, Severity } from '../../chat/reply.js';
 import { encodeButtonId } from '../../chat/button-id.js';
-import { utc } from '../../format.js';
+import { clipLines, utc } from '../../format.js';
 import { approverNames } from '../approvals/decision.js';
 import type { FlattenLeg, FlattenRecord } from './types.js';
 
@@ -37,7 +37,7 @@ function statusLine(rec: FlattenRecord, legs: readonly FlattenLeg[] | null): { t
 export function renderFlatten(rec: FlattenRecord, legs: readonly FlattenLeg[] | null = null): Reply {
   const s = statusLine(rec, legs);
   const exp = Math.ceil(rec.expiresAt / 1000);
-  const report = legs && (rec.status === 'done' || rec.status === 'failed') ? `\n\n${legs.map(legLine).join('\n')}` : '';
+  const report = legs && (rec.status === 'done' || rec.status === 'failed') ? `\n\n${clipLines(legs.map(legLine), 2_000, (n) => `… and ${n} more legs (/audit lists each)`)}` : '';
   return {
     title: rec.view.title,
     fields: rec.view.fields.map((f) => ({ ...f })),
@@ -67,7 +67,10 @@ export function legLine(l: FlattenLeg): string {
 export function flattenReport(rec: FlattenRecord, legs: readonly FlattenLeg[], status: 'done' | 'failed', summary: string): Reply {
   return {
     title: status === 'done' ? 'Flatten done' : 'Flatten finished with failures',
-    text: `${status === 'done' ? '✅' : '❌'} Flatten ${rec.id} (${rec.reason}), requested by ${rec.requester.displayName}, approved by ${approverNames(rec.approvers)}: ${summary}.\n${legs.map(legLine).join('\n')}`,
+    // An alert holds 3,000 characters: failed legs first, so a long report never hides one; /audit keeps every leg.
+    text: `${status === 'done' ? '✅' : '❌'} Flatten ${rec.id} (${rec.reason.slice(0, 200)}), requested by ${rec.requester.displayName}, approved by ${approverNames(rec.approvers)}: ${summary}.\n${clipLines(
+      [...legs.filter((l) => l.status === 'failed'), ...legs.filter((l) => l.status !== 'failed')].map(legLine), 2_400, (n) => `… and ${n} more legs (/audit lists each)`,
+    )}`,
     severity: status === 'done' ? 'success' : 'critical',
     footer: `Flatten ${rec.id}`,
   };

@@ -1,7 +1,7 @@
 /** How a cancel's outcome reads to people: the reply line, and the announcement to the alert destinations. */
 import type { Reply } from '../../chat/reply.js';
 import type { Order } from '../../exchange/port.js';
-import { price as fmtPrice, utc } from '../../format.js';
+import { clipLines, price as fmtPrice, utc } from '../../format.js';
 import type { CancelOutcome } from './cancel.js';
 
 export function orderWords(o: Pick<Order, 'orderId' | 'symbol' | 'side' | 'orderType' | 'quantity' | 'price'>): string {
@@ -41,7 +41,8 @@ export function cancelAnnouncement(who: string, outcomes: readonly CancelOutcome
   });
   return {
     title: done.length === 1 ? `Order cancelled: ${symbols}` : `${done.length} orders cancelled: ${symbols}`,
-    text: `🛑 ${who} cancelled ${done.length === 1 ? 'a resting order' : `${done.length} resting orders`}:\n${lines.join('\n')}`,
+    // An alert holds 3,000 characters; /audit keeps every cancel.
+    text: `🛑 ${who} cancelled ${done.length === 1 ? 'a resting order' : `${done.length} resting orders`}:\n${clipLines(lines, 2_700, (n) => `… and ${n} more (/audit lists each)`)}`,
     severity: 'warning',
   };
 }
