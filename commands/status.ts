@@ -49,12 +49,22 @@ export default defineCommand({
           align: ['left', 'right', 'right', 'right', 'right'] as ('left' | 'right')[],
         }
       : undefined;
-    const jobs = s.schedulers.map((j) => `${j.id}: every ${j.everyMs ? `${Math.round(j.everyMs / 1000)}s` : '—'}${j.next ? `, next ${utc(j.next)}` : ''}`);
+    const beats = s.heartbeats;
+    const jobs = s.schedulers.map((j) => {
+      const run = beats?.jobs[j.id];
+      return `${j.id}: every ${j.everyMs ? `${Math.round(j.everyMs / 1000)}s` : '—'}${j.next ? `, next ${utc(j.next)}` : ''}${run ? `, last run ${utc(run.at)} (${run.outcome})` : ', no run yet'}`;
+    });
+    // The dead man's switch's view: each process with its last beat, the silent ones marked.
+    const procs = (beats?.processes ?? []).map((p) => `${p.silent ? '❌ silent' : '✅'} ${p.role} pid ${p.pid} on ${p.host}${p.id === beats?.self ? ' (this one)' : ''}: last beat ${utc(p.at)}`);
+    const text = [
+      procs.length ? `Processes:\n${procs.join('\n')}` : null,
+      jobs.length ? `Jobs:\n${jobs.join('\n')}` : 'No scheduled jobs running in this deployment.',
+    ].filter((x): x is string => x !== null).join('\n\n');
     return {
       title: 'PerpDesk status',
       fields,
       table,
-      text: jobs.length ? `Jobs:\n${jobs.join('\n')}` : 'No scheduled jobs running in this deployment.',
+      text,
       severity: s.exchangeOk && s.redisOk && pause !== undefined ? (pause ? 'warning' : 'success') : 'critical',
     };
   },

@@ -11,7 +11,9 @@ import { isDomainError } from '../src/domain/result.js';
 import { pct, signedPct, utc } from '../src/format.js';
 import type { CascadeRecord } from '../src/services/cascade-state.js';
 import { key } from '../src/services/store.js';
-import type { Instrument } from '../src/exchange/port.js';
+import type { FundingInfo, Instrument, OpenInterest, Ticker } from '../src/exchange/port.js';
+import type { FeedObservation } from '../src/domain/feed-staleness.js';
+import { FeedWatch } from '../src/services/watchdogs/feeds.js';
 import type { AlertInput } from '../src/services/alerts/types.js';
 import type { JobContext } from './job-context.js';
 import { checkOiSignal } from './oi-signal.js';
@@ -42,7 +44,7 @@ async function detectOne(ctx: JobContext, inst: Instrument): Promise<CascadeOutc
   const symbol = inst.symbol;
   const now = ctx.now();
   const W = ctx.tuning.cascadeWindowMs;
-  const [t, oi, f] = await Promise.all([ctx.exchange.ticker(symbol), ctx.exchange.openInterest(symbol), ctx.exchange.funding(symbol)]);
+  const [t, oi, f] = await sampleFeeds(ctx, symbol, now);
   await ctx.samples.addOi(symbol, { ts: now, oi: oi.openInterest, price: t.markPrice });
   const samples = (await ctx.samples.oiSince(symbol, now - 2 * W - 60_000)).filter((s) => s.ts <= now && s.oi > 0 && s.price > 0);
   const fundingKey = key(ctx.store, 'cascade', 'funding', symbol);
@@ -92,6 +94,23 @@ async function detectOne(ctx: JobContext, inst: Instrument): Promise<CascadeOutc
     return { symbol, level: lvl.level, alerted: r.published ? 'over' : null };
   }
   return { symbol, level: lvl.level, alerted: null };
+}
+
+/**
+ * The three feeds this job samples every interval, each also shown to the stale-data watchdog (FeedWatch): an answer
+ * with its stamp, or a failure. A failed feed still fails the symbol's run, as before.
+ */
+async function sampleFeeds(ctx: JobContext, symbol: string, now: number): Promise<[Ticker, OpenInterest, FundingInfo]> {
+  const [t, oi, f] = await Promise.allSettled([ctx.exchange.ticker(symbol), ctx.exchange.openInterest(symbol), ctx.exchange.funding(symbol)]);
+  const seen: FeedObservation[] = [
+    t.status === 'fulfilled' ? { ok: true, feed: 'mark', ts: t.value.ts, value: t.value.markPrice } : { ok: false, feed: 'mark' },
+    oi.status === 'fulfilled' ? { ok: true, feed: 'oi', ts: oi.value.ts, value: oi.value.openInterest } : { ok: false, feed: 'oi' },
+    f.status === 'fulfilled' ? { ok: true, feed: 'funding', nextFundingTs: f.value.nextFundingTs, value: f.value.currentRate } : { ok: false, feed: 'funding' },
+  ];
+  const staleAfterMs = ctx.tuning.staleFeedIntervals * ctx.config.CASCADE_INTERVAL_SECONDS * 1000;
+  await new FeedWatch(ctx).observe(symbol, seen, now, staleAfterMs).catch((err: unknown) => ctx.log.warn({ err, symbol }, 'stale-data watchdog failed'));
+  for (const r of [t, oi, f]) if (r.status === 'rejected') throw r.reason;
+  return [(t as PromiseFulfilledResult<Ticker>).value, (oi as PromiseFulfilledResult<OpenInterest>).value, (f as PromiseFulfilledResult<FundingInfo>).value];
 }
 
 export function rank(level: CascadeLevelName): number {

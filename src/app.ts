@@ -30,6 +30,7 @@ import { openConfiguredVenues } from './venues/open.js';
 import type { VenueSource } from './venues/types.js';
 import { signalEndpoint, type SignalLimits } from './http/signals.js';
 import { SignalIntake } from './services/signals/intake.js';
+import { DeadMansSwitch } from './services/watchdogs/dead-mans-switch.js';
 
 export interface AppOptions {
   config: Config;
@@ -53,6 +54,8 @@ export interface AppOptions {
   venues?: VenueSource;
   /** POST /signals rate limits (default DEFAULT_SIGNAL_LIMITS; tests lower them). */
   signalLimits?: SignalLimits;
+  /** The dead man's switch: its beat interval (default HEARTBEAT_EVERY_MS; tests shorten it), or false for none. */
+  heartbeat?: { everyMs?: number } | false;
 }
 
 export interface App {
@@ -89,6 +92,7 @@ export async function startApp(o: AppOptions): Promise<App> {
 
     const redisOk = async () => (await redis.ping().catch(() => '')) === 'PONG';
     let bg: Background | undefined;
+    let switchboard: DeadMansSwitch | undefined;
     const status = async (): Promise<StatusInfo> => ({
       exchange: o.exchange.name,
       exchangeOk: await o.exchange.instruments().then(() => true, () => false),
@@ -100,6 +104,7 @@ export async function startApp(o: AppOptions): Promise<App> {
       schedulers: (await bg?.schedulers().catch(() => [])) ?? [],
       transports: [...transports, ...chat.transports()],
       startedAt,
+      heartbeats: await switchboard?.report().catch(() => undefined),
     });
     const services = buildServices({
       redis, prefix: o.prefix ?? 'pd', exchange: o.exchange, now, status, log: o.log,
@@ -212,6 +217,17 @@ export async function startApp(o: AppOptions): Promise<App> {
         notifiers: hasChat ? undefined : services.notifiers, venues: venues ?? null, ...o.background,
       });
       if (hasChat) chat.attachBackground(bg);
+    }
+    if (o.heartbeat !== false) {
+      const jobs = bg;
+      const dms = new DeadMansSwitch({
+        store: { redis, prefix: o.prefix ?? 'pd' }, alerts: services.alerts, log: o.log, now, role: 'bot', everyMs: o.heartbeat?.everyMs,
+        schedulers: jobs ? () => jobs.schedulers() : undefined, heartbeatUrl: o.config.HEARTBEAT_URL,
+      });
+      await dms.start();
+      switchboard = dms;
+      // Last in, first out: a clean stop removes this process's beat before anything else closes.
+      lifecycle.add('heartbeat', () => dms.stop());
     }
     o.onReady?.(http.url);
     consoleT?.start();

@@ -18,6 +18,9 @@ import { startHttpServer } from './http/server.js';
 import { scrapeSource } from './metrics/scrape.js';
 import { startBackground, type Background } from '../jobs/background.js';
 import { startOrderProcessing } from '../jobs/place-order.js';
+import { AlertService } from './services/alerts/publish.js';
+import { DeadMansSwitch } from './services/watchdogs/dead-mans-switch.js';
+import type { SchedulerInfo } from './queues/schedulers.js';
 
 async function main(): Promise<void> {
   let config: Config;
@@ -46,12 +49,24 @@ async function main(): Promise<void> {
   lifecycle.add('http', () => http.close());
   log.info({ url: http.url }, 'worker http listening');
 
+  // The dead man's switch: this worker beats, and watches the bot, the other workers and the job schedulers.
+  const store = { redis, prefix: 'pd' };
+  const startSwitch = async (alerts: AlertService, schedulers?: () => Promise<SchedulerInfo[]>) => {
+    const dms = new DeadMansSwitch({ store, alerts, log, role: 'worker', schedulers, heartbeatUrl: config.HEARTBEAT_URL });
+    await dms.start();
+    lifecycle.add('heartbeat', () => dms.stop());
+  };
+
   if (config.EXCHANGE === 'paper' && !config.PAPER_EXCHANGE_URL) {
     // The embedded paper market lives in `npm start`'s memory; a second copy here would drift from it. Idle instead
     // of exiting, so `docker compose up` with the paper defaults does not restart this service in a loop.
     log.warn({}, 'EXCHANGE=paper: the jobs run inside `npm start`; this worker stays idle. For scaled-out workers run `npm run paper-exchange` and set PAPER_EXCHANGE_URL=http://<host>:8090/api/v1 on the bot and the workers');
     const idle = setInterval(() => {}, 3_600_000);
     lifecycle.add('idle', () => clearInterval(idle));
+    // Idle, it still watches: a bot that dies is reported by whoever is left.
+    const alerts = new AlertService({ store, queuePrefix: DEFAULT_QUEUE_PREFIX, now: Date.now, log });
+    lifecycle.add('alerts', () => alerts.close());
+    await startSwitch(alerts);
     return;
   }
   try {
@@ -63,6 +78,7 @@ async function main(): Promise<void> {
     lifecycle.add('jobs', () => bg.close());
     const orders = await startOrderProcessing({ redisUrl, services: bg.services, exchange, config, log, now: Date.now });
     lifecycle.add('orders', () => orders.close());
+    await startSwitch(bg.services.alerts, () => bg.schedulers());
     log.info({ exchange: exchange.name, schedulers: (await bg.schedulers()).map((s) => s.id) }, 'perpdesk worker ready');
   } catch (e) {
     log.fatal({ err: e }, 'worker start-up failed');

@@ -25,6 +25,11 @@ export interface JobTuning {
   oiSharpMove: number;
   /** Funding reminder lead time before a stamp. */
   reminderLeadMs: number;
+  /**
+   * N of the stale-data watchdog: a symbol's mark, funding or OI with nothing fresh for longer than N cascade-detector
+   * intervals (CASCADE_INTERVAL_SECONDS, the period that samples them) is reported stale.
+   */
+  staleFeedIntervals: number;
 }
 
 export const DEFAULT_TUNING: JobTuning = {
@@ -43,4 +48,18 @@ export const DEFAULT_TUNING: JobTuning = {
   basisExitZ: 0.5,
   oiSharpMove: 0.05,
   reminderLeadMs: 15 * 60_000,
+  // 5 × 30 s = 2.5 min: past a venue's 429 hold (up to 60 s) and a couple of failed calls, which are not news, yet
+  // well inside the 5-minute cascade window, so a detector working on frozen numbers is known before it matters.
+  staleFeedIntervals: 5,
 };
+
+/**
+ * Dead man's switch (issue 18 §2): every process writes a heartbeat this often (and pings HEARTBEAT_URL), and looks
+ * at everyone else's. Ten seconds keeps the Redis and HTTP traffic negligible while a dead bot is noticed within
+ * about half a minute.
+ */
+export const HEARTBEAT_EVERY_MS = 10_000;
+/** A process, or a job scheduler, silent for this many of its own intervals is reported (once). */
+export const SILENT_INTERVALS = 3;
+/** A HEARTBEAT_URL ping that takes longer is abandoned (and logged, without the URL); the next beat tries again. */
+export const HEARTBEAT_PING_TIMEOUT_MS = 5_000;

@@ -9,6 +9,7 @@ import { silentLogger, type Logger } from '../log.js';
 import { ExchangeError, type OrderStatus } from './port.js';
 import type { PaperExchange } from './paper/paper-exchange.js';
 import { FILL_MODE_NAMES, type FillMode } from './paper/fill-models.js';
+import { FEED_MODES, PAPER_FEEDS } from './paper/feed-freeze.js';
 import { Num } from './schemas.js';
 import {
   accountBody, accruedFundingBody, errorBody, fundingBody, instrumentsBody, openInterestBody, orderBody, ordersBody,
@@ -64,6 +65,7 @@ const PriceRequest = z.object({ symbol: z.string(), price: Num });
 const FundingRequest = z.object({ symbol: z.string(), rate: Num.nullable() });
 const CascadeRequest = z.object({ symbol: z.string(), oi_drop_pct: Num, price_drop_pct: Num, steps: Num });
 const FillRequest = z.object({ symbol: z.string(), mode: z.enum(FILL_MODE_NAMES as [FillMode, ...FillMode[]]), fraction: Num.optional() });
+const FeedRequest = z.object({ symbol: z.string(), feed: z.enum([...PAPER_FEEDS, 'all']), mode: z.enum(FEED_MODES) });
 const TickRequest = z.object({ now_ms: Num.optional() });
 const FaucetRequest = z.object({ amount: Num });
 const StatusParam = z.enum(['new', 'partially_filled', 'filled', 'canceled', 'rejected']);
@@ -146,6 +148,13 @@ export async function startPaperServer(opts: PaperServerOptions): Promise<PaperS
       return ok;
     },
     'GET /paper/fill': async () => ({ fill_models: await ex.fillModels() }),
+    // A feed gone stale at the venue: `stale` repeats the values and stamp of now, `fail` answers 503, `live` undoes it.
+    'POST /paper/feed': async ({ body }) => {
+      const r = parseRequest(FeedRequest, await body());
+      await ex.setFeedMode(r.symbol, r.feed, r.mode);
+      return ok;
+    },
+    'GET /paper/feed': async () => ({ frozen_feeds: await ex.frozenFeeds() }),
     'POST /paper/tick': async ({ body }) => {
       const r = parseRequest(TickRequest, await body());
       await ex.tick(r.now_ms);

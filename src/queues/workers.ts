@@ -24,6 +24,15 @@ export const JOB_LOCK_LEASE_MS = 10_000;
 
 export type JobHandler = (job: Job) => Promise<unknown>;
 
+/**
+ * Hash of each market job's last finished run (name → `{at, outcome, ms}`), read by the dead man's switch: a
+ * scheduler whose job has not finished a run for three of its periods is reported (services/watchdogs). An iteration
+ * skipped because the previous run still holds the lock does not count: a run stuck forever must show as silent.
+ */
+export function jobRunsKey(lockPrefix: string): string {
+  return `${lockPrefix}:watch:jobs`;
+}
+
 export interface MarketWorkerOptions {
   redisUrl: string;
   /** BullMQ prefix (hash-tagged). */
@@ -67,12 +76,17 @@ export function startMarketWorker(o: MarketWorkerOptions): WorkerHandle {
         (err: unknown) => o.log.warn({ err, job: job.name }, 'market job lock renewal failed'),
       );
     }, Math.max(50, Math.floor(lease / 3)));
+    let outcome: 'ok' | 'failed' = 'failed';
     try {
-      return await handler(job);
+      const r = await handler(job);
+      outcome = 'ok';
+      return r;
     } catch (err) {
       o.log.error({ err, job: job.name }, 'market job failed');
       throw err;
     } finally {
+      const run = JSON.stringify({ at: Date.now(), outcome, ms: Date.now() - started });
+      await connection.hset(jobRunsKey(o.lockPrefix), job.name, run).catch((err: unknown) => o.log.warn({ err, job: job.name }, 'could not record the job run'));
       clearInterval(renew);
       await connection.eval(RELEASE, 1, lockKey, token).catch(() => undefined);
       o.log.debug({ job: job.name, ms: Date.now() - started }, 'market job done');

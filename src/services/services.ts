@@ -27,6 +27,13 @@ export interface StatusInfo {
   schedulers: { id: string; everyMs: number | null; next: number | null }[];
   transports: string[];
   startedAt: number;
+  /** The dead man's switch's view: every process's last beat and each job's last finished run (issue 18). */
+  heartbeats?: {
+    /** This process's id. */
+    self: string;
+    processes: { id: string; role: 'bot' | 'worker'; pid: number; host: string; at: number; silent: boolean }[];
+    jobs: Record<string, { at: number; outcome: 'ok' | 'failed' }>;
+  };
 }
 
 /** Redis-backed services the commands and jobs use; main.ts builds them, tests build them on a test prefix. */

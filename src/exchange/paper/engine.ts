@@ -21,6 +21,7 @@ import { OrderBook, publicOrder } from './order-book.js';
 import { cancelOrder, placePerpOrder, placeSpotOrder, type PaperOrderRequest, type PaperSpotOrderRequest } from './orders.js';
 import { setFillModel, type FillMode } from './fill-models.js';
 import { faucet, reset, setFunding, setPrice, startCascade, type CascadeOptions } from './scenario.js';
+import { frozenAnswer, setFeedMode, type FeedMode, type FrozenFeed, type LiveAnswers, type PaperFeed } from './feed-freeze.js';
 import type { CoreState, FillModel, FundingRecord, LiquidationRecord, MarketState, OrderState, PositionState } from './state.js';
 
 export type { Fees } from './context.js';
@@ -28,6 +29,7 @@ export type { ReplaySeries } from './market.js';
 export type { PaperOrderRequest, PaperSpotOrderRequest } from './orders.js';
 export type { CascadeOptions } from './scenario.js';
 export type { FillMode } from './fill-models.js';
+export type { FeedMode, PaperFeed } from './feed-freeze.js';
 
 export interface EngineConfig {
   markets?: readonly MarketSpec[];
@@ -99,6 +101,8 @@ export class PaperEngine {
 
   funding(symbol: string): FundingInfo {
     const { spec, m } = perpMarket(this.ctx, symbol);
+    const frozen = frozenAnswer(this.ctx, spec.perp.symbol, 'funding', 'funding');
+    if (frozen) return { ...frozen };
     return {
       symbol: spec.perp.symbol,
       currentRate: currentRate(m, spec),
@@ -110,6 +114,8 @@ export class PaperEngine {
 
   ticker(symbol: string): Ticker {
     const { spec, m } = perpMarket(this.ctx, symbol);
+    const frozen = frozenAnswer(this.ctx, spec.perp.symbol, 'mark', 'ticker');
+    if (frozen) return { ...frozen };
     return { symbol: spec.perp.symbol, markPrice: m.mark, indexPrice: m.index, lastPrice: round(m.mark, spec.perp.tickSize, 'nearest'), ts: this.ctx.state.now };
   }
 
@@ -120,6 +126,8 @@ export class PaperEngine {
 
   openInterest(symbol: string): OpenInterest {
     const { spec, m } = perpMarket(this.ctx, symbol);
+    const frozen = frozenAnswer(this.ctx, spec.perp.symbol, 'oi', 'oi');
+    if (frozen) return { ...frozen };
     return { symbol: spec.perp.symbol, openInterest: m.oi, openInterestUsd: m.oi * m.mark, ts: this.ctx.state.now };
   }
 
@@ -244,6 +252,28 @@ export class PaperEngine {
     return { ...this.ctx.state.fillModels };
   }
 
+  /**
+   * Freezes a perp's `mark` (ticker), `funding` or `oi` feed, or `all`: `stale` answers with the values and stamp
+   * of now from then on, `fail` answers with a 503; `live` undoes it. The market itself carries on.
+   */
+  setFeedMode(symbol: string, feed: PaperFeed | 'all', mode: FeedMode): void {
+    const sym = perpMarket(this.ctx, symbol).spec.perp.symbol;
+    // The live answers of this moment: a feed frozen earlier must not lend its old values to a new snapshot.
+    const saved = this.ctx.state.frozenFeeds[sym];
+    delete this.ctx.state.frozenFeeds[sym];
+    let live: LiveAnswers;
+    try {
+      live = { ticker: this.ticker(sym), funding: this.funding(sym), oi: this.openInterest(sym) };
+    } finally {
+      if (saved) this.ctx.state.frozenFeeds[sym] = saved;
+    }
+    setFeedMode(this.ctx, sym, feed, mode, live);
+  }
+
+  frozenFeeds(): Record<string, Record<string, FrozenFeed>> {
+    return structuredClone(this.ctx.state.frozenFeeds);
+  }
+
   /** A fresh account (balance, no positions, orders or funding) and no scenario overrides; prices carry on. */
   reset(): void {
     reset(this.ctx);
@@ -277,7 +307,7 @@ export class PaperEngine {
     for (const [symbol, spec] of specs) markets[symbol] = freshMarket(spec, this.seed, this.replay[symbol], nowMs);
     return {
       version: 1, now: nowMs, seq: 0, wallet: this.initialBalance, spot: {}, markets, positions: {}, accrued: {},
-      liquidations: [], fundingHistory: [], fillModels: {},
+      liquidations: [], fundingHistory: [], fillModels: {}, frozenFeeds: {},
     };
   }
 

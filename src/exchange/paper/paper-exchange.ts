@@ -10,6 +10,7 @@ import type {
   PlaceOrderRequest, PlaceSpotOrderRequest, Position, SpotTicker, Ticker,
 } from '../port.js';
 import { PaperEngine, type CascadeOptions, type EngineConfig, type FillMode } from './engine.js';
+import type { FeedMode, FrozenFeed, PaperFeed } from './feed-freeze.js';
 import { CoreState, OrderState, type FillModel, type FundingRecord, type LiquidationRecord } from './state.js';
 
 export interface PaperExchangeOptions extends EngineConfig {
@@ -180,6 +181,15 @@ export class PaperExchange implements Exchange {
 
   async fillModels(): Promise<Record<string, FillModel>> {
     return this.engine.fillModels();
+  }
+
+  /** Freezes a feed (`stale`: old values and stamp; `fail`: 503) or brings it back (`live`); see feed-freeze.ts. */
+  async setFeedMode(symbol: string, feed: PaperFeed | 'all', mode: FeedMode): Promise<void> {
+    return this.mutate(() => this.engine.setFeedMode(symbol, feed, mode));
+  }
+
+  async frozenFeeds(): Promise<Record<string, Record<string, FrozenFeed>>> {
+    return this.engine.frozenFeeds();
   }
 
   async reset(): Promise<void> {

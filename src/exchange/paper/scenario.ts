@@ -70,6 +70,7 @@ export function reset(ctx: EngineContext): void {
   s.liquidations = [];
   s.fundingHistory = [];
   s.fillModels = {};
+  s.frozenFeeds = {};
   for (const m of Object.values(s.markets)) {
     m.fundingOverride = null;
     m.cascade = null;

@@ -110,6 +110,24 @@ export const FillModel = z.object({
 });
 export type FillModel = z.infer<typeof FillModel>;
 
+/** Feeds a scenario can freeze (feed-freeze.ts). */
+export const PAPER_FEEDS = ['mark', 'funding', 'oi'] as const;
+const TickerSnap = z.object({ symbol: z.string(), markPrice: fin, indexPrice: fin, lastPrice: fin, ts: z.number().int() });
+const FundingSnap = z.object({ symbol: z.string(), currentRate: fin, predictedRate: fin.nullable(), nextFundingTs: z.number().int(), fundingIntervalHours: fin });
+const OiSnap = z.object({ symbol: z.string(), openInterest: fin, openInterestUsd: fin, ts: z.number().int() });
+
+export const FrozenFeed = z.object({
+  mode: z.enum(['stale', 'fail']),
+  since: z.number().int(),
+  ticker: TickerSnap.optional(),
+  funding: FundingSnap.optional(),
+  oi: OiSnap.optional(),
+});
+export type FrozenFeed = z.infer<typeof FrozenFeed>;
+/** By symbol, then feed. */
+export const FrozenFeeds = z.record(z.string(), z.record(z.string(), FrozenFeed));
+
+
 /** Everything but the orders, which persist one by one (they are most of the state and change one at a time). */
 export const CoreState = z.object({
   version: z.literal(1),
@@ -124,5 +142,7 @@ export const CoreState = z.object({
   fundingHistory: z.array(FundingRecord),
   /** Fill models by symbol (absent: normal); older saved states have none. */
   fillModels: z.record(z.string(), FillModel).default({}),
+  /** Feeds frozen by the scenario control (feed-freeze.ts); older saved states have none. */
+  frozenFeeds: FrozenFeeds.default({}),
 });
 export type CoreState = z.infer<typeof CoreState>;
