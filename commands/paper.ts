@@ -1,5 +1,5 @@
 /**
- * `/paper cascade|price|funding|reset|partial|resting|reject|normal [symbol] [value]` (admin, paper mode only): the
+ * `/paper cascade|price|funding|reset|partial|resting|reject|normal|stale|fail|live [symbol] [value]` (admin, paper only): the
  * paper exchange's scenario controls, so a team can rehearse: `/paper cascade BTC-PERP` and the cascade alert and
  * limit-only trading follow; `/paper partial BTC-PERP 0.3` and the next order fills 30 % with the rest left open.
  */
@@ -19,6 +19,15 @@ export interface ScenarioControls {
   startCascade(symbol: string, opts: { oiDropPct: number; priceDropPct: number; steps: number }): Promise<void>;
   reset(): Promise<void>;
   setFillModel(symbol: string, mode: FillVerb, fraction?: number): Promise<void>;
+  setFeedMode(symbol: string, feed: 'all', mode: FeedVerb): Promise<void>;
+}
+
+/** Market-data feeds gone bad, to rehearse the stale-data watchdog: `stale` repeats old data, `fail` answers 503. */
+const FEED_VERBS = ['stale', 'fail', 'live'] as const;
+type FeedVerb = (typeof FEED_VERBS)[number];
+
+function isFeedVerb(action: string): action is FeedVerb {
+  return (FEED_VERBS as readonly string[]).includes(action);
 }
 
 /** Fill models a venue can show: the verbs of `/paper` that set them (paper/fill-models.ts). */
@@ -44,7 +53,7 @@ function fillModelText(sym: string, mode: FillVerb, fraction: number): string {
 
 export function scenarioControls(ex: Exchange): ScenarioControls | null {
   const c = ex as unknown as Partial<ScenarioControls>;
-  return ex.name === 'paper' && typeof c.setPrice === 'function' && typeof c.setFunding === 'function' && typeof c.startCascade === 'function' && typeof c.reset === 'function' && typeof c.setFillModel === 'function'
+  return ex.name === 'paper' && typeof c.setPrice === 'function' && typeof c.setFunding === 'function' && typeof c.startCascade === 'function' && typeof c.reset === 'function' && typeof c.setFillModel === 'function' && typeof c.setFeedMode === 'function'
     ? (c as ScenarioControls)
     : null;
 }
@@ -55,11 +64,11 @@ const CASCADE_STEPS = 3;
 
 export default defineCommand({
   name: 'paper',
-  description: 'Paper-exchange scenario controls: cascade, price, funding, reset; fill models partial, resting, reject, normal (admin, paper mode only)',
+  description: 'Paper-exchange scenario controls: cascade, price, funding, reset; fill models; stale, fail, live feeds (admin, paper only)',
   role: 'admin',
   sideEffect: 'control',
   options: [
-    { name: 'action', description: 'cascade, price, funding, reset, or a fill model: partial, resting, reject, normal', type: 'string', required: true, choices: ['cascade', 'price', 'funding', 'reset', ...FILL_VERBS] },
+    { name: 'action', description: 'cascade, price, funding, reset; fill model partial, resting, reject, normal; feeds stale, fail, live', type: 'string', required: true, choices: ['cascade', 'price', 'funding', 'reset', ...FILL_VERBS, ...FEED_VERBS] },
     { name: 'symbol', description: 'Perpetual, e.g. BTC-PERP (fill models also take a spot pair, e.g. BTC-USD)', type: 'string', autocomplete: 'symbol', maxLength: 40 },
     { name: 'value', description: 'cascade: price drop % (negative = squeeze, default 5); price: new mark; funding: rate per interval (omit to unpin); partial: share filled (0-1, default 0.5)', type: 'number' },
   ],
@@ -90,6 +99,19 @@ export default defineCommand({
     }
     const inst = await ctx.market.resolve(args.symbol);
     const sym = inst.symbol;
+    if (isFeedVerb(args.action)) {
+      await controls.setFeedMode(sym, 'all', args.action);
+      await audit(`market data feeds of ${sym}: ${args.action}`);
+      const what = {
+        stale: `${sym}'s mark, funding and OI now repeat this moment's values and timestamps`,
+        fail: `Every mark, funding and OI call for ${sym} now fails (503)`,
+        live: `${sym}'s market data flows again`,
+      }[args.action];
+      const after = args.action === 'live'
+        ? 'The stale-data watchdog says "Data recovered" at its next run if it had reported them.'
+        : `After ${DEFAULT_TUNING.staleFeedIntervals} cascade-detector intervals the stale-data watchdog reports it; /paper live ${sym} brings them back.`;
+      return { title: `Paper feeds — ${sym}: ${args.action}`, text: `${what}. ${after}`, severity: args.action === 'live' ? 'success' : 'warning' };
+    }
     if (args.action === 'price') {
       if (args.value === undefined || !(args.value > 0)) throw new UserError('bad_args', 'Give the new mark price, e.g. /paper price BTC-PERP 60000');
       await controls.setPrice(sym, args.value);

@@ -8,6 +8,7 @@ import type { Logger } from '../log.js';
 import { ExchangeError } from './port.js';
 import { PurpleFleaClient } from './purpleflea.js';
 import type { FillMode } from './paper/fill-models.js';
+import type { FeedMode, PaperFeed } from './paper/feed-freeze.js';
 
 /** The paper server accepts any non-empty key unless it was started with one. */
 const PAPER_KEY = 'paper';
@@ -35,6 +36,10 @@ export class RemotePaperExchange extends PurpleFleaClient {
 
   setFillModel(symbol: string, mode: FillMode, fraction?: number): Promise<void> {
     return this.#post('/paper/fill', { symbol, mode, ...(fraction === undefined ? {} : { fraction }) });
+  }
+
+  setFeedMode(symbol: string, feed: PaperFeed | 'all', mode: FeedMode): Promise<void> {
+    return this.#post('/paper/feed', { symbol, feed, mode });
   }
 
   reset(): Promise<void> {

@@ -9,7 +9,7 @@ import type { JobContext } from '../../jobs/job-context.js';
 import { PurpleFleaClient } from '../../src/exchange/purpleflea.js';
 import { startPaperServer, type PaperServerHandle } from '../../src/exchange/paper-server.js';
 import { utc } from '../../src/format.js';
-import { drained, jobsHarness, type JobsHarness } from '../jobs/support/harness.js';
+import { drained, jobsHarness, telegramInvocation, type JobsHarness } from '../jobs/support/harness.js';
 
 let h: JobsHarness | undefined;
 let server: PaperServerHandle | undefined;
@@ -86,5 +86,26 @@ describe('stale-data watchdog (venue stand-in over HTTP)', () => {
     for (let i = 0; i < 3; i++) await step(ctx, (t += INTERVAL));
     await drained(h);
     expect(staleTitles(h)).toEqual([alert.title, 'Data recovered — ETH-PERP funding rate is fresh again']);
+  });
+
+  it('/paper stale|fail|live freezes and frees every feed of a symbol for a team rehearsing it (admins only)', async () => {
+    h = await jobsHarness({ env: { PERPDESK_VIEWERS: 'telegram:43' } });
+    const before = await h.paper.ticker('BTC-PERP');
+    const r = await h.run('paper', { action: 'stale', symbol: 'btc' }, telegramInvocation());
+    expect(r.title).toBe('Paper feeds — BTC-PERP: stale');
+    await h.paper.tick(Date.now() + 60_000);
+    await h.paper.setPrice('BTC-PERP', 60_000);
+    expect(await h.paper.ticker('BTC-PERP')).toEqual(before);
+    expect(Object.keys((await h.paper.frozenFeeds())['BTC-PERP'] ?? {}).sort()).toEqual(['funding', 'mark', 'oi']);
+
+    await h.run('paper', { action: 'fail', symbol: 'BTC-PERP' }, telegramInvocation());
+    await expect(h.paper.openInterest('BTC-PERP')).rejects.toMatchObject({ status: 503, code: 'feed_unavailable' });
+    const refused = await h.run('paper', { action: 'live', symbol: 'BTC-PERP' }, telegramInvocation('43'));
+    expect(refused.severity).not.toBe('success');
+    expect(await h.paper.frozenFeeds()).not.toEqual({});
+
+    await h.run('paper', { action: 'live', symbol: 'BTC-PERP' }, telegramInvocation());
+    expect(await h.paper.frozenFeeds()).toEqual({});
+    expect((await h.paper.ticker('BTC-PERP')).markPrice).toBe(60_000);
   });
 });
