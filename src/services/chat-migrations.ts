@@ -1,6 +1,7 @@
 import type { Logger } from '../log.js';
 import type { AuditLog } from './audit.js';
 import type { Subscriptions } from './alerts/subscriptions.js';
+import type { RuleStore } from './rules/store.js';
 import { SYSTEM } from './approvals/store.js';
 import { key, type Store } from './store.js';
 
@@ -58,6 +59,8 @@ export class ChatMigrations {
 export interface MigrateDeps {
   migrations: ChatMigrations;
   subscriptions: Subscriptions;
+  /** The chat's `/alert` rules move with it. */
+  rules?: RuleStore;
   audit: AuditLog;
   log: Logger;
   now: () => number;
@@ -74,9 +77,10 @@ export async function chatMigrated(d: MigrateDeps, platform: 'telegram', from: s
     await d.subscriptions.subscribe({ platform, chatId: to, chatType: 'group' }, sub.prefs, sub.by, sub.since);
     await d.subscriptions.unsubscribe({ platform, chatId: from });
   }
+  const rules = (await d.rules?.move({ platform, chatId: from, chatType: 'group' }, { platform, chatId: to, chatType: 'group' })) ?? 0;
   await d.audit.append({
     ts: d.now(), ...SYSTEM, action: 'chat.migrated', subject: `${platform}:${from}`,
-    detail: `the group became supergroup ${to}; its subscription and roles moved with it`,
+    detail: `the group became supergroup ${to}; its subscription, roles${rules ? ` and ${rules} alert rule(s)` : ''} moved with it`,
   });
-  d.log.info({ platform, from, to, subscribed: Boolean(sub) }, 'chat migrated');
+  d.log.info({ platform, from, to, subscribed: Boolean(sub), rules }, 'chat migrated');
 }

@@ -39,7 +39,7 @@ export function deskFor(ctx: CommandContext): Desk {
     messageSent: (track, ref) => ctx.messageRefs.add(track, ref),
     accessRefusal: (inv, what) => accessRefusal(ctx, identify(ctx, inv), what),
     chatMigrated: (platform, from, to) =>
-      chatMigrated({ migrations: ctx.chatMigrations, subscriptions: ctx.subscriptions, audit: ctx.audit, log: ctx.log, now: ctx.now }, platform, from, to),
+      chatMigrated({ migrations: ctx.chatMigrations, subscriptions: ctx.subscriptions, rules: ctx.rules, audit: ctx.audit, log: ctx.log, now: ctx.now }, platform, from, to),
     currentChat: (platform, chatId) => ctx.chatMigrations.current(platform, chatId),
   };
 }

@@ -112,4 +112,15 @@ describe('/alert through Telegram and Discord (whole app, real clients)', () => 
     expect(discord.channelMessages(ALERT_CHANNEL).filter((m) => /Alert rule/.test(JSON.stringify(m.embeds)))).toHaveLength(0);
     expect(await say(TEAM_GROUP, '/alert list')).toMatch(/fired/);
   });
+
+  it('moves a group’s rules and their state to its supergroup when Telegram upgrades it', async () => {
+    const SUPERGROUP = -1_000_000_000_499;
+    const [, second] = tg.migrateChat(TEAM_GROUP, SUPERGROUP, ALICE);
+    await tg.waitForConfirmed(second!);
+    await app.telegram!.idle();
+    const listed = await say(SUPERGROUP, '/alert list');
+    expect(listed).toMatch(/r1[\s\S]*price ETH-PERP &lt; 3000[\s\S]*fired/);
+    expect(await app.ctx.rules.list({ platform: 'telegram', chatId: String(TEAM_GROUP) })).toEqual([]);
+    expect((await app.ctx.audit.latest(20)).find((e) => e.action === 'chat.migrated')?.detail).toMatch(/and 1 alert rule\(s\) moved/);
+  });
 });

@@ -146,6 +146,25 @@ export class RuleStore {
     return out;
   }
 
+  /**
+   * Moves a chat's rules to its new id (a Telegram group upgraded to a supergroup) with their states; they get the
+   * new chat's ids. Returns how many moved.
+   */
+  async move(from: Destination, to: Destination): Promise<number> {
+    const rules = await this.list(from);
+    const states = await this.statesOf(rules);
+    let moved = 0;
+    for (const r of rules) {
+      const added = await this.add(to, r.text, r.rule, r.by, r.at);
+      const state = states.get(stateField(r));
+      if (added.kind === 'added' && state) await this.saveStates([{ rule: added.rule, state }]);
+      // A rule the new chat already has (or cannot take) is not kept twice under the old id either.
+      await this.remove(from, r.id);
+      if (added.kind === 'added') moved++;
+    }
+    return moved;
+  }
+
   /** The states of these rules only (one chat's list), by state field. */
   async statesOf(rules: readonly StoredRule[]): Promise<Map<string, RuleState>> {
     const out = new Map<string, RuleState>();
