@@ -85,4 +85,20 @@ describe('venue sampler', () => {
     expect(await h.ctx.cascade.get('BTC-PERP')).toBeNull();
     relay.clearRewrites();
   });
+
+  it('raises the OI signal about okx, with Alert.venue, when okx’s open interest jumps over the hour with price flat', async () => {
+    await runVenueSampler(ctxAt(RECORDED_AT + 20 * MIN));
+    // OKX open interest +8 % against its samples of 35 minutes ago, mark unchanged: no cascade (price flat), an OI move.
+    relay.rewrite('okx', 'openInterest', (b) => {
+      const body = b as { data: { oi: string; oiCcy: string }[] };
+      body.data[0]!.oi = String(Math.round(2125419 * 1.08));
+      return body;
+    });
+    const out = await runVenueSampler(ctxAt(RECORDED_AT + 55 * MIN));
+    relay.clearRewrites();
+    expect(out[0]!.venues['okx']).toBe('none');
+    const oi = (await queuedAlerts()).filter((a) => a.kind === 'oi');
+    expect(oi.map((a) => [a.venue, a.symbol])).toEqual([['okx', 'BTC-PERP']]);
+    expect(oi[0]!.title).toMatch(/^Open interest signal — BTC-PERP on okx: OI \+8\.00% in 55 min$/);
+  });
 });
