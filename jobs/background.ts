@@ -19,6 +19,7 @@ import { notifyBackoff } from '../src/services/alerts/publish.js';
 import { ApprovalNotices } from '../src/services/approvals/notices.js';
 import { startPreviewEditWorker } from '../src/services/approvals/preview-edits.js';
 import { buildServices } from '../src/services/build.js';
+import { observedExchange } from '../src/services/ledger/observed-exchange.js';
 import type { Notifiers } from '../src/services/alerts/notifier.js';
 import type { Services, StatusInfo } from '../src/services/services.js';
 import { runBasisSampler } from './basis-sampler.js';
@@ -114,8 +115,9 @@ export async function startBackground(o: BackgroundOptions): Promise<Background>
     status: async () => ({ exchange: o.exchange.name, exchangeOk: true, redisOk: true, queues: [], schedulers: [], transports: [], startedAt: now() }),
   });
   const store = { redis, prefix: o.prefix };
+  const exchange = observedExchange(o.exchange, services.ledger, o.log);
   const ctx: JobContext = {
-    exchange: o.exchange,
+    exchange,
     config: o.config,
     log: o.log,
     now,
@@ -129,6 +131,7 @@ export async function startBackground(o: BackgroundOptions): Promise<Background>
     harvester: services.harvester,
     rules: services.rules,
     venues: services.venues,
+    ledger: services.ledger,
     tuning,
   };
   const market = new Queue(QUEUES.market, { connection: redis, prefix: o.queuePrefix });

@@ -5,6 +5,7 @@ import type { AlertService } from '../src/services/alerts/publish.js';
 import type { AuditLog } from '../src/services/audit.js';
 import type { CascadeState } from '../src/services/cascade-state.js';
 import type { HarvesterState } from '../src/services/harvester/state.js';
+import type { Ledger } from '../src/services/ledger/ledger.js';
 import type { KillSwitch } from '../src/services/kill-switch.js';
 import type { MarketService } from '../src/services/market.js';
 import type { SampleStore } from '../src/services/samples.js';
@@ -34,5 +35,7 @@ export interface JobContext {
   rules: RuleStore;
   /** Real venues (MARKET_VENUES); null when none are configured. */
   venues: VenueMarket | null;
+  /** The desk's ledger (fills, funding settlements); absent in harnesses that build a context by hand. */
+  ledger?: Ledger;
   tuning: JobTuning;
 }

@@ -7,6 +7,7 @@
 import { Worker, type Job } from 'bullmq';
 import type { Config } from '../src/config/env.js';
 import type { Exchange } from '../src/exchange/port.js';
+import { observedExchange } from '../src/services/ledger/observed-exchange.js';
 import type { Logger } from '../src/log.js';
 import { QUEUES } from '../src/queues/names.js';
 import { closeRedis, createRedis } from '../src/queues/redis.js';
@@ -23,7 +24,7 @@ export const DEFAULT_SWEEP_MS = 15_000;
 
 export interface OrderProcessingOptions {
   redisUrl: string;
-  services: Pick<Services, 'approvals' | 'orderQueue' | 'killSwitch' | 'cascade' | 'messageRefs' | 'notifiers' | 'announcer' | 'flattens' | 'canceller' | 'market' | 'audit' | 'harvester' | 'alerts'> & Partial<Pick<Services, 'previewEdits'>>;
+  services: Pick<Services, 'approvals' | 'orderQueue' | 'killSwitch' | 'cascade' | 'messageRefs' | 'notifiers' | 'announcer' | 'flattens' | 'canceller' | 'market' | 'audit' | 'harvester' | 'alerts'> & Partial<Pick<Services, 'previewEdits' | 'ledger'>>;
   exchange: Exchange;
   config: Pick<Config, 'MAX_LEVERAGE' | 'MAX_NOTIONAL_USD'>;
   log: Logger;
@@ -47,10 +48,12 @@ export interface OrderProcessing {
 }
 
 export async function startOrderProcessing(o: OrderProcessingOptions): Promise<OrderProcessing> {
+  // Every fill of an approved order or a flatten leg lands in the desk's ledger (a no-op when already wrapped).
+  const exchange = o.services.ledger ? observedExchange(o.exchange, o.services.ledger, o.log) : o.exchange;
   const notices = new ApprovalNotices({ ...o.services, log: o.log });
   const executor = new OrderExecutor({
     approvals: o.services.approvals,
-    exchange: o.exchange,
+    exchange,
     killSwitch: o.services.killSwitch,
     cascade: o.services.cascade,
     config: o.config,
@@ -64,7 +67,7 @@ export async function startOrderProcessing(o: OrderProcessingOptions): Promise<O
     flattens: o.services.flattens,
     approvals: o.services.approvals,
     canceller: o.services.canceller,
-    exchange: o.exchange,
+    exchange,
     cascade: o.services.cascade,
     market: o.services.market,
     audit: o.services.audit,

@@ -31,6 +31,7 @@ import type { VenueSource } from './venues/types.js';
 import { signalEndpoint, type SignalLimits } from './http/signals.js';
 import { SignalIntake } from './services/signals/intake.js';
 import { DeadMansSwitch } from './services/watchdogs/dead-mans-switch.js';
+import { observedExchange } from './services/ledger/observed-exchange.js';
 
 export interface AppOptions {
   config: Config;
@@ -114,7 +115,9 @@ export async function startApp(o: AppOptions): Promise<App> {
       cascadeCooldownMs: o.background ? o.background.tuning?.cascadeCooldownMs : undefined,
       venues,
     });
-    const ctx: CommandContext = { ...services, exchange: o.exchange, config: o.config, log: o.log, now, commands };
+    // Every order answer any command or job sees is recorded in the desk's ledger on its way back.
+    const exchange = observedExchange(o.exchange, services.ledger, o.log);
+    const ctx: CommandContext = { ...services, exchange, config: o.config, log: o.log, now, commands };
     const desk: Desk = deskFor(ctx);
     // The order worker stops after the transports (intake first) but starts once they can show its results.
     let orders: OrderProcessing | undefined;
@@ -208,10 +211,10 @@ export async function startApp(o: AppOptions): Promise<App> {
       config: o.config, rules: services.rules, audit: services.audit, log: o.log, now, migrations: services.chatMigrations,
       discordGuildOf: chat.discord ? (channelId) => chat.discord!.guildOf(channelId) : undefined,
     }).catch((err: unknown) => o.log.warn({ err }, 'could not check alert rules against the access lists'));
-    orders = await startOrderProcessing({ redisUrl: o.redisUrl, services, exchange: o.exchange, config: o.config, log: o.log, now });
+    orders = await startOrderProcessing({ redisUrl: o.redisUrl, services, exchange, config: o.config, log: o.log, now });
     if (o.background !== false) {
       bg = await startBackground({
-        redisUrl: o.redisUrl, config: o.config, exchange: o.exchange, log: o.log, now, prefix: o.prefix ?? 'pd',
+        redisUrl: o.redisUrl, config: o.config, exchange, log: o.log, now, prefix: o.prefix ?? 'pd',
         queuePrefix: o.prefix ? queuePrefix(o.prefix) : DEFAULT_QUEUE_PREFIX,
         // Without a chat token this process delivers to its console; with one, the chat role delivers while it leads.
         notifiers: hasChat ? undefined : services.notifiers, venues: venues ?? null, ...o.background,

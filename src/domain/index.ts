@@ -16,3 +16,5 @@ export * from './position-changes.js';
 export * from './feed-staleness.js';
 export * from './venue-spread.js';
 export * from './venue-symbols.js';
+export * from './fees.js';
+export * from './ledger.js';

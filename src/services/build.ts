@@ -25,6 +25,8 @@ import { ChatMigrations } from './chat-migrations.js';
 import { RuleStore } from './rules/store.js';
 import { VenueMarket } from './venues/venue-market.js';
 import type { VenueSource } from '../venues/types.js';
+import { Ledger } from './ledger/ledger.js';
+import { observedExchange } from './ledger/observed-exchange.js';
 
 export interface ServiceDeps {
   redis: Redis;
@@ -55,6 +57,9 @@ export function buildServices(d: ServiceDeps): Services {
   const notifiers = new Notifiers();
   const approvals = new ApprovalStore(store, audit);
   const alerts = new AlertService({ store, queuePrefix: d.queuePrefix ?? queuePrefix(d.prefix), now: d.now });
+  const ledger = new Ledger({ store, now: d.now });
+  // What the services themselves send (cancels) lands in the ledger like everything the composition root sends.
+  const exchange = observedExchange(d.exchange, ledger, d.log);
   return {
     market: new MarketService(d.exchange, d.now),
     samples: new SampleStore(store),
@@ -65,7 +70,7 @@ export function buildServices(d: ServiceDeps): Services {
     notifiers,
     approvals,
     flattens: new FlattenStore(store, audit),
-    canceller: new OrderCanceller({ store, exchange: d.exchange, approvals, audit, log: d.log ?? silentLogger, now: d.now }),
+    canceller: new OrderCanceller({ store, exchange, approvals, audit, log: d.log ?? silentLogger, now: d.now }),
     orderQueue: new OrderQueue(d.redis, d.queuePrefix ?? queuePrefix(d.prefix)),
     previewEdits: new PreviewEditQueue(d.redis, d.queuePrefix ?? queuePrefix(d.prefix)),
     alerts,
@@ -75,6 +80,7 @@ export function buildServices(d: ServiceDeps): Services {
     chatMigrations: new ChatMigrations(store),
     rules: new RuleStore(store),
     venues: d.venues ? new VenueMarket(d.venues, store) : null,
+    ledger,
     announcer: d.announcer ?? (d.alertPipeline ? new AlertAnnouncer(alerts, d.now) : undefined) ?? new DirectAnnouncer(notifiers, d.alertDestinations ?? [{ platform: 'console', chatId: 'console' }]),
     status: d.status,
   };

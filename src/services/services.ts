@@ -18,6 +18,7 @@ import type { RefusalAudit } from './access/refusals.js';
 import type { ChatMigrations } from './chat-migrations.js';
 import type { RuleStore } from './rules/store.js';
 import type { VenueMarket } from './venues/venue-market.js';
+import type { Ledger } from './ledger/ledger.js';
 
 export interface StatusInfo {
   exchange: string;
@@ -69,5 +70,11 @@ export interface Services {
   rules: RuleStore;
   /** Real venues' market data through ccxt (MARKET_VENUES); null when none are configured. */
   venues: VenueMarket | null;
+  /**
+   * The desk's fills and funding settlements (src/services/ledger). Fills are recorded by the exchange the
+   * composition root wraps with `observedExchange`; `ledger.fillsSince(symbol, ts)` tells whether a PerpDesk order
+   * changed a position.
+   */
+  ledger: Ledger;
   status(): Promise<StatusInfo>;
 }

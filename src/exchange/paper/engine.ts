@@ -9,6 +9,7 @@ import type {
   Account, AccruedFunding, FundingInfo, Instrument, ListOrdersQuery, OpenInterest, Order, Position, SpotTicker,
   Ticker,
 } from '../port.js';
+import { FEE_SCHEDULE } from '../../domain/fees.js';
 import { isFinitePositive, round } from './checks.js';
 import {
   account, perpMarket, spotMarket, spotPrice, upnl, type EngineContext, type Fees, type SpotListing,
@@ -47,7 +48,8 @@ export interface EngineConfig {
   maxOrders?: number;
 }
 
-const DEFAULT_FEES: Fees = { perpMaker: 0.0002, perpTaker: 0.0005, spotMaker: 0.001, spotTaker: 0.001 };
+/** The schedule every PerpDesk estimate uses (domain/fees.ts), so the paper venue charges what the desk expects. */
+const DEFAULT_FEES: Fees = { ...FEE_SCHEDULE };
 
 export class PaperEngine {
   readonly initialBalance: number;

@@ -2,6 +2,7 @@
  * The desk's fixed order rules that are not environment variables. Each is a deliberate, reviewed number: change
  * it here, with a reason, not at a call site.
  */
+import { FEE_SCHEDULE } from '../../domain/fees.js';
 
 /** An approval click is refused when mark moved more than this since the preview: the preview no longer tells the truth. */
 export const PRICE_TOLERANCE = 0.01;
@@ -36,8 +37,8 @@ export const FUNDING_AGAINST_APR = 1;
 export const FUNDING_STAMP_WARN_MS = 10 * 60_000;
 
 /**
- * Fee estimates for the preview. The Exchange port carries no fee schedule; these are the paper exchange's rates
- * and typical venue defaults, labelled "est." wherever shown.
+ * Fee estimates for the preview. The Exchange port carries no fee schedule; these come from the one schedule the
+ * ledger and the paper exchange use too (domain/fees.ts), labelled "est." wherever shown.
  */
-export const EST_TAKER_FEE = 0.0005;
-export const EST_MAKER_FEE = 0.0002;
+export const EST_TAKER_FEE = FEE_SCHEDULE.perpTaker;
+export const EST_MAKER_FEE = FEE_SCHEDULE.perpMaker;
