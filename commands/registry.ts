@@ -28,8 +28,9 @@ import spread from './spread.js';
 import orders from './orders.js';
 import cancel from './cancel.js';
 import flatten, { flattenButtons } from './flatten.js';
+import pnl from './pnl.js';
 
-export const commands: readonly CommandDef[] = [funding, spread, positions, oi, basis, order, close, orders, cancel, flatten, risk, pause, resume, audit, approvals, backtest, harvester, subscribe, unsubscribe, alert, paper, status, help] as unknown as readonly CommandDef[];
+export const commands: readonly CommandDef[] = [funding, spread, positions, oi, basis, order, close, orders, cancel, flatten, risk, pause, resume, audit, approvals, backtest, pnl, harvester, subscribe, unsubscribe, alert, paper, status, help] as unknown as readonly CommandDef[];
 
 export const buttons: readonly ButtonDef[] = [...approvalButtons, ...harvesterButtons, ...flattenButtons, ackButton];
 

@@ -32,6 +32,7 @@ import { runAlertRules } from './alert-rules.js';
 import { runVenueSampler } from './venue-sampler.js';
 import { openConfiguredVenues } from '../src/venues/open.js';
 import type { VenueSource } from '../src/venues/types.js';
+import { runLedger } from './ledger.js';
 
 export interface BackgroundOptions {
   redisUrl: string;
@@ -88,6 +89,7 @@ export function jobHandlers(ctx: JobContext): Record<JobName, JobHandler> {
     [JOB_NAMES.basis]: async () => summarize(await runBasisSampler(ctx)),
     [JOB_NAMES.rules]: async () => runAlertRules(ctx),
     [JOB_NAMES.venues]: async () => summarize(await runVenueSampler(ctx)),
+    [JOB_NAMES.ledger]: async () => runLedger(ctx),
   };
 }
 

@@ -11,7 +11,7 @@ import type { TopLevelSpec } from 'vega-lite';
 
 // vega and vega-lite load on first use: they are big, and vega-lite loaded before discord.js breaks discord.js's
 // bundled util.inspect under vitest's module loader ("string 'Set()' is not iterable").
-const loadVega = async () => {
+export const loadVega = async () => {
   const [vega, vl] = await Promise.all([import('vega'), import('vega-lite')]);
   return { vega, compile: vl.compile };
 };

@@ -9,6 +9,7 @@ export const JOB_NAMES = {
   basis: 'basis-sampler',
   rules: 'alert-rules',
   venues: 'venue-sampler',
+  ledger: 'ledger',
 } as const;
 export type JobName = (typeof JOB_NAMES)[keyof typeof JOB_NAMES];
 
@@ -29,6 +30,12 @@ export const BASIS_SAMPLE_EVERY_MS = 5 * 60_000;
  */
 export const REMINDER_EVERY_MS = 60_000;
 
+/**
+ * The ledger job: records funding settlements (its samples before and after each stamp must be close to it), picks
+ * up fills no answer showed, folds finished days and posts the daily summary when due.
+ */
+export const LEDGER_EVERY_MS = 30_000;
+
 export interface ScheduleEntry {
   id: JobName;
   everyMs: number;
@@ -44,6 +51,7 @@ export function schedulePlan(c: ScheduleConfig, overrides: Partial<Record<JobNam
     { id: JOB_NAMES.rules, everyMs: c.CASCADE_INTERVAL_SECONDS * 1000 },
     // Real venues are sampled as often as the basis: enough for cascades and spreads, gentle on their rate limits.
     ...(c.venues ? [{ id: JOB_NAMES.venues, everyMs: BASIS_SAMPLE_EVERY_MS }] : []),
+    { id: JOB_NAMES.ledger, everyMs: LEDGER_EVERY_MS },
     // Scheduled in every mode: with HARVESTER_MODE=off it opens nothing but still finishes a hedge whose execution
     // was interrupted by a crash, so one leg is never left on its own.
     { id: JOB_NAMES.harvester, everyMs: c.HARVESTER_INTERVAL_SECONDS * 1000 },

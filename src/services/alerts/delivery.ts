@@ -259,7 +259,7 @@ export class AlertDelivery {
 
   /** Routine news that posts a new message: no buttons to keep, no earlier message of its incident to edit. */
   async #digestible(dest: Destination, a: Alert): Promise<boolean> {
-    if (isUrgent(a) || a.editOnly || a.buttons?.length) return false;
+    if (isUrgent(a) || a.editOnly || a.buttons?.length || a.image) return false;
     if (!a.incident) return true;
     const refs = await this.d.messageRefs.get(alertTrack(incidentRef(incidentOf(a))));
     return !refs.some((r) => r.platform === dest.platform && r.chatId === dest.chatId);
@@ -308,6 +308,11 @@ export class AlertDelivery {
     // A follow-up already on screen is newer than this one: showing this would go backwards.
     if (alert.at < shown) return 'stale';
     const reply = renderAlert(alert, await this.d.alerts.ackOf(ref));
+    if (alert.image) {
+      // Gone (past its TTL): the alert still goes out, without the picture.
+      const data = await this.d.store.redis.getBuffer(alert.image.key);
+      if (data) reply.image = { filename: alert.image.filename, data, ...(alert.image.alt ? { alt: alert.image.alt } : {}) };
+    }
     const track = alertTrack(ref);
     const existing = (await this.d.messageRefs.get(track)).find((r) => r.platform === dest.platform && r.chatId === dest.chatId);
     if (existing) {

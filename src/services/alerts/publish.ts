@@ -92,18 +92,30 @@ export class AlertService {
     return key(this.o.store, 'alerts', ...parts);
   }
 
-  async publish(input: AlertInput): Promise<PublishResult> {
+  /**
+   * `alertId` fixes the fan-out's job id, for an alert that must go out exactly once even if its publisher dies
+   * between the de-dup key and the enqueue (the daily summary): publishing it again enqueues it if it is missing,
+   * and BullMQ keeps one job per id otherwise.
+   */
+  async publish(input: AlertInput, opts: { alertId?: string } = {}): Promise<PublishResult> {
     const alert = Alert.parse({ ...input, at: input.at ?? this.o.now() });
     const redis = this.o.store.redis;
     const dedup = this.#k('dedup', alert.key);
     const cooldown = alert.cooldownMs ?? DEFAULT_ALERT_COOLDOWN_MS;
     const fresh = await redis.set(dedup, String(alert.at), 'PX', cooldown, 'NX');
     if (fresh !== 'OK') {
+      if (opts.alertId && !(await this.queue.getJob(`fan-${opts.alertId}`))) {
+        await this.#remember(alert);
+        const seq = await redis.incr(this.#k('seq'));
+        await this.queue.add('fanout', { alertId: opts.alertId, alert, seq } satisfies FanoutJob, { jobId: `fan-${opts.alertId}` });
+        this.o.log?.info({ kind: alert.kind, key: alert.key }, 'alert enqueued again after an interrupted publish');
+        return { published: true, alertId: opts.alertId };
+      }
       this.o.log?.debug({ key: alert.key }, 'alert de-duplicated');
       alertsDeduplicatedTotal.inc({ severity: alert.severity });
       return { published: false, reason: 'duplicate' };
     }
-    const alertId = randomUUID();
+    const alertId = opts.alertId ?? randomUUID();
     try {
       await this.#remember(alert);
       const seq = await redis.incr(this.#k('seq'));

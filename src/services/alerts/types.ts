@@ -64,6 +64,11 @@ export const Alert = z.object({
    * the approval's later states edit them and its Approve / Reject clicks count there.
    */
   track: z.string().regex(/^[A-Za-z0-9_-]{1,40}$/).optional(),
+  /**
+   * A picture sent with the alert (the daily summary's chart). Job data stays small: the PNG waits in Redis under
+   * `key` (with a TTL) and delivery attaches it; an alert with an image is never merged into a digest.
+   */
+  image: z.object({ key: z.string().min(1).max(200), filename: z.string().min(1).max(100), alt: z.string().max(300).optional() }).optional(),
   /** Epoch ms when the condition was seen. */
   at: z.number(),
 });
