@@ -11,7 +11,8 @@ import { requireRole } from './dispatch.js';
 import { UserError } from '../src/errors.js';
 import { personOf } from './order.js';
 import type { Reply } from '../src/chat/reply.js';
-import { pct, qty, utc } from '../src/format.js';
+import { pct, qty, signedUsd, utc } from '../src/format.js';
+import { hedgePnlOf } from '../src/services/ledger/hedge-pnl.js';
 import { causeOf } from '../src/services/approvals/store.js';
 import type { Person } from '../src/services/approvals/types.js';
 import { otherKeysOf } from './identity.js';
@@ -83,13 +84,18 @@ async function statusReply(ctx: CommandContext, changed: string | null, now: num
     { name: 'Mode', value: MODE_WORDS[mode], inline: true },
     { name: 'Every', value: `${ctx.config.HARVESTER_INTERVAL_SECONDS} s`, inline: true },
   ];
-  for (const h of hedges) {
+  const splits = await Promise.all(hedges.map((h) => (h.status === 'open' ? hedgePnlOf(ctx.ledger, ctx.exchange, h).catch(() => null) : null)));
+  hedges.forEach((h, i) => {
+    const split = splits[i];
+    const pnl = split?.ok
+      ? `\nPnL ${signedUsd(split.pnl.total)}: funding ${signedUsd(split.pnl.funding)}, fees ${signedUsd(split.pnl.fees)}, basis ${signedUsd(split.pnl.basis)}, delta ${signedUsd(split.pnl.delta)}`
+      : split ? `\nPnL split unavailable: ${split.why}` : '';
     fields.push({
       name: `Hedge ${h.symbol}${h.status === 'broken' ? ' ⚠ broken' : ''}`,
-      value: `${h.perpSide} perp ${qty(h.perpQty)} / ${h.perpSide === 'short' ? 'long' : 'short'} spot ${qty(h.spotQty)} ${h.spotSymbol}; since ${utc(h.openedAt)} at ${pct(h.entryAnnRate)} APR${h.note ? `\n${h.note}` : ''}`,
+      value: `${h.perpSide} perp ${qty(h.perpQty)} / ${h.perpSide === 'short' ? 'long' : 'short'} spot ${qty(h.spotQty)} ${h.spotSymbol}; since ${utc(h.openedAt)} at ${pct(h.entryAnnRate)} APR${pnl}${h.note ? `\n${h.note}` : ''}`,
       inline: false,
     });
-  }
+  });
   for (const b of blocks.sort((x, y) => x.symbol.localeCompare(y.symbol))) {
     fields.push({
       name: `Entries stopped — ${b.symbol}`,

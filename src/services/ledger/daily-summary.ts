@@ -24,7 +24,10 @@ export interface DailySummaryDeps {
   hour: number | undefined;
 }
 
-export type DailySummaryOutcome = 'off' | 'not_due' | 'already' | 'posted' | 'duplicate';
+export type DailySummaryOutcome = 'off' | 'not_due' | 'already' | 'busy' | 'posted' | 'duplicate';
+
+/** One summariser at a time per day; a holder that died frees it after this long. */
+const LOCK_MS = 60_000;
 
 /** How long the chart waits in Redis for delivery. */
 const CHART_TTL_S = 7 * 86_400;
@@ -35,6 +38,20 @@ export async function postDailySummary(d: DailySummaryDeps): Promise<{ outcome: 
   if (new Date(now).getUTCHours() < d.hour) return { outcome: 'not_due' };
   const day = utcDay(now - DAY_MS);
   const doneKey = key(d.store, 'ledger', 'summary', day);
+  if (await d.store.redis.exists(doneKey)) return { outcome: 'already', day };
+  const lockKey = key(d.store, 'ledger', 'summary-lock', day);
+  const token = `${now}:${Math.random()}`;
+  if ((await d.store.redis.set(lockKey, token, 'PX', LOCK_MS, 'NX')) !== 'OK') return { outcome: 'busy', day };
+  try {
+    return await summarise(d, day, doneKey, now);
+  } finally {
+    // Only our own lock: a run that outlived it must not free the next holder's.
+    await d.store.redis.eval(`if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`, 1, lockKey, token);
+  }
+}
+
+async function summarise(d: DailySummaryDeps, day: string, doneKey: string, now: number): Promise<{ outcome: DailySummaryOutcome; day?: string }> {
+  // Another run may have finished between our check and the lock.
   if (await d.store.redis.exists(doneKey)) return { outcome: 'already', day };
   const from = dayStart(day);
   const to = from + DAY_MS;
