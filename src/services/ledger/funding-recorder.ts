@@ -25,7 +25,11 @@ export async function recordFundingSettlements(d: FundingRecorderDeps): Promise<
   const symbols = new Set([...positions.map((p) => p.symbol), ...Object.keys(stored)]);
   const recorded: FundingRecord[] = [];
   for (const symbol of [...symbols].sort()) {
-    const [f, acc] = await Promise.all([d.exchange.funding(symbol), d.exchange.accruedFunding(symbol)]);
+    // The stamp is read before and after the accrual: a settlement between the reads would pair the accrual with
+    // the wrong stamp (and lose that payment), so such a sample is dropped and taken again next run.
+    const f = await d.exchange.funding(symbol);
+    const acc = await d.exchange.accruedFunding(symbol);
+    if ((await d.exchange.funding(symbol)).nextFundingTs !== f.nextFundingTs) continue;
     const pos = positions.find((p) => p.symbol === symbol);
     const now = d.now();
     const cur: FundingSample = { at: now, stamp: f.nextFundingTs, accrued: acc.amount, size: pos ? (pos.side === 'long' ? pos.size : -pos.size) : 0 };
