@@ -11,6 +11,7 @@ import type {
 import type { MarketKind } from '../../domain/fees.js';
 import type { Logger } from '../../log.js';
 import type { Ledger } from './ledger.js';
+import { isDeskClientOrderId } from './desk-orders.js';
 
 const OBSERVED = Symbol('ledger-observed');
 
@@ -22,6 +23,8 @@ export function isObserved(exchange: Exchange): boolean {
 export function observedExchange(inner: Exchange, ledger: Ledger, log?: Logger): Exchange {
   if (isObserved(inner)) return inner;
   const record = async (orders: readonly Order[], market: MarketKind, atPlacement: boolean): Promise<void> => {
+    // Nothing filled, nothing to record: the answer goes straight back.
+    if (!orders.some((o) => o.filledQuantity > 0)) return;
     try {
       await ledger.observe(orders, market, { atPlacement });
     } catch (err) {
@@ -29,6 +32,8 @@ export function observedExchange(inner: Exchange, ledger: Ledger, log?: Logger):
     }
   };
   const register = async (req: PlaceOrderRequest | PlaceSpotOrderRequest, market: MarketKind): Promise<void> => {
+    // Ids of the desk's own families are recognised without it; skipping the round trip keeps placement as quick.
+    if (isDeskClientOrderId(req.clientOrderId)) return;
     try {
       await ledger.register(req, market);
     } catch (err) {
@@ -37,13 +42,14 @@ export function observedExchange(inner: Exchange, ledger: Ledger, log?: Logger):
   };
   const overrides: Partial<Exchange> = {
     async placeOrder(req: PlaceOrderRequest) {
-      await register(req, 'perp');
+      // Sent at once for the desk's own id families: registering them first would only add a round trip.
+      if (!isDeskClientOrderId(req.clientOrderId)) await register(req, 'perp');
       const o = await inner.placeOrder(req);
       await record([o], 'perp', true);
       return o;
     },
     async placeSpotOrder(req: PlaceSpotOrderRequest) {
-      await register(req, 'spot');
+      if (!isDeskClientOrderId(req.clientOrderId)) await register(req, 'spot');
       const o = await inner.placeSpotOrder(req);
       await record([o], 'spot', true);
       return o;
