@@ -38,6 +38,8 @@ describe('/flatten', () => {
     const order = await h.preview('alice', 'order', { symbol: 'BTC-PERP', side: 'long', size_usd: 1200, leverage: 2, price: 60_000 });
     await h.click('bob', buttonOf(order, 'Approve'));
     await reachStatus(h, order.track!, 'submitted');
+    // 'submitted' is written before the order goes out: wait until it rests at the venue, so it is the older order (leg 1).
+    await eventually(async () => (await h.paper.listOrders()).some((o) => o.symbol === 'BTC-PERP' && o.clientOrderId.startsWith('pd-')));
     await h.paper.placeOrder({ symbol: 'ETH-PERP', side: 'sell', orderType: 'limit', quantity: 0.3, price: 3_900, leverage: 2, reduceOnly: false, clientOrderId: 'web-3' });
 
     const preview = await h.preview('alice', 'flatten', { reason: 'exchange incident' });
