@@ -7,6 +7,7 @@ import { QUEUES } from '../../queues/names.js';
 import { key, type Store } from '../store.js';
 import { Alert, Destination, type AlertInput } from './types.js';
 import { incidentOf, incidentRef, type AckState } from './render.js';
+import { parseStored } from '../stored-values.js';
 
 export const DEFAULT_ALERT_COOLDOWN_MS = 600_000;
 const INCIDENT_TTL_S = 7 * 86_400;
@@ -133,12 +134,12 @@ export class AlertService {
   /** Latest version of an incident, by its button ref. */
   async incident(ref: string): Promise<Alert | null> {
     const raw = await this.o.store.redis.get(this.#k('incident', ref));
-    return raw ? parseJson(Alert, raw) : null;
+    return raw ? parseStored(Alert, raw) : null;
   }
 
   async ackOf(ref: string): Promise<AckState | null> {
     const raw = await this.o.store.redis.get(this.#k('ack', ref));
-    return raw ? parseJson(AckSchema, raw) : null;
+    return raw ? parseStored(AckSchema, raw) : null;
   }
 
   /**
@@ -173,11 +174,3 @@ export class AlertService {
   }
 }
 
-function parseJson<T>(schema: z.ZodType<T>, raw: string): T | null {
-  try {
-    const p = schema.safeParse(JSON.parse(raw));
-    return p.success ? p.data : null;
-  } catch {
-    return null;
-  }
-}

@@ -9,6 +9,7 @@ import {
 import { key, type Store } from '../store.js';
 import { multiple, utc } from '../../format.js';
 import { approvalTransitionsTotal } from '../../metrics/registry.js';
+import { hashOf, parseJson } from '../stored-values.js';
 
 export * from './types.js';
 
@@ -182,20 +183,7 @@ export function planWords(d: Pick<ApprovalData, 'plan'>): string {
   return `${p.kind === 'close' ? 'close ' : ''}${p.positionSide} ${p.symbol}: ${p.side} ${p.quantity} ${p.base} ${how}, ${multiple(p.leverage)}${ro}`;
 }
 
-function parseJson(raw: string | undefined): unknown {
-  if (raw === undefined) return undefined;
-  try {
-    return JSON.parse(raw);
-  } catch {
-    return undefined;
-  }
-}
 
-function hashOf(flat: readonly string[]): Record<string, string> {
-  const h: Record<string, string> = {};
-  for (let i = 0; i + 1 < flat.length; i += 2) h[flat[i]!] = flat[i + 1]!;
-  return h;
-}
 
 const Status = z.enum(APPROVAL_STATUSES);
 

@@ -16,6 +16,7 @@ import { utc } from '../../format.js';
 import {
   FLATTEN_FINAL, FLATTEN_STATUSES, FlattenData, FlattenLeg, type FlattenRecord, type FlattenStatus,
 } from './types.js';
+import { hashOf, parseJson } from '../stored-values.js';
 
 export * from './types.js';
 
@@ -218,20 +219,7 @@ export class FlattenStore {
   }
 }
 
-function parseJson(raw: string | undefined): unknown {
-  if (raw === undefined) return undefined;
-  try {
-    return JSON.parse(raw);
-  } catch {
-    return undefined;
-  }
-}
 
-function hashOf(flat: readonly string[]): Record<string, string> {
-  const h: Record<string, string> = {};
-  for (let i = 0; i + 1 < flat.length; i += 2) h[flat[i]!] = flat[i + 1]!;
-  return h;
-}
 
 function parseRecord(h: Record<string, string>, approversRaw: Record<string, string>): FlattenRecord | null {
   if (!h.status) return null;

@@ -3,6 +3,7 @@ import { LuaScript } from '../../queues/lua-script.js';
 import { key, type Store } from '../store.js';
 import { Destination, destKey } from '../alerts/types.js';
 import type { AlertRule } from '../../domain/alert-rules.js';
+import { parseStored } from '../stored-values.js';
 
 /** A chat may keep this many rules; the next one is refused with a message, never dropped. */
 export const MAX_RULES_PER_CHAT = 50;
@@ -117,13 +118,13 @@ export class RuleStore {
   async remove(dest: Pick<Destination, 'platform' | 'chatId'>, id: string): Promise<StoredRule | null> {
     const c = this.#chatKeys(dest);
     const raw = await REMOVE.run(this.store.redis, [c.rules, c.text, this.#chatsKey, this.#stateKey], [id, c.d]);
-    return typeof raw === 'string' ? parseJson(StoredRule, raw) : null;
+    return typeof raw === 'string' ? parseStored(StoredRule, raw) : null;
   }
 
   /** The chat's rules in the order they were added. */
   async list(dest: Pick<Destination, 'platform' | 'chatId'>): Promise<StoredRule[]> {
     const all = await this.store.redis.hvals(this.#chatKeys(dest).rules);
-    return sortRules(all.flatMap((raw) => parseJson(StoredRule, raw) ?? []));
+    return sortRules(all.flatMap((raw) => parseStored(StoredRule, raw) ?? []));
   }
 
   /** Every chat's rules, for the evaluation job. */
@@ -133,14 +134,14 @@ export class RuleStore {
     const pipe = this.store.redis.pipeline();
     for (const d of chats) pipe.hvals(this.#k('chat', d));
     const replies = (await pipe.exec()) ?? [];
-    return replies.flatMap(([err, vals]) => (err ? [] : sortRules((vals as string[]).flatMap((raw) => parseJson(StoredRule, raw) ?? []))));
+    return replies.flatMap(([err, vals]) => (err ? [] : sortRules((vals as string[]).flatMap((raw) => parseStored(StoredRule, raw) ?? []))));
   }
 
   async states(): Promise<Map<string, RuleState>> {
     const all = await this.store.redis.hgetall(this.#stateKey);
     const out = new Map<string, RuleState>();
     for (const [f, raw] of Object.entries(all)) {
-      const s = parseJson(RuleState, raw);
+      const s = parseStored(RuleState, raw);
       if (s) out.set(f, s);
     }
     return out;
@@ -172,7 +173,7 @@ export class RuleStore {
     const fields = rules.map(stateField);
     const raws = await this.store.redis.hmget(this.#stateKey, ...fields);
     raws.forEach((raw, i) => {
-      const s = raw === null ? null : parseJson(RuleState, raw);
+      const s = raw === null ? null : parseStored(RuleState, raw);
       if (s) out.set(fields[i]!, s);
     });
     return out;
@@ -200,11 +201,3 @@ function sortRules(rules: StoredRule[]): StoredRule[] {
   return rules.sort((a, b) => Number(a.id.slice(1)) - Number(b.id.slice(1)));
 }
 
-function parseJson<T>(schema: z.ZodType<T>, raw: string): T | null {
-  try {
-    const p = schema.safeParse(JSON.parse(raw));
-    return p.success ? p.data : null;
-  } catch {
-    return null;
-  }
-}
