@@ -43,7 +43,7 @@ const MAX_POINTS = 1600;
 const FONT_DIRS = ['/usr/share/fonts', '/usr/local/share/fonts', join(homedir(), '.fonts'), join(homedir(), '.local/share/fonts')];
 const PREFERRED_FONTS = ['DejaVuSans.ttf', 'LiberationSans-Regular.ttf', 'NotoSans-Regular.ttf', 'Arial.ttf'];
 
-interface FontChoice {
+export interface FontChoice {
   file: string;
   family: string;
 }
@@ -175,7 +175,11 @@ export function equitySpec(input: EquityChartInput, font: string | null): TopLev
 
 export async function renderEquityPng(input: EquityChartInput): Promise<RenderedChart> {
   const font = chartFont();
-  const spec = equitySpec(input, font?.family ?? null);
+  return renderSpecPng(equitySpec(input, font?.family ?? null), font);
+}
+
+/** Any vega-lite spec to SVG and PNG, with the font the spec was built for (or none, and no text). */
+export async function renderSpecPng(spec: TopLevelSpec, font: FontChoice | null): Promise<RenderedChart> {
   const { vega, compile } = await loadVega();
   const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
   try {

@@ -2,9 +2,8 @@
  * A chart of a few cumulative money series over time (the ledger's PnL and funding), with the same stack and font
  * handling as the equity curve (chart.ts): vega-lite → SVG → PNG with resvg.
  */
-import { Resvg } from '@resvg/resvg-js';
 import type { TopLevelSpec } from 'vega-lite';
-import { chartFont, loadVega, type RenderedChart } from './chart.js';
+import { chartFont, renderSpecPng, type RenderedChart } from './chart.js';
 
 export interface LineSeries {
   name: string;
@@ -55,19 +54,5 @@ export function linesSpec(input: LinesChartInput, font: string | null): TopLevel
 
 export async function renderLinesPng(input: LinesChartInput): Promise<RenderedChart> {
   const font = chartFont();
-  const spec = linesSpec(input, font?.family ?? null);
-  const { vega, compile } = await loadVega();
-  const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
-  try {
-    const svg = await view.toSVG(2);
-    const resvg = new Resvg(svg, {
-      background: 'white',
-      font: font
-        ? { fontFiles: [font.file], loadSystemFonts: false, defaultFontFamily: font.family, sansSerifFamily: font.family }
-        : { loadSystemFonts: false },
-    });
-    return { png: resvg.render().asPng(), svg, textRendered: font !== null };
-  } finally {
-    view.finalize();
-  }
+  return renderSpecPng(linesSpec(input, font?.family ?? null), font);
 }
